@@ -1,0 +1,205 @@
+//! Extractors that turn every malformed request into a problem document naming what is
+//! wrong: JSON bodies, query strings, `If-Match`, and the bearer token.
+
+use crate::app::AppState;
+use crate::auth::Principal;
+use crate::error::{ApiError, FieldError};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{HeaderMap, HeaderValue, header, request::Parts};
+use serde::de::DeserializeOwned;
+
+/// A JSON body: `application/json` required, unknown fields refused, every error 4xx
+/// with the path of the offending field.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        if !is_json(req.headers()) {
+            return Err(ApiError::UnsupportedMediaType(
+                "the body must be JSON with Content-Type: application/json".into(),
+            ));
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e: BytesRejection| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge(
+                        "the request body is larger than the configured limit".into(),
+                    )
+                } else {
+                    ApiError::BadRequest(format!("could not read the request body: {e}"))
+                }
+            })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Deserializes JSON, naming the field on a data error and the position on a syntax error.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        use serde_json::error::Category;
+        match inner.classify() {
+            Category::Data => {
+                let msg = inner.to_string();
+                // serde's message ends with " at line L column C"; the field path says more.
+                let reason = msg
+                    .rsplit_once(" at line ")
+                    .map_or(msg.as_str(), |(m, _)| m)
+                    .to_string();
+                // The path already ends in an unknown field's name.
+                let field = if path == "." {
+                    unknown_field(&reason).unwrap_or("body").to_string()
+                } else {
+                    path
+                };
+                ApiError::invalid(vec![FieldError::new(field, reason)])
+            }
+            Category::Syntax | Category::Eof | Category::Io => {
+                ApiError::BadRequest(format!("malformed JSON: {inner}"))
+            }
+        }
+    })
+}
+
+fn unknown_field(reason: &str) -> Option<&str> {
+    let rest = reason.strip_prefix("unknown field `")?;
+    rest.split('`').next()
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+/// A query string, unknown parameters refused.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(ApiQuery)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let reason = e.into_inner().to_string();
+                let field = if path == "." {
+                    unknown_field(&reason).unwrap_or("query").to_string()
+                } else {
+                    path
+                };
+                ApiError::field(field, reason)
+            })
+    }
+}
+
+/// The version named by `If-Match`; required for every update.
+pub struct IfMatch(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let raw = parts.headers.get(header::IF_MATCH).ok_or_else(|| {
+            ApiError::PreconditionRequired(
+                "updates need If-Match with the record's current ETag (its version)".into(),
+            )
+        })?;
+        raw.to_str()
+            .ok()
+            .map(|s| s.trim().trim_start_matches("W/").trim_matches('"'))
+            .and_then(|s| s.parse::<i64>().ok())
+            .filter(|v| *v >= 1)
+            .map(IfMatch)
+            .ok_or_else(|| {
+                ApiError::field(
+                    "If-Match",
+                    "must be the quoted version of the record, e.g. \"3\"",
+                )
+            })
+    }
+}
+
+/// The ETag of a record version.
+pub fn etag(version: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).expect("digits are a valid header")
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer token"))?;
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ApiError::unauthorized("Authorization must be `Bearer <token>`"))?;
+        state.auth.verify(token)
+    }
+}
+
+/// Splits a comma-separated filter value and checks each element.
+pub fn list_param(
+    field: &str,
+    raw: &Option<String>,
+    check: impl Fn(&str) -> Result<String, String>,
+) -> Result<Vec<String>, ApiError> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| check(s).map_err(|reason| ApiError::field(field, reason)))
+        .collect()
+}
+
+/// The page size: 1 to 500, 50 by default.
+pub fn limit(raw: Option<i64>) -> Result<i64, ApiError> {
+    match raw {
+        None => Ok(50),
+        Some(n) if (1..=500).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::field("limit", "must be between 1 and 500")),
+    }
+}
+
+/// A cursor is the id of the last record of the previous page.
+pub fn cursor(raw: Option<String>) -> Result<Option<String>, ApiError> {
+    match raw {
+        None => Ok(None),
+        Some(c) if uuid::Uuid::parse_str(&c).is_ok() => Ok(Some(c)),
+        Some(_) => Err(ApiError::field(
+            "cursor",
+            "not a cursor returned by a previous page",
+        )),
+    }
+}

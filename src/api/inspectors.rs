@@ -1,0 +1,208 @@
+//! `/api/v1/inspectors`: the inspector registry (执法检查人员名录库) with each inspector's
+//! declared conflicts of interest (回避), which the draw respects.
+
+use super::extract::{ApiJson, ApiQuery, IfMatch, cursor, limit, list_param};
+use super::registry::{History, ListOf, check, created, fetch, update_outcome, with_etag};
+use crate::app::AppState;
+use crate::auth::Principal;
+use crate::domain::DepartmentCode;
+use crate::domain::codes::parse_region_prefix;
+use crate::domain::registry::{Inspector, InspectorInput, InspectorStatus};
+use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::store::Tx;
+use crate::store::records;
+use crate::store::registry::{self, InspectorFilter, Page};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_inspectors, create_inspector))
+        .routes(routes!(get_inspector, update_inspector))
+        .routes(routes!(inspector_history))
+}
+
+/// Filters: each takes a comma-separated list (any of); filters combine with and.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InspectorQuery {
+    pub department: Option<String>,
+    pub status: Option<String>,
+    pub region_prefix: Option<String>,
+    /// Substring of the name.
+    pub q: Option<String>,
+    pub certificate_no: Option<String>,
+    pub cursor: Option<String>,
+    /// Page size, 1–500 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// List inspectors.
+#[utoipa::path(get, path = "/api/v1/inspectors", tag = "registries",
+    security(("bearer" = [])), params(InspectorQuery),
+    responses((status = 200, body = ListOf<Inspector>),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn list_inspectors(
+    State(state): State<AppState>,
+    _who: Principal,
+    ApiQuery(query): ApiQuery<InspectorQuery>,
+) -> ApiResult<Json<ListOf<Inspector>>> {
+    let filter = InspectorFilter {
+        department: list_param("department", &query.department, |s| {
+            DepartmentCode::parse(s).map(|_| s.to_string())
+        })?,
+        status: list_param("status", &query.status, |s| {
+            InspectorStatus::parse(s).map(|_| s.to_string())
+        })?,
+        region_prefix: list_param("region_prefix", &query.region_prefix, parse_region_prefix)?,
+        q: query.q.clone().filter(|q| !q.trim().is_empty()),
+        certificate_no: query.certificate_no.clone(),
+    };
+    let page = Page {
+        after: cursor(query.cursor)?,
+        limit: limit(query.limit)?,
+    };
+    let (items, next_cursor) =
+        registry::list_inspectors(state.store.pool(), &filter, &page).await?;
+    Ok(Json(ListOf {
+        items: items.into_iter().map(Inspector::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// The checks an inspector document needs against the database.
+async fn check_references(tx: &mut Tx, input: &InspectorInput, id: Option<&str>) -> ApiResult<()> {
+    if !registry::department_exists(&mut **tx, input.department.as_str()).await? {
+        return Err(ApiError::field(
+            "department",
+            format!("no department {}", input.department),
+        ));
+    }
+    let ids: Vec<String> = input
+        .conflicts
+        .iter()
+        .map(|c| c.institution.clone())
+        .collect();
+    let missing = registry::missing_institutions(tx, &ids).await?;
+    if !missing.is_empty() {
+        let errors = input
+            .conflicts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| missing.contains(&c.institution))
+            .map(|(i, c)| {
+                FieldError::new(
+                    format!("conflicts[{i}].institution"),
+                    format!("no institution with id {}", c.institution),
+                )
+            })
+            .collect();
+        return Err(ApiError::invalid(errors));
+    }
+    if let Some(other) =
+        registry::id_by::<InspectorInput, _>(&mut **tx, "certificate_no", &input.certificate_no)
+            .await?
+        && Some(other.as_str()) != id
+    {
+        return Err(ApiError::Conflict(format!(
+            "certificate_no {} is already registered as inspector {other}",
+            input.certificate_no
+        )));
+    }
+    Ok(())
+}
+
+/// Register an inspector (admin, or a coordinator of the inspector's department).
+#[utoipa::path(post, path = "/api/v1/inspectors", tag = "registries",
+    security(("bearer" = [])), request_body = InspectorInput,
+    responses((status = 201, body = Inspector, headers(("ETag" = String), ("Location" = String))),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn create_inspector(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiJson(input): ApiJson<InspectorInput>,
+) -> ApiResult<Response> {
+    who.require_department(input.department.as_str())?;
+    check(input.validate())?;
+    let mut tx = state.store.begin().await?;
+    check_references(&mut tx, &input, None).await?;
+    let stored = records::insert(&mut tx, &who.actor(), &input).await?;
+    tx.commit().await?;
+    Ok(created(
+        format!("/api/v1/inspectors/{}", stored.id),
+        stored.version,
+        Inspector::from(stored),
+    ))
+}
+
+/// One inspector.
+#[utoipa::path(get, path = "/api/v1/inspectors/{id}", tag = "registries",
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = Inspector, headers(("ETag" = String))),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn get_inspector(
+    State(state): State<AppState>,
+    _who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let s = fetch::<InspectorInput>(&state, &id).await?;
+    Ok(with_etag(StatusCode::OK, s.version, Inspector::from(s)))
+}
+
+/// Replace an inspector's fields, conflicts included (needs `If-Match`).
+#[utoipa::path(put, path = "/api/v1/inspectors/{id}", tag = "registries",
+    security(("bearer" = [])), request_body = InspectorInput,
+    params(("id" = String, Path), ("If-Match" = String, Header, description = "current ETag")),
+    responses((status = 200, body = Inspector, headers(("ETag" = String))),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json"),
+              (status = 412, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json"),
+              (status = 428, body = Problem, content_type = "application/problem+json")))]
+async fn update_inspector(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    IfMatch(version): IfMatch,
+    ApiJson(input): ApiJson<InspectorInput>,
+) -> ApiResult<Response> {
+    who.require_department(input.department.as_str())?;
+    check(input.validate())?;
+    let current = fetch::<InspectorInput>(&state, &id).await?;
+    who.require_department(current.data.department.as_str())?;
+    let mut tx = state.store.begin().await?;
+    check_references(&mut tx, &input, Some(&id)).await?;
+    let outcome = records::update(&mut tx, &who.actor(), &id, version, &input).await?;
+    let s = update_outcome(outcome, &id)?;
+    tx.commit().await?;
+    Ok(with_etag(StatusCode::OK, s.version, Inspector::from(s)))
+}
+
+/// Every version of an inspector.
+#[utoipa::path(get, path = "/api/v1/inspectors/{id}/history", tag = "registries",
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = History),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn inspector_history(
+    State(state): State<AppState>,
+    _who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<History>> {
+    Ok(Json(
+        super::registry::history::<InspectorInput>(&state, &id).await?,
+    ))
+}

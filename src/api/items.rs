@@ -1,0 +1,186 @@
+//! `/api/v1/inspection-items`: each department's inspection-item list (抽查事项清单).
+
+use super::extract::{ApiJson, ApiQuery, IfMatch, cursor, limit, list_param};
+use super::registry::{History, ListOf, check, created, fetch, update_outcome, with_etag};
+use crate::app::AppState;
+use crate::auth::Principal;
+use crate::domain::DepartmentCode;
+use crate::domain::registry::{InstitutionKind, Item, ItemInput, ItemStatus};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::store::Tx;
+use crate::store::records;
+use crate::store::registry::{self, ItemFilter, Page};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use sqlx::Row;
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_items, create_item))
+        .routes(routes!(get_item, update_item))
+        .routes(routes!(item_history))
+}
+
+/// Filters: each takes a comma-separated list (any of).
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ItemQuery {
+    pub department: Option<String>,
+    pub institution_kind: Option<String>,
+    pub status: Option<String>,
+    pub cursor: Option<String>,
+    /// Page size, 1–500 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// List inspection items.
+#[utoipa::path(get, path = "/api/v1/inspection-items", tag = "registries",
+    security(("bearer" = [])), params(ItemQuery),
+    responses((status = 200, body = ListOf<Item>),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn list_items(
+    State(state): State<AppState>,
+    _who: Principal,
+    ApiQuery(query): ApiQuery<ItemQuery>,
+) -> ApiResult<Json<ListOf<Item>>> {
+    let filter = ItemFilter {
+        department: list_param("department", &query.department, |s| {
+            DepartmentCode::parse(s).map(|_| s.to_string())
+        })?,
+        institution_kind: list_param("institution_kind", &query.institution_kind, |s| {
+            InstitutionKind::parse(s).map(|_| s.to_string())
+        })?,
+        status: list_param("status", &query.status, |s| {
+            ItemStatus::parse(s).map(|_| s.to_string())
+        })?,
+    };
+    let page = Page {
+        after: cursor(query.cursor)?,
+        limit: limit(query.limit)?,
+    };
+    let (items, next_cursor) = registry::list_items(state.store.pool(), &filter, &page).await?;
+    Ok(Json(ListOf {
+        items: items.into_iter().map(Item::from).collect(),
+        next_cursor,
+    }))
+}
+
+async fn check_references(tx: &mut Tx, input: &ItemInput, id: Option<&str>) -> ApiResult<()> {
+    if !registry::department_exists(&mut **tx, input.department.as_str()).await? {
+        return Err(ApiError::field(
+            "department",
+            format!("no department {}", input.department),
+        ));
+    }
+    let existing =
+        sqlx::query("SELECT id FROM inspection_items WHERE department = $1 AND code = $2")
+            .bind(input.department.as_str())
+            .bind(&input.code)
+            .fetch_optional(&mut **tx)
+            .await?;
+    if let Some(row) = existing {
+        let other: String = row.try_get("id")?;
+        if Some(other.as_str()) != id {
+            return Err(ApiError::Conflict(format!(
+                "code {} already exists in department {} (item {other})",
+                input.code, input.department
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Add an inspection item (admin, or a coordinator of the item's department).
+#[utoipa::path(post, path = "/api/v1/inspection-items", tag = "registries",
+    security(("bearer" = [])), request_body = ItemInput,
+    responses((status = 201, body = Item, headers(("ETag" = String), ("Location" = String))),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+async fn create_item(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiJson(input): ApiJson<ItemInput>,
+) -> ApiResult<Response> {
+    who.require_department(input.department.as_str())?;
+    check(input.validate())?;
+    let mut tx = state.store.begin().await?;
+    check_references(&mut tx, &input, None).await?;
+    let stored = records::insert(&mut tx, &who.actor(), &input).await?;
+    tx.commit().await?;
+    Ok(created(
+        format!("/api/v1/inspection-items/{}", stored.id),
+        stored.version,
+        Item::from(stored),
+    ))
+}
+
+/// One inspection item.
+#[utoipa::path(get, path = "/api/v1/inspection-items/{id}", tag = "registries",
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = Item, headers(("ETag" = String))),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn get_item(
+    State(state): State<AppState>,
+    _who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let s = fetch::<ItemInput>(&state, &id).await?;
+    Ok(with_etag(StatusCode::OK, s.version, Item::from(s)))
+}
+
+/// Replace an inspection item (needs `If-Match`); retire it with `status`.
+#[utoipa::path(put, path = "/api/v1/inspection-items/{id}", tag = "registries",
+    security(("bearer" = [])), request_body = ItemInput,
+    params(("id" = String, Path), ("If-Match" = String, Header, description = "current ETag")),
+    responses((status = 200, body = Item, headers(("ETag" = String))),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json"),
+              (status = 412, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json"),
+              (status = 428, body = Problem, content_type = "application/problem+json")))]
+async fn update_item(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    IfMatch(version): IfMatch,
+    ApiJson(input): ApiJson<ItemInput>,
+) -> ApiResult<Response> {
+    who.require_department(input.department.as_str())?;
+    check(input.validate())?;
+    let current = fetch::<ItemInput>(&state, &id).await?;
+    who.require_department(current.data.department.as_str())?;
+    let mut tx = state.store.begin().await?;
+    check_references(&mut tx, &input, Some(&id)).await?;
+    let outcome = records::update(&mut tx, &who.actor(), &id, version, &input).await?;
+    let s = update_outcome(outcome, &id)?;
+    tx.commit().await?;
+    Ok(with_etag(StatusCode::OK, s.version, Item::from(s)))
+}
+
+/// Every version of an inspection item.
+#[utoipa::path(get, path = "/api/v1/inspection-items/{id}/history", tag = "registries",
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = History),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+async fn item_history(
+    State(state): State<AppState>,
+    _who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<History>> {
+    Ok(Json(
+        super::registry::history::<ItemInput>(&state, &id).await?,
+    ))
+}

@@ -1,0 +1,111 @@
+//! The HTTP API. One module per resource, each exposing `router()`; handlers stay thin:
+//! extract and check the request, call the store or the draw engine, shape the response.
+//! Routes are registered with their OpenAPI description (utoipa-axum), so a route cannot
+//! exist without its entry in `openapi.yaml`.
+
+/// Audit-log listing and chain verification.
+pub mod audit;
+/// Departments taking part in joint inspections.
+pub mod departments;
+/// Request extractors that reject bad input as problem documents.
+pub mod extract;
+/// The inspector registry and its conflicts of interest.
+pub mod inspectors;
+/// The institution registry.
+pub mod institutions;
+/// Inspection-item lists.
+pub mod items;
+/// Liveness, readiness, the API description.
+pub mod ops;
+/// Shapes and steps shared by the registry resources.
+pub mod registry;
+
+use crate::app::AppState;
+use crate::error::{FieldError, Problem};
+use utoipa::openapi::path::{HttpMethod, OperationBuilder};
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "suiji",
+        description = "双随机、一公开 joint inspections of the medical insurance fund: registries of \
+institutions and inspectors, verifiable draws (suiji-draw/1), and publication. Every error is an \
+RFC 9457 problem document (application/problem+json).",
+        license(name = "Apache-2.0"),
+    ),
+    modifiers(&Additions),
+    components(schemas(Problem, FieldError)),
+    tags(
+        (name = "registries", description = "一单两库: departments, institutions, inspectors, inspection items"),
+        (name = "audit", description = "全程留痕: the append-only audit chain"),
+        (name = "ops", description = "Health and the API description"),
+    )
+)]
+struct ApiDoc;
+
+struct Additions;
+
+impl Modify for Additions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        // The interactive documentation is served by utoipa-swagger-ui, outside the
+        // OpenApiRouter; describe its entry points here so the document lists every route.
+        let docs = OperationBuilder::new()
+            .tag("ops")
+            .summary(Some(
+                "Interactive API documentation (Swagger UI, works offline)",
+            ))
+            .response(
+                "303",
+                ResponseBuilder::new().description("Redirect to /docs/, the HTML page"),
+            )
+            .build();
+        openapi
+            .paths
+            .add_path_operation("/docs", vec![HttpMethod::Get], docs);
+        let json = OperationBuilder::new()
+            .tag("ops")
+            .summary(Some(
+                "This API description as JSON, for the documentation page",
+            ))
+            .response(
+                "200",
+                ResponseBuilder::new().description("The OpenAPI document"),
+            )
+            .build();
+        openapi
+            .paths
+            .add_path_operation("/docs/openapi.json", vec![HttpMethod::Get], json);
+    }
+}
+
+/// Every documented route.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(ops::router())
+        .merge(departments::router())
+        .merge(institutions::router())
+        .merge(inspectors::router())
+        .merge(items::router())
+        .merge(audit::router())
+}
+
+/// The OpenAPI document of this build, as `openapi.yaml` holds it.
+pub fn openapi_yaml() -> String {
+    let (_, doc) = router().split_for_parts();
+    doc.to_yaml()
+        .expect("the OpenAPI document serializes to YAML")
+}

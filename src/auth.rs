@@ -1,0 +1,334 @@
+//! Bearer-token authentication and the three roles.
+//!
+//! Our own tokens are HS256 with the service secret (`suiji token` mints them). Optionally,
+//! tokens of an external identity provider are accepted too, verified with its public key
+//! (PEM or JWKS) and pinned to the key's algorithm: the `alg` in a token header is never
+//! trusted to pick the verification method on its own.
+
+use crate::domain::DepartmentCode;
+use crate::error::ApiError;
+use crate::store::audit::Actor;
+use anyhow::{Context, bail};
+use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, KeyAlgorithm};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything.
+    Admin,
+    /// Reads everything non-public; writes institutions, and its own department's
+    /// inspectors and items; runs the tasks its department leads.
+    Coordinator,
+    /// Reads everything, writes nothing.
+    Auditor,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Coordinator => "coordinator",
+            Role::Auditor => "auditor",
+        }
+    }
+}
+
+/// The claims we read from a token; other claims are ignored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    pub exp: u64,
+    #[serde(default)]
+    pub iat: u64,
+}
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub sub: String,
+    pub role: Role,
+    /// Set for coordinators (and only them).
+    pub department: Option<DepartmentCode>,
+}
+
+impl Principal {
+    pub fn actor(&self) -> Actor {
+        Actor {
+            sub: self.sub.clone(),
+            role: match &self.department {
+                Some(d) => format!("{}:{}", self.role.as_str(), d),
+                None => self.role.as_str().to_string(),
+            },
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden("only an admin may do this".into()))
+        }
+    }
+
+    /// Admins and coordinators write; auditors only read.
+    pub fn require_writer(&self) -> Result<(), ApiError> {
+        match self.role {
+            Role::Admin | Role::Coordinator => Ok(()),
+            Role::Auditor => Err(ApiError::Forbidden("auditors have read-only access".into())),
+        }
+    }
+
+    /// Admins, or a coordinator of `department`.
+    pub fn require_department(&self, department: &str) -> Result<(), ApiError> {
+        self.require_writer()?;
+        match (&self.role, &self.department) {
+            (Role::Admin, _) => Ok(()),
+            (Role::Coordinator, Some(d)) if d.as_str() == department => Ok(()),
+            (_, own) => Err(ApiError::Forbidden(format!(
+                "a coordinator of {} cannot act for department {department}",
+                own.as_ref().map_or("no department", |d| d.as_str())
+            ))),
+        }
+    }
+}
+
+struct ExternalKey {
+    kid: Option<String>,
+    algorithm: Algorithm,
+    key: DecodingKey,
+}
+
+/// Verifies tokens (and mints our own).
+pub struct Authenticator {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    external: Vec<ExternalKey>,
+    issuer: Option<String>,
+    audience: Option<String>,
+}
+
+impl Authenticator {
+    pub fn new(secret: &[u8]) -> Self {
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            external: Vec::new(),
+            issuer: None,
+            audience: None,
+        }
+    }
+
+    /// Also accept tokens signed by an external identity provider: a PEM public key
+    /// (RSA → RS256, EC P-256 → ES256, Ed25519 → EdDSA) or a JWKS document.
+    pub fn with_public_key_file(mut self, path: &Path) -> anyhow::Result<Self> {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("reading public key {}", path.display()))?;
+        if bytes.trim_ascii_start().starts_with(b"{") {
+            let set: JwkSet = serde_json::from_slice(&bytes)
+                .with_context(|| format!("parsing JWKS {}", path.display()))?;
+            for jwk in &set.keys {
+                let algorithm = match (&jwk.common.key_algorithm, &jwk.algorithm) {
+                    (Some(KeyAlgorithm::RS256), _) => Algorithm::RS256,
+                    (Some(KeyAlgorithm::ES256), _) => Algorithm::ES256,
+                    (Some(KeyAlgorithm::EdDSA), _) => Algorithm::EdDSA,
+                    (Some(other), _) => bail!("JWKS key algorithm {other:?} is not supported"),
+                    (None, AlgorithmParameters::RSA(_)) => Algorithm::RS256,
+                    (None, AlgorithmParameters::EllipticCurve(_)) => Algorithm::ES256,
+                    (None, AlgorithmParameters::OctetKeyPair(_)) => Algorithm::EdDSA,
+                    (None, _) => bail!("JWKS key without a usable algorithm"),
+                };
+                self.external.push(ExternalKey {
+                    kid: jwk.common.key_id.clone(),
+                    algorithm,
+                    key: DecodingKey::from_jwk(jwk).context("loading JWKS key")?,
+                });
+            }
+        } else {
+            let (algorithm, key) = if let Ok(k) = DecodingKey::from_rsa_pem(&bytes) {
+                (Algorithm::RS256, k)
+            } else if let Ok(k) = DecodingKey::from_ec_pem(&bytes) {
+                (Algorithm::ES256, k)
+            } else if let Ok(k) = DecodingKey::from_ed_pem(&bytes) {
+                (Algorithm::EdDSA, k)
+            } else {
+                bail!(
+                    "{} is neither an RSA, EC nor Ed25519 public key in PEM",
+                    path.display()
+                )
+            };
+            self.external.push(ExternalKey {
+                kid: None,
+                algorithm,
+                key,
+            });
+        }
+        Ok(self)
+    }
+
+    pub fn with_issuer(mut self, iss: Option<String>) -> Self {
+        self.issuer = iss;
+        self
+    }
+
+    pub fn with_audience(mut self, aud: Option<String>) -> Self {
+        self.audience = aud;
+        self
+    }
+
+    /// Mints an HS256 token with our secret.
+    pub fn mint(
+        &self,
+        sub: &str,
+        role: Role,
+        department: Option<&str>,
+        ttl: std::time::Duration,
+    ) -> anyhow::Result<String> {
+        if role == Role::Coordinator && department.is_none() {
+            bail!("a coordinator token needs --department");
+        }
+        if role != Role::Coordinator && department.is_some() {
+            bail!("only coordinator tokens carry a department");
+        }
+        if let Some(d) = department {
+            DepartmentCode::parse(d).map_err(|e| anyhow::anyhow!("department: {e}"))?;
+        }
+        let now = jsonwebtoken::get_current_timestamp();
+        let claims = Claims {
+            sub: sub.to_string(),
+            role,
+            department: department.map(str::to_string),
+            exp: now + ttl.as_secs(),
+            iat: now,
+        };
+        Ok(jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.encoding,
+        )?)
+    }
+
+    fn validation(&self, alg: Algorithm) -> Validation {
+        let mut v = Validation::new(alg);
+        v.leeway = 5;
+        v.set_required_spec_claims(&["exp", "sub"]);
+        if let Some(iss) = &self.issuer {
+            v.set_issuer(&[iss]);
+        }
+        match &self.audience {
+            Some(aud) => v.set_audience(&[aud]),
+            None => v.validate_aud = false,
+        }
+        v
+    }
+
+    /// Verifies a bearer token and returns the caller.
+    pub fn verify(&self, token: &str) -> Result<Principal, ApiError> {
+        let invalid = |why: String| ApiError::unauthorized(format!("invalid token: {why}"));
+        let header = jsonwebtoken::decode_header(token).map_err(|e| invalid(e.to_string()))?;
+        let data = if header.alg == Algorithm::HS256 {
+            jsonwebtoken::decode::<Claims>(
+                token,
+                &self.decoding,
+                &self.validation(Algorithm::HS256),
+            )
+        } else {
+            let key = self
+                .external
+                .iter()
+                .find(|k| {
+                    k.algorithm == header.alg
+                        && (header.kid.is_none() || k.kid.is_none() || k.kid == header.kid)
+                })
+                .ok_or_else(|| invalid(format!("no trusted key for algorithm {:?}", header.alg)))?;
+            jsonwebtoken::decode::<Claims>(token, &key.key, &self.validation(key.algorithm))
+        };
+        let claims = data
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                    ApiError::unauthorized("token expired")
+                }
+                _ => invalid(e.to_string()),
+            })?
+            .claims;
+        let department = match (claims.role, claims.department) {
+            (Role::Coordinator, Some(d)) => {
+                Some(DepartmentCode::parse(&d).map_err(|e| invalid(format!("department: {e}")))?)
+            }
+            (Role::Coordinator, None) => {
+                return Err(invalid(
+                    "a coordinator token must name its department".into(),
+                ));
+            }
+            (_, _) => None,
+        };
+        if claims.sub.trim().is_empty() {
+            return Err(invalid("empty subject".into()));
+        }
+        Ok(Principal {
+            sub: claims.sub,
+            role: claims.role,
+            department,
+        })
+    }
+}
+
+/// Parses a token lifetime such as `8h`, `30m`, `7d`.
+pub fn parse_ttl(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("invalid duration {s:?}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minted_tokens_verify_and_carry_the_department() {
+        let a = Authenticator::new(b"0123456789abcdef0123456789abcdef");
+        let t = a
+            .mint(
+                "li",
+                Role::Coordinator,
+                Some("health"),
+                parse_ttl("1h").unwrap(),
+            )
+            .unwrap();
+        let p = a.verify(&t).unwrap();
+        assert_eq!(p.role, Role::Coordinator);
+        assert_eq!(p.department.unwrap().as_str(), "health");
+        let other = Authenticator::new(b"another secret, another service!");
+        assert!(matches!(
+            other.verify(&t),
+            Err(ApiError::Unauthorized { .. })
+        ));
+        assert!(
+            a.mint("x", Role::Coordinator, None, parse_ttl("1h").unwrap())
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn expired_tokens_are_refused() {
+        let a = Authenticator::new(b"0123456789abcdef0123456789abcdef");
+        let now = jsonwebtoken::get_current_timestamp();
+        let claims = Claims {
+            sub: "x".into(),
+            role: Role::Admin,
+            department: None,
+            exp: now - 120,
+            iat: now - 3600,
+        };
+        let t = jsonwebtoken::encode(&Header::default(), &claims, &a.encoding).unwrap();
+        let err = a.verify(&t).unwrap_err();
+        assert_eq!(err.to_string(), "token expired");
+    }
+}

@@ -1,0 +1,8 @@
+//! Validated domain values. Raw strings are parsed here once, at the edge; everything
+//! past the HTTP layer holds these types and can trust them.
+
+pub mod calendar;
+pub mod codes;
+pub mod registry;
+
+pub use codes::{CreditCode, DepartmentCode, RegionCode};

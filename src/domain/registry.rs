@@ -1,0 +1,322 @@
+//! The two registries (一单两库) and the inspection-item list: the values a coordinator
+//! submits, and the rules they must satisfy beyond their types.
+
+use super::{CreditCode, DepartmentCode, RegionCode};
+use crate::error::FieldError;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Declares a closed vocabulary that travels as snake_case strings in JSON, in the
+/// database and in query strings.
+macro_rules! vocabulary {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+            pub fn parse(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(format!(
+                        "'{}' is not one of: {}",
+                        other,
+                        [$($text),+].join(", ")
+                    )),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+vocabulary!(
+    /// What kind of institution: 定点医疗机构, 定点零售药店, 村卫生室, other.
+    InstitutionKind {
+        DesignatedHospital = "designated_hospital",
+        RetailPharmacy = "retail_pharmacy",
+        VillageClinic = "village_clinic",
+        Other = "other",
+    }
+);
+vocabulary!(
+    /// Hospital level: 三级, 二级, 一级, 基层 (community), or none for non-hospitals.
+    Level { Tertiary = "tertiary", Secondary = "secondary", Primary = "primary", Community = "community", None = "none" }
+);
+vocabulary!(
+    /// 公立 or 民营.
+    Ownership { Public = "public", Private = "private" }
+);
+vocabulary!(
+    /// 信用风险分类: A (low risk) to D (high risk).
+    RiskGrade { A = "A", B = "B", C = "C", D = "D" }
+);
+vocabulary!(
+    /// Only `active` institutions enter a draw; the others stay in the registry for history.
+    InstitutionStatus { Active = "active", Suspended = "suspended", Closed = "closed" }
+);
+vocabulary!(
+    /// Only `active` inspectors can be drawn.
+    InspectorStatus { Active = "active", OnLeave = "on_leave", Retired = "retired" }
+);
+vocabulary!(
+    /// Inspection items are retired, never deleted.
+    ItemStatus { Active = "active", Retired = "retired" }
+);
+
+fn default_active_institution() -> InstitutionStatus {
+    InstitutionStatus::Active
+}
+fn default_active_inspector() -> InspectorStatus {
+    InspectorStatus::Active
+}
+fn default_active_item() -> ItemStatus {
+    ItemStatus::Active
+}
+
+/// Checks a free-text field: trimmed, non-empty when required, bounded, no control characters.
+pub fn check_text(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    value: &str,
+    required: bool,
+    max_chars: usize,
+) {
+    if required && value.trim().is_empty() {
+        errors.push(FieldError::new(field, "must not be empty"));
+    } else if value.chars().count() > max_chars {
+        errors.push(FieldError::new(
+            field,
+            format!("must be at most {max_chars} characters"),
+        ));
+    } else if value.chars().any(|c| c.is_control()) {
+        errors.push(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    } else if value != value.trim() {
+        errors.push(FieldError::new(
+            field,
+            "must not start or end with white space",
+        ));
+    }
+}
+
+fn check_tags(errors: &mut Vec<FieldError>, field: &str, tags: &[String]) {
+    if tags.len() > 32 {
+        errors.push(FieldError::new(field, "at most 32 tags"));
+    }
+    for (i, t) in tags.iter().enumerate() {
+        check_text(errors, &format!("{field}[{i}]"), t, true, 64);
+        if tags[..i].contains(t) {
+            errors.push(FieldError::new(
+                format!("{field}[{i}]"),
+                format!("duplicate tag '{t}'"),
+            ));
+        }
+    }
+}
+
+/// An institution as a coordinator submits it (create, or full replacement on update).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct InstitutionInput {
+    pub credit_code: CreditCode,
+    /// Registered name (机构名称).
+    pub name: String,
+    pub kind: InstitutionKind,
+    pub level: Level,
+    pub ownership: Ownership,
+    /// Administrative division code of the institution's location.
+    pub region: RegionCode,
+    #[serde(default)]
+    pub address: String,
+    pub risk_grade: RiskGrade,
+    #[serde(default = "default_active_institution")]
+    pub status: InstitutionStatus,
+    /// Free tags usable in strata filters, e.g. `医共体`.
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+impl InstitutionInput {
+    pub fn validate(&self) -> Vec<FieldError> {
+        let mut e = Vec::new();
+        check_text(&mut e, "name", &self.name, true, 200);
+        check_text(&mut e, "address", &self.address, false, 500);
+        check_tags(&mut e, "tags", &self.tags);
+        e
+    }
+}
+
+/// A stored institution: the submitted fields plus identity and version.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Institution {
+    /// Server-assigned, stable, URL-safe identifier.
+    pub id: String,
+    /// Bumped by every change; send it back in `If-Match` to update.
+    pub version: i64,
+    #[serde(flatten)]
+    pub data: InstitutionInput,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A declared conflict of interest (回避): this inspector must never inspect that institution.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Conflict {
+    /// Institution id.
+    pub institution: String,
+    /// Why, e.g. `亲属关系` (relative), `原工作单位` (former employer).
+    pub reason: String,
+}
+
+/// An inspector as submitted.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct InspectorInput {
+    pub department: DepartmentCode,
+    pub name: String,
+    /// Enforcement certificate number (执法证号); unique.
+    pub certificate_no: String,
+    pub region: RegionCode,
+    #[serde(default = "default_active_inspector")]
+    pub status: InspectorStatus,
+    #[serde(default)]
+    pub expertise: Vec<String>,
+    #[serde(default)]
+    pub conflicts: Vec<Conflict>,
+}
+
+impl InspectorInput {
+    pub fn validate(&self) -> Vec<FieldError> {
+        let mut e = Vec::new();
+        check_text(&mut e, "name", &self.name, true, 100);
+        check_text(&mut e, "certificate_no", &self.certificate_no, true, 64);
+        check_tags(&mut e, "expertise", &self.expertise);
+        if self.conflicts.len() > 1000 {
+            e.push(FieldError::new("conflicts", "at most 1000 conflicts"));
+        }
+        for (i, c) in self.conflicts.iter().enumerate() {
+            check_text(
+                &mut e,
+                &format!("conflicts[{i}].institution"),
+                &c.institution,
+                true,
+                64,
+            );
+            check_text(
+                &mut e,
+                &format!("conflicts[{i}].reason"),
+                &c.reason,
+                true,
+                500,
+            );
+            if self.conflicts[..i]
+                .iter()
+                .any(|o| o.institution == c.institution)
+            {
+                e.push(FieldError::new(
+                    format!("conflicts[{i}].institution"),
+                    "institution listed twice",
+                ));
+            }
+        }
+        e
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Inspector {
+    pub id: String,
+    pub version: i64,
+    #[serde(flatten)]
+    pub data: InspectorInput,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// One entry of a department's inspection-item list (抽查事项清单).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ItemInput {
+    pub department: DepartmentCode,
+    /// Which kind of institution the item applies to.
+    pub institution_kind: InstitutionKind,
+    /// Department-local code, e.g. `YB-01`; unique within the department.
+    pub code: String,
+    pub title: String,
+    /// The law or rule the item is based on.
+    #[serde(default)]
+    pub legal_basis: String,
+    #[serde(default = "default_active_item")]
+    pub status: ItemStatus,
+}
+
+impl ItemInput {
+    pub fn validate(&self) -> Vec<FieldError> {
+        let mut e = Vec::new();
+        let code_ok = !self.code.is_empty()
+            && self.code.len() <= 32
+            && self
+                .code
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        if !code_ok {
+            e.push(FieldError::new(
+                "code",
+                "must be 1-32 characters of A-Z, a-z, 0-9, '-', '_' or '.'",
+            ));
+        }
+        check_text(&mut e, "title", &self.title, true, 300);
+        check_text(&mut e, "legal_basis", &self.legal_basis, false, 2000);
+        e
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Item {
+    pub id: String,
+    pub version: i64,
+    #[serde(flatten)]
+    pub data: ItemInput,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A department taking part in joint inspections.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DepartmentInput {
+    pub code: DepartmentCode,
+    /// Chinese name, e.g. 医疗保障局.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+}
+
+impl DepartmentInput {
+    pub fn validate(&self) -> Vec<FieldError> {
+        let mut e = Vec::new();
+        check_text(&mut e, "name_zh", &self.name_zh, true, 100);
+        check_text(&mut e, "name_en", &self.name_en, true, 100);
+        e
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Department {
+    #[serde(flatten)]
+    pub data: DepartmentInput,
+    pub created_at: String,
+}

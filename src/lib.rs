@@ -1,0 +1,18 @@
+//! suiji (随机): 双随机、一公开 joint inspections of the medical insurance fund.
+//!
+//! A guided tour:
+
+/// HTTP handlers, one module per resource.
+pub mod api;
+/// Building and running the service.
+pub mod app;
+/// Bearer tokens and roles.
+pub mod auth;
+/// Settings from flags and environment.
+pub mod config;
+/// Validated domain values: codes, registries, the working-day calendar.
+pub mod domain;
+/// The one API error type (RFC 9457 problem documents).
+pub mod error;
+/// All SQL, for SQLite and PostgreSQL.
+pub mod store;

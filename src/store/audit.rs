@@ -1,0 +1,293 @@
+//! The audit log (全程留痕): an append-only hash chain. Every mutation of the service
+//! appends one entry in the same transaction as the change itself, so a change without its
+//! entry (or an entry without its change) cannot exist.
+
+use super::{QueryBuilder, Tx, now};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::{AnyPool, Row};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Who did something: the token's subject and role.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub sub: String,
+    pub role: String,
+}
+
+/// One link of the chain.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: String,
+    pub actor_sub: String,
+    pub actor_role: String,
+    /// What was done, e.g. `institution.create`, `task.draw`.
+    pub action: String,
+    pub object_type: String,
+    pub object_id: String,
+    /// SHA-256 of the canonical JSON of the request payload.
+    pub payload_sha256: String,
+    pub prev_hash: String,
+    /// SHA-256 of the canonical JSON of every other field of this entry.
+    pub entry_hash: String,
+}
+
+impl AuditEntry {
+    /// SHA-256 over the canonical JSON (sorted keys, no white space) of every field but
+    /// `entry_hash`. A BTreeMap of strings and integers serializes canonically whatever
+    /// serde_json features are enabled.
+    pub fn compute_hash(&self) -> String {
+        use serde_json::Value;
+        let mut m: BTreeMap<&str, Value> = BTreeMap::new();
+        m.insert("seq", self.seq.into());
+        m.insert("at", self.at.clone().into());
+        m.insert("actor_sub", self.actor_sub.clone().into());
+        m.insert("actor_role", self.actor_role.clone().into());
+        m.insert("action", self.action.clone().into());
+        m.insert("object_type", self.object_type.clone().into());
+        m.insert("object_id", self.object_id.clone().into());
+        m.insert("payload_sha256", self.payload_sha256.clone().into());
+        m.insert("prev_hash", self.prev_hash.clone().into());
+        let bytes = serde_json::to_vec(&m).expect("a map of strings serializes");
+        hex::encode(Sha256::digest(&bytes))
+    }
+}
+
+/// SHA-256 (hex) of a payload's JSON form, keys sorted at every level.
+pub fn payload_digest<T: Serialize>(payload: &T) -> String {
+    let value = serde_json::to_value(payload).unwrap_or(serde_json::Value::Null);
+    let mut out = Vec::new();
+    write_sorted(&value, &mut out);
+    hex::encode(Sha256::digest(&out))
+}
+
+fn write_sorted(v: &serde_json::Value, out: &mut Vec<u8>) {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push(b'{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend(serde_json::to_vec(k).expect("string"));
+                out.push(b':');
+                write_sorted(&map[k], out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_sorted(item, out);
+            }
+            out.push(b']');
+        }
+        scalar => out.extend(serde_json::to_vec(scalar).expect("scalar")),
+    }
+}
+
+/// Appends one entry. The first statement bumps the chain head, which locks it (a row
+/// lock on PostgreSQL, the write lock on SQLite), so concurrent appends form one chain.
+pub async fn append(
+    tx: &mut Tx,
+    actor: &Actor,
+    action: &str,
+    object_type: &str,
+    object_id: &str,
+    payload_sha256: &str,
+) -> Result<AuditEntry, sqlx::Error> {
+    sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1")
+        .execute(&mut **tx)
+        .await?;
+    let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_one(&mut **tx)
+        .await?;
+    let mut entry = AuditEntry {
+        seq: row.try_get("seq")?,
+        at: now(),
+        actor_sub: actor.sub.clone(),
+        actor_role: actor.role.clone(),
+        action: action.into(),
+        object_type: object_type.into(),
+        object_id: object_id.into(),
+        payload_sha256: payload_sha256.into(),
+        prev_hash: row.try_get("hash")?,
+        entry_hash: String::new(),
+    };
+    entry.entry_hash = entry.compute_hash();
+    sqlx::query(
+        "INSERT INTO audit_log (seq, at, actor_sub, actor_role, action, object_type, object_id, \
+         payload_sha256, prev_hash, entry_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(entry.seq)
+    .bind(&entry.at)
+    .bind(&entry.actor_sub)
+    .bind(&entry.actor_role)
+    .bind(&entry.action)
+    .bind(&entry.object_type)
+    .bind(&entry.object_id)
+    .bind(&entry.payload_sha256)
+    .bind(&entry.prev_hash)
+    .bind(&entry.entry_hash)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(&entry.entry_hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(entry)
+}
+
+fn entry_from_row(r: &sqlx::any::AnyRow) -> Result<AuditEntry, sqlx::Error> {
+    Ok(AuditEntry {
+        seq: r.try_get("seq")?,
+        at: r.try_get("at")?,
+        actor_sub: r.try_get("actor_sub")?,
+        actor_role: r.try_get("actor_role")?,
+        action: r.try_get("action")?,
+        object_type: r.try_get("object_type")?,
+        object_id: r.try_get("object_id")?,
+        payload_sha256: r.try_get("payload_sha256")?,
+        prev_hash: r.try_get("prev_hash")?,
+        entry_hash: r.try_get("entry_hash")?,
+    })
+}
+
+const COLUMNS: &str = "seq, at, actor_sub, actor_role, action, object_type, object_id, \
+                       payload_sha256, prev_hash, entry_hash";
+
+/// Filters of the audit-log listing.
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter {
+    pub after_seq: Option<i64>,
+    pub object_type: Option<String>,
+    pub object_id: Option<String>,
+    pub action: Option<String>,
+    pub actor: Option<String>,
+    pub limit: i64,
+}
+
+pub async fn list(pool: &AnyPool, f: &AuditFilter) -> Result<Vec<AuditEntry>, sqlx::Error> {
+    let mut q = QueryBuilder::new(&format!("SELECT {COLUMNS} FROM audit_log WHERE 1 = 1"));
+    if let Some(after) = f.after_seq {
+        let p = q.bind(super::Param::Int(after));
+        q.push(&format!(" AND seq > {p}"));
+    }
+    for (col, v) in [
+        ("object_type", &f.object_type),
+        ("object_id", &f.object_id),
+        ("action", &f.action),
+        ("actor_sub", &f.actor),
+    ] {
+        if let Some(v) = v {
+            let p = q.text(v.clone());
+            q.push(&format!(" AND {col} = {p}"));
+        }
+    }
+    let p = q.bind(super::Param::Int(f.limit));
+    q.push(&format!(" ORDER BY seq LIMIT {p}"));
+    q.query()
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(entry_from_row)
+        .collect()
+}
+
+/// The outcome of rechecking the whole chain.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChainReport {
+    /// True when every link holds.
+    pub ok: bool,
+    /// How many entries were checked.
+    pub entries: i64,
+    /// Hash of the last entry (the chain head).
+    pub head: String,
+    /// The first broken link, if any.
+    pub first_broken: Option<BrokenLink>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BrokenLink {
+    pub seq: i64,
+    pub reason: String,
+}
+
+/// Rechecks every link in order, page by page so memory stays flat on a long log.
+pub async fn verify_chain(pool: &AnyPool) -> Result<ChainReport, sqlx::Error> {
+    let mut prev = GENESIS.to_string();
+    let mut expected_seq = 1i64;
+    let mut checked = 0i64;
+    loop {
+        let page = sqlx::query(super::dynamic(format!(
+            "SELECT {COLUMNS} FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT 5000"
+        )))
+        .bind(expected_seq)
+        .fetch_all(pool)
+        .await?;
+        if page.is_empty() {
+            break;
+        }
+        for row in &page {
+            let e = entry_from_row(row)?;
+            let broken = if e.seq != expected_seq {
+                Some(format!("entry {expected_seq} is missing"))
+            } else if e.prev_hash != prev {
+                Some(format!(
+                    "prev_hash {} does not match the hash of entry {}",
+                    e.prev_hash,
+                    e.seq - 1
+                ))
+            } else if e.compute_hash() != e.entry_hash {
+                Some("entry_hash does not match the entry's contents (altered)".to_string())
+            } else {
+                None
+            };
+            if let Some(reason) = broken {
+                return Ok(ChainReport {
+                    ok: false,
+                    entries: checked,
+                    head: prev,
+                    first_broken: Some(BrokenLink {
+                        seq: expected_seq,
+                        reason,
+                    }),
+                });
+            }
+            prev = e.entry_hash;
+            expected_seq += 1;
+            checked += 1;
+        }
+    }
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_one(pool)
+        .await?;
+    let head_seq: i64 = head.try_get("seq")?;
+    let head_hash: String = head.try_get("hash")?;
+    let first_broken = if head_seq != checked || head_hash != prev {
+        Some(BrokenLink {
+            seq: checked + 1,
+            reason: format!(
+                "the chain head says {head_seq} entries ending in {head_hash}, the log has {checked} ending in {prev} (entries removed at the end?)"
+            ),
+        })
+    } else {
+        None
+    };
+    Ok(ChainReport {
+        ok: first_broken.is_none(),
+        entries: checked,
+        head: prev,
+        first_broken,
+    })
+}

@@ -1,0 +1,306 @@
+//! Queries over the registries: departments, institutions, inspectors, inspection items.
+
+use super::records::{RECORD_COLUMNS, Record, Stored, stored_from_row};
+use super::{Param, QueryBuilder, like_escape, prefix_upper_bound};
+use crate::domain::registry::{
+    Department, DepartmentInput, InspectorInput, InstitutionInput, ItemInput,
+};
+use sqlx::{AnyPool, Row};
+
+impl Record for InstitutionInput {
+    const TABLE: &'static str = "institutions";
+    const OBJECT: &'static str = "institution";
+    fn columns(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("credit_code", self.credit_code.as_str().to_string()),
+            ("name", self.name.clone()),
+            ("kind", self.kind.as_str().to_string()),
+            ("level", self.level.as_str().to_string()),
+            ("ownership", self.ownership.as_str().to_string()),
+            ("region", self.region.as_str().to_string()),
+            ("risk_grade", self.risk_grade.as_str().to_string()),
+            ("status", self.status.as_str().to_string()),
+        ]
+    }
+    fn tags(&self) -> Option<&[String]> {
+        Some(&self.tags)
+    }
+}
+
+impl Record for InspectorInput {
+    const TABLE: &'static str = "inspectors";
+    const OBJECT: &'static str = "inspector";
+    fn columns(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("department", self.department.as_str().to_string()),
+            ("certificate_no", self.certificate_no.clone()),
+            ("name", self.name.clone()),
+            ("region", self.region.as_str().to_string()),
+            ("status", self.status.as_str().to_string()),
+        ]
+    }
+}
+
+impl Record for ItemInput {
+    const TABLE: &'static str = "inspection_items";
+    const OBJECT: &'static str = "inspection_item";
+    fn columns(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("department", self.department.as_str().to_string()),
+            (
+                "institution_kind",
+                self.institution_kind.as_str().to_string(),
+            ),
+            ("code", self.code.clone()),
+            ("status", self.status.as_str().to_string()),
+        ]
+    }
+}
+
+// ---- departments ----
+
+pub async fn list_departments(pool: &AnyPool) -> Result<Vec<Department>, sqlx::Error> {
+    let rows =
+        sqlx::query("SELECT code, name_zh, name_en, created_at FROM departments ORDER BY code")
+            .fetch_all(pool)
+            .await?;
+    rows.iter().map(department_from_row).collect()
+}
+
+fn department_from_row(r: &sqlx::any::AnyRow) -> Result<Department, sqlx::Error> {
+    let code: String = r.try_get("code")?;
+    Ok(Department {
+        data: DepartmentInput {
+            code: crate::domain::DepartmentCode::parse(&code)
+                .map_err(|e| sqlx::Error::Decode(e.into()))?,
+            name_zh: r.try_get("name_zh")?,
+            name_en: r.try_get("name_en")?,
+        },
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+pub async fn department_exists<'e, E>(exec: E, code: &str) -> Result<bool, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    Ok(sqlx::query("SELECT 1 FROM departments WHERE code = $1")
+        .bind(code)
+        .fetch_optional(exec)
+        .await?
+        .is_some())
+}
+
+pub async fn insert_department(
+    tx: &mut super::Tx,
+    d: &DepartmentInput,
+    at: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO departments (code, name_zh, name_en, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(d.code.as_str())
+    .bind(&d.name_zh)
+    .bind(&d.name_en)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+// ---- lookups by natural key ----
+
+/// The id of the record of table `T` whose `column` equals `value`, if any.
+pub async fn id_by<'e, T: Record, E>(
+    exec: E,
+    column: &str,
+    value: &str,
+) -> Result<Option<String>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let sql = format!("SELECT id FROM {} WHERE {column} = $1", T::TABLE);
+    sqlx::query(super::dynamic(sql))
+        .bind(value)
+        .fetch_optional(exec)
+        .await?
+        .map(|r| r.try_get("id"))
+        .transpose()
+}
+
+/// Which of `ids` are not institution ids.
+pub async fn missing_institutions(
+    tx: &mut super::Tx,
+    ids: &[String],
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut missing = Vec::new();
+    for id in ids {
+        if sqlx::query("SELECT 1 FROM institutions WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .is_none()
+        {
+            missing.push(id.clone());
+        }
+    }
+    Ok(missing)
+}
+
+// ---- listings ----
+
+/// Filters over institutions (each list is any-of; lists combine with and).
+#[derive(Debug, Clone, Default)]
+pub struct InstitutionFilter {
+    pub kind: Vec<String>,
+    pub level: Vec<String>,
+    pub ownership: Vec<String>,
+    pub risk_grade: Vec<String>,
+    pub status: Vec<String>,
+    pub region_prefix: Vec<String>,
+    pub tags: Vec<String>,
+    /// Substring of the name.
+    pub q: Option<String>,
+    pub credit_code: Option<String>,
+}
+
+impl InstitutionFilter {
+    /// Appends this filter's conditions (`AND …`) for a query over `institutions i`.
+    pub fn apply(&self, q: &mut QueryBuilder) {
+        q.any_of("i.kind", &self.kind);
+        q.any_of("i.level", &self.level);
+        q.any_of("i.ownership", &self.ownership);
+        q.any_of("i.risk_grade", &self.risk_grade);
+        q.any_of("i.status", &self.status);
+        region_prefixes(q, "i.region", &self.region_prefix);
+        if !self.tags.is_empty() {
+            let ph: Vec<String> = self.tags.iter().map(|t| q.text(t.clone())).collect();
+            q.push(&format!(
+                " AND EXISTS (SELECT 1 FROM institution_tags t WHERE t.institution_id = i.id AND t.tag IN ({}))",
+                ph.join(", ")
+            ));
+        }
+        if let Some(name) = &self.q {
+            let p = q.text(format!("%{}%", like_escape(name)));
+            q.push(&format!(" AND i.name LIKE {p} ESCAPE '\\'"));
+        }
+        if let Some(code) = &self.credit_code {
+            let p = q.text(code.clone());
+            q.push(&format!(" AND i.credit_code = {p}"));
+        }
+    }
+}
+
+fn region_prefixes(q: &mut QueryBuilder, column: &str, prefixes: &[String]) {
+    if prefixes.is_empty() {
+        return;
+    }
+    // Range conditions rather than LIKE so both databases use the region index.
+    let parts: Vec<String> = prefixes
+        .iter()
+        .map(|p| {
+            let lo = q.text(p.clone());
+            let hi = q.text(prefix_upper_bound(p));
+            format!("({column} >= {lo} AND {column} < {hi})")
+        })
+        .collect();
+    q.push(&format!(" AND ({})", parts.join(" OR ")));
+}
+
+/// A page of records in id order, starting after `after`.
+pub struct Page {
+    pub after: Option<String>,
+    pub limit: i64,
+}
+
+async fn fetch_page<T: Record>(
+    pool: &AnyPool,
+    mut q: QueryBuilder,
+    alias: &str,
+    page: &Page,
+) -> Result<(Vec<Stored<T>>, Option<String>), sqlx::Error> {
+    if let Some(after) = &page.after {
+        let p = q.text(after.clone());
+        q.push(&format!(" AND {alias}.id > {p}"));
+    }
+    let p = q.bind(Param::Int(page.limit + 1));
+    q.push(&format!(" ORDER BY {alias}.id LIMIT {p}"));
+    let rows = q.query().fetch_all(pool).await?;
+    let mut items: Vec<Stored<T>> = rows.iter().map(stored_from_row).collect::<Result<_, _>>()?;
+    let next = if items.len() as i64 > page.limit {
+        items.truncate(page.limit as usize);
+        items.last().map(|s| s.id.clone())
+    } else {
+        None
+    };
+    Ok((items, next))
+}
+
+fn select_from(table: &str, alias: &str) -> QueryBuilder {
+    let cols: Vec<String> = RECORD_COLUMNS
+        .split(", ")
+        .map(|c| format!("{alias}.{c}"))
+        .collect();
+    QueryBuilder::new(&format!(
+        "SELECT {} FROM {table} {alias} WHERE 1 = 1",
+        cols.join(", ")
+    ))
+}
+
+pub async fn list_institutions(
+    pool: &AnyPool,
+    f: &InstitutionFilter,
+    page: &Page,
+) -> Result<(Vec<Stored<InstitutionInput>>, Option<String>), sqlx::Error> {
+    let mut q = select_from("institutions", "i");
+    f.apply(&mut q);
+    fetch_page(pool, q, "i", page).await
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct InspectorFilter {
+    pub department: Vec<String>,
+    pub status: Vec<String>,
+    pub region_prefix: Vec<String>,
+    pub q: Option<String>,
+    pub certificate_no: Option<String>,
+}
+
+pub async fn list_inspectors(
+    pool: &AnyPool,
+    f: &InspectorFilter,
+    page: &Page,
+) -> Result<(Vec<Stored<InspectorInput>>, Option<String>), sqlx::Error> {
+    let mut q = select_from("inspectors", "p");
+    q.any_of("p.department", &f.department);
+    q.any_of("p.status", &f.status);
+    region_prefixes(&mut q, "p.region", &f.region_prefix);
+    if let Some(name) = &f.q {
+        let p = q.text(format!("%{}%", like_escape(name)));
+        q.push(&format!(" AND p.name LIKE {p} ESCAPE '\\'"));
+    }
+    if let Some(c) = &f.certificate_no {
+        let p = q.text(c.clone());
+        q.push(&format!(" AND p.certificate_no = {p}"));
+    }
+    fetch_page(pool, q, "p", page).await
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ItemFilter {
+    pub department: Vec<String>,
+    pub institution_kind: Vec<String>,
+    pub status: Vec<String>,
+}
+
+pub async fn list_items(
+    pool: &AnyPool,
+    f: &ItemFilter,
+    page: &Page,
+) -> Result<(Vec<Stored<ItemInput>>, Option<String>), sqlx::Error> {
+    let mut q = select_from("inspection_items", "x");
+    q.any_of("x.department", &f.department);
+    q.any_of("x.institution_kind", &f.institution_kind);
+    q.any_of("x.status", &f.status);
+    fetch_page(pool, q, "x", page).await
+}

@@ -1,0 +1,6 @@
+//! Integration tests: the real service over HTTP against a real database.
+//! `TEST_DATABASE_URL=postgres://…` runs them on PostgreSQL, otherwise on SQLite.
+
+mod helpers;
+mod openapi;
+mod registries;
