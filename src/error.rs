@@ -45,6 +45,18 @@ pub struct Problem {
     /// For state conflicts: the state the object is in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_state: Option<String>,
+    /// For a pool that cannot be sealed: every institution × department pair with fewer
+    /// eligible inspectors than the team needs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub infeasible: Option<Vec<InfeasiblePair>>,
+}
+
+/// An institution for which a department cannot field a full team (conflicts of interest,
+/// cross-region rule, too few active inspectors).
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct InfeasiblePair {
+    pub institution: String,
+    pub department: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +89,8 @@ pub enum ApiError {
         detail: String,
         errors: Vec<FieldError>,
     },
+    #[error("{} institution/department pair(s) lack enough eligible inspectors", .0.len())]
+    Infeasible(Vec<InfeasiblePair>),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -145,11 +159,24 @@ impl ApiError {
                 "validation",
                 "Invalid input",
             ),
+            Infeasible(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "infeasible-pool",
+                "Teams cannot be formed",
+            ),
             Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
                 "Internal error",
             ),
+        }
+    }
+
+    /// A 409 for a step the object's state does not allow.
+    pub fn wrong_state(detail: impl Into<String>, current: impl std::fmt::Display) -> Self {
+        Self::WrongState {
+            detail: detail.into(),
+            current: current.to_string(),
         }
     }
 
@@ -181,10 +208,11 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        let (errors, current_state) = match self {
-            ApiError::Validation { errors, .. } => (Some(errors), None),
-            ApiError::WrongState { current, .. } => (None, Some(current)),
-            _ => (None, None),
+        let (errors, current_state, infeasible) = match self {
+            ApiError::Validation { errors, .. } => (Some(errors), None, None),
+            ApiError::WrongState { current, .. } => (None, Some(current), None),
+            ApiError::Infeasible(pairs) => (None, None, Some(pairs)),
+            _ => (None, None, None),
         };
         let problem = Problem {
             type_: format!("urn:suiji:problem:{slug}"),
@@ -193,6 +221,7 @@ impl IntoResponse for ApiError {
             detail,
             errors,
             current_state,
+            infeasible,
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut resp = (status, body).into_response();

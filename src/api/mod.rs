@@ -19,6 +19,8 @@ pub mod items;
 pub mod ops;
 /// Shapes and steps shared by the registry resources.
 pub mod registry;
+/// Joint draw tasks: commit, seal, reveal, draw, replace, bundle.
+pub mod tasks;
 
 use crate::app::AppState;
 use crate::error::{FieldError, Problem};
@@ -41,6 +43,7 @@ RFC 9457 problem document (application/problem+json).",
     components(schemas(Problem, FieldError)),
     tags(
         (name = "registries", description = "一单两库: departments, institutions, inspectors, inspection items"),
+        (name = "tasks", description = "抽查任务: joint draws from configuration to the verifiable bundle"),
         (name = "audit", description = "全程留痕: the append-only audit chain"),
         (name = "ops", description = "Health and the API description"),
     )
@@ -100,6 +103,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(institutions::router())
         .merge(inspectors::router())
         .merge(items::router())
+        .merge(tasks::router())
         .merge(audit::router())
 }
 

@@ -4,5 +4,6 @@
 pub mod calendar;
 pub mod codes;
 pub mod registry;
+pub mod task;
 
 pub use codes::{CreditCode, DepartmentCode, RegionCode};

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod records;
 pub mod registry;
+pub mod tasks;
 
 use anyhow::Context;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

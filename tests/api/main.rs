@@ -4,3 +4,4 @@
 mod helpers;
 mod openapi;
 mod registries;
+mod tasks;
