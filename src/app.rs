@@ -3,6 +3,7 @@
 use crate::api;
 use crate::auth::Authenticator;
 use crate::config::Config;
+use crate::domain::calendar::{Calendar, YearCalendar};
 use crate::error::ApiError;
 use crate::store::Store;
 use anyhow::Context;
@@ -22,6 +23,21 @@ pub struct AppState {
     pub store: Store,
     pub auth: Arc<Authenticator>,
     pub openapi_yaml: Arc<str>,
+    /// The official working-day calendar: built-in years plus years loaded by admins.
+    pub calendar: Arc<std::sync::RwLock<Calendar>>,
+}
+
+/// The built-in calendar with every year an administrator loaded on top.
+pub async fn load_calendar(store: &Store) -> anyhow::Result<Calendar> {
+    let mut calendar = Calendar::builtin();
+    for (year, data) in crate::store::publication::calendar_years(store.pool()).await? {
+        let y: YearCalendar =
+            serde_json::from_str(&data).with_context(|| format!("stored calendar of {year}"))?;
+        calendar
+            .insert(y)
+            .with_context(|| format!("loading the stored calendar of {year}"))?;
+    }
+    Ok(calendar)
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -84,6 +100,7 @@ impl Application {
             store: store.clone(),
             auth: Arc::new(auth),
             openapi_yaml: api::openapi_yaml().into(),
+            calendar: Arc::new(std::sync::RwLock::new(load_calendar(&store).await?)),
         };
         let listener = TcpListener::bind(&config.bind)
             .await

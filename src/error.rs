@@ -27,6 +27,12 @@ impl FieldError {
     }
 }
 
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.reason)
+    }
+}
+
 /// The RFC 9457 problem document every error response carries.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {

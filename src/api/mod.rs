@@ -5,6 +5,8 @@
 
 /// Audit-log listing and chain verification.
 pub mod audit;
+/// The official working-day calendar and deadlines.
+pub mod calendar;
 /// Departments taking part in joint inspections.
 pub mod departments;
 /// Request extractors that reject bad input as problem documents.
@@ -17,8 +19,12 @@ pub mod institutions;
 pub mod items;
 /// Liveness, readiness, the API description.
 pub mod ops;
+/// What the public reads: published tasks, results, bundles, feed.
+pub mod public;
 /// Shapes and steps shared by the registry resources.
 pub mod registry;
+/// Publishing drawn lists and results.
+pub mod results;
 /// Joint draw tasks: commit, seal, reveal, draw, replace, bundle.
 pub mod tasks;
 
@@ -44,6 +50,9 @@ RFC 9457 problem document (application/problem+json).",
     tags(
         (name = "registries", description = "一单两库: departments, institutions, inspectors, inspection items"),
         (name = "tasks", description = "抽查任务: joint draws from configuration to the verifiable bundle"),
+        (name = "publication", description = "一公开: publishing drawn lists and results"),
+        (name = "public", description = "一公开: public, read-only, no token"),
+        (name = "calendar", description = "工作日: the official working-day calendar and disclosure deadlines"),
         (name = "audit", description = "全程留痕: the append-only audit chain"),
         (name = "ops", description = "Health and the API description"),
     )
@@ -104,6 +113,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(inspectors::router())
         .merge(items::router())
         .merge(tasks::router())
+        .merge(calendar::router())
+        .merge(results::router())
+        .merge(public::router())
         .merge(audit::router())
 }
 

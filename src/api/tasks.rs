@@ -10,6 +10,7 @@ use crate::domain::task::{SealInputs, TaskInput, TaskState, assemble_snapshot};
 use crate::draw::{self, CanonicalJson, DrawResult, EntropyValue, ReplaceError, Snapshot};
 use crate::error::{ApiError, ApiResult, FieldError, InfeasiblePair, Problem};
 use crate::store::audit;
+use crate::store::publication::{self, SelectionRow};
 use crate::store::tasks::{self as store, EntropyStatus, TaskFilter, TaskRow};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -104,6 +105,41 @@ pub struct TaskView {
     pub sealed_at: Option<String>,
     pub drawn_at: Option<String>,
     pub cancelled_at: Option<String>,
+    /// When the drawn list was published.
+    pub published_at: Option<String>,
+    /// When the last result was published.
+    pub closed_at: Option<String>,
+    #[serde(flatten)]
+    pub deadlines: Deadlines,
+}
+
+/// The disclosure deadlines of a task.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Deadlines {
+    /// The drawn list must be public by this date (the inspection start, unless configured earlier).
+    #[schema(value_type = String, format = Date)]
+    pub selection_publish_by: chrono::NaiveDate,
+    /// Results are due by this date: `inspection_end` + N working days on the official
+    /// calendar. Null when the calendar of a year it runs into is not loaded yet.
+    #[schema(value_type = Option<String>, format = Date)]
+    pub results_due: Option<chrono::NaiveDate>,
+    /// Why `results_due` is null.
+    pub results_due_problem: Option<String>,
+}
+
+/// Computes a task's deadlines on the loaded calendar; never guesses past it.
+pub fn deadlines(state: &AppState, cfg: &TaskInput) -> Deadlines {
+    let calendar = state.calendar.read().expect("calendar lock");
+    let (results_due, results_due_problem) =
+        match calendar.add_working_days(cfg.inspection_end, cfg.results_working_days()) {
+            Ok(d) => (Some(d), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+    Deadlines {
+        selection_publish_by: cfg.selection_deadline(),
+        results_due,
+        results_due_problem,
+    }
 }
 
 /// Applies replacements to the draw as first made.
@@ -205,7 +241,11 @@ async fn view(state: &AppState, task: TaskRow) -> ApiResult<TaskView> {
         }
         None => (Vec::new(), Vec::new()),
     };
+    let deadlines = deadlines(state, &task.config);
     Ok(TaskView {
+        deadlines,
+        published_at: task.published_at,
+        closed_at: task.closed_at,
         id: task.id,
         version: task.version,
         state: task.state,
@@ -224,6 +264,12 @@ async fn view(state: &AppState, task: TaskRow) -> ApiResult<TaskView> {
         drawn_at: task.drawn_at,
         cancelled_at: task.cancelled_at,
     })
+}
+
+/// The full view of a task by id.
+pub async fn get_view(state: &AppState, id: &str) -> ApiResult<TaskView> {
+    let task = fetch(state, id).await?;
+    view(state, task).await
 }
 
 async fn fetch(state: &AppState, id: &str) -> ApiResult<TaskRow> {
@@ -383,6 +429,7 @@ async fn list_tasks(
         lead_department: list_param("lead_department", &q.lead_department, |s| {
             DepartmentCode::parse(s).map(|_| s.to_string())
         })?,
+        ..Default::default()
     };
     let (rows, next_cursor) = store::list(
         state.store.pool(),
@@ -771,10 +818,30 @@ async fn draw_task(
         .await?
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("sealed task {id} has no snapshot")))?;
     drop(conn);
-    let result = tokio::task::spawn_blocking(move || {
+    let (result, rows) = tokio::task::spawn_blocking(move || {
         let snapshot: Snapshot = parse_stored(&snapshot_json, "snapshot")?;
-        draw::draw(&snapshot, &values)
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("the sealed draw failed: {e}")))
+        let result = draw::draw(&snapshot, &values)
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("the sealed draw failed: {e}")))?;
+        let regions: HashMap<&str, &str> = snapshot
+            .strata
+            .iter()
+            .flat_map(|s| &s.members)
+            .map(|m| (m.id.as_str(), m.region.as_deref().unwrap_or("")))
+            .collect();
+        let rows: Vec<SelectionRow> = result
+            .selections
+            .iter()
+            .map(|s| SelectionRow {
+                institution_id: s.institution.clone(),
+                order: s.order as i64,
+                stratum: s.stratum.clone(),
+                region: regions
+                    .get(s.institution.as_str())
+                    .unwrap_or(&"")
+                    .to_string(),
+            })
+            .collect();
+        Ok::<_, ApiError>((result, rows))
     })
     .await
     .map_err(|e| ApiError::Internal(e.into()))??;
@@ -806,6 +873,7 @@ async fn draw_task(
         key.as_deref(),
     )
     .await?;
+    publication::insert_selections(&mut tx, &id, &rows).await?;
     audit::append(
         &mut tx,
         &who.actor(),

@@ -31,10 +31,13 @@ pub struct TaskRow {
     pub sealed_at: Option<String>,
     pub drawn_at: Option<String>,
     pub cancelled_at: Option<String>,
+    pub published_at: Option<String>,
+    pub closed_at: Option<String>,
 }
 
 const TASK_COLUMNS: &str = "id, version, state, config, pool_hash, seed, result_hash, draw_key, \
-    cancel_reason, created_by, created_at, updated_at, sealed_at, drawn_at, cancelled_at";
+    cancel_reason, created_by, created_at, updated_at, sealed_at, drawn_at, cancelled_at, \
+    published_at, closed_at";
 
 fn decode<E: std::error::Error + Send + Sync + 'static>(e: E) -> sqlx::Error {
     sqlx::Error::Decode(Box::new(e))
@@ -59,6 +62,8 @@ fn task_from_row(r: &AnyRow) -> Result<TaskRow, sqlx::Error> {
         sealed_at: r.try_get("sealed_at")?,
         drawn_at: r.try_get("drawn_at")?,
         cancelled_at: r.try_get("cancelled_at")?,
+        published_at: r.try_get("published_at")?,
+        closed_at: r.try_get("closed_at")?,
     })
 }
 
@@ -83,6 +88,13 @@ pub async fn insert(
     .bind(&at)
     .execute(&mut **tx)
     .await?;
+    for d in &config.departments {
+        sqlx::query("INSERT INTO task_departments (task_id, department) VALUES ($1, $2)")
+            .bind(&id)
+            .bind(d.code.as_str())
+            .execute(&mut **tx)
+            .await?;
+    }
     for p in &config.entropy_plan {
         sqlx::query("INSERT INTO task_entropy (task_id, source, note) VALUES ($1, $2, $3)")
             .bind(&id)
@@ -133,6 +145,8 @@ pub async fn transition(
         TaskState::Sealed => ", sealed_at = $4",
         TaskState::Drawn => ", drawn_at = $4",
         TaskState::Cancelled => ", cancelled_at = $4",
+        TaskState::Published => ", published_at = $4",
+        TaskState::Closed => ", closed_at = $4",
         _ => ", updated_at = $4",
     };
     let done = sqlx::query(dynamic(format!(
@@ -163,6 +177,10 @@ pub struct TaskFilter {
     pub year: Option<i64>,
     pub state: Vec<String>,
     pub lead_department: Vec<String>,
+    /// Tasks any of these departments takes part in.
+    pub department: Vec<String>,
+    /// Tasks that drew an institution in any of these regions.
+    pub region_prefix: Vec<String>,
 }
 
 pub async fn list(
@@ -178,6 +196,16 @@ pub async fn list(
     }
     q.any_of("t.state", &f.state);
     q.any_of("t.lead_department", &f.lead_department);
+    if !f.department.is_empty() {
+        q.push(" AND EXISTS (SELECT 1 FROM task_departments d WHERE d.task_id = t.id");
+        q.any_of("d.department", &f.department);
+        q.push(")");
+    }
+    if !f.region_prefix.is_empty() {
+        q.push(" AND EXISTS (SELECT 1 FROM task_selections s WHERE s.task_id = t.id");
+        super::registry::region_prefixes(&mut q, "s.region", &f.region_prefix);
+        q.push(")");
+    }
     if let Some(a) = after {
         let p = q.text(a);
         q.push(&format!(" AND t.id > {p}"));
