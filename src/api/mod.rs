@@ -23,6 +23,8 @@ pub mod ops;
 pub mod public;
 /// Shapes and steps shared by the registry resources.
 pub mod registry;
+/// Reports: overdue disclosures.
+pub mod reports;
 /// Publishing drawn lists and results.
 pub mod results;
 /// Joint draw tasks: commit, seal, reveal, draw, replace, bundle.
@@ -116,6 +118,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(calendar::router())
         .merge(results::router())
         .merge(public::router())
+        .merge(crate::portal::router())
+        .merge(reports::router())
         .merge(audit::router())
 }
 

@@ -78,9 +78,8 @@ fn is_public(state: TaskState) -> bool {
 async fn published_task(state: &AppState, id: &str) -> ApiResult<TaskRow> {
     match task_store::get(state.store.pool(), id).await? {
         Some(t) if is_public(t.state) => Ok(t),
-        _ => Err(ApiError::NotFound(format!(
-            "no published task with id {id}"
-        ))),
+        // The same answer whether the task does not exist or is not published yet.
+        _ => Err(ApiError::NotFound("no published task with this id".into())),
     }
 }
 

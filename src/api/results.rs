@@ -273,17 +273,18 @@ async fn publish_results(
     Path(id): Path<String>,
     request: axum::extract::Request,
 ) -> ApiResult<Json<PublishedResults>> {
-    // The body is optional: no body publishes every recorded result.
-    let input = if request
+    // The body is optional: none, `null` or `{}` publishes every recorded result.
+    let has_body = request
         .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .is_none()
-    {
-        PublishResultsInput::default()
-    } else {
+        .get(axum::http::header::CONTENT_LENGTH)
+        .is_some_and(|v| v != "0")
+        || request.headers().contains_key(axum::http::header::TRANSFER_ENCODING);
+    let input = if has_body {
         use axum::extract::FromRequest;
-        let ApiJson(b) = ApiJson::<PublishResultsInput>::from_request(request, &()).await?;
-        b
+        let ApiJson(b) = ApiJson::<Option<PublishResultsInput>>::from_request(request, &()).await?;
+        b.unwrap_or_default()
+    } else {
+        PublishResultsInput::default()
     };
     let mut tx = state.store.begin().await?;
     let task = lock(&mut tx, &id).await?;

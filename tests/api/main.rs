@@ -3,5 +3,6 @@
 
 mod helpers;
 mod openapi;
+mod publication;
 mod registries;
 mod tasks;
