@@ -43,6 +43,17 @@ pub struct TeamView {
     pub department: String,
     /// Inspector ids in drawn order (after replacements).
     pub inspectors: Vec<String>,
+    /// The same inspectors with their names and certificate numbers (task view only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberView>,
+}
+
+/// An inspector as a coordinator reads a team.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MemberView {
+    pub id: String,
+    pub name: String,
+    pub certificate_no: String,
 }
 
 /// One drawn institution with its current team.
@@ -51,6 +62,11 @@ pub struct SelectionView {
     pub order: u64,
     pub stratum: String,
     pub institution: String,
+    /// The institution's registered name and credit code (task view only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub institution_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credit_code: Option<String>,
     /// The first inspector of the lead department's team (组长).
     pub leader: String,
     pub team: Vec<TeamView>,
@@ -155,6 +171,8 @@ pub fn current_selections(
             order: s.order,
             stratum: s.stratum.clone(),
             institution: s.institution.clone(),
+            institution_name: None,
+            credit_code: None,
             leader: s.leader.clone(),
             team: s
                 .team
@@ -162,6 +180,7 @@ pub fn current_selections(
                 .map(|t| TeamView {
                     department: t.department.clone(),
                     inspectors: t.inspectors.clone(),
+                    members: Vec::new(),
                 })
                 .collect(),
         })
@@ -191,6 +210,48 @@ pub fn current_selections(
         }
     }
     out
+}
+
+/// Adds names and codes to selections, so a coordinator can read a draw without looking
+/// up every id.
+async fn with_names(
+    state: &AppState,
+    mut selections: Vec<SelectionView>,
+) -> ApiResult<Vec<SelectionView>> {
+    if selections.is_empty() {
+        return Ok(selections);
+    }
+    let pool = state.store.pool();
+    let ids: Vec<String> = selections.iter().map(|s| s.institution.clone()).collect();
+    let institutions = publication::institution_cards(pool, &ids).await?;
+    let mut people: Vec<String> = selections
+        .iter()
+        .flat_map(|s| s.team.iter().flat_map(|t| t.inspectors.iter().cloned()))
+        .collect();
+    people.sort();
+    people.dedup();
+    let inspectors = publication::inspector_cards(pool, &people).await?;
+    for s in &mut selections {
+        if let Some((name, code, _, _)) = institutions.get(&s.institution) {
+            s.institution_name = Some(name.clone());
+            s.credit_code = Some(code.clone());
+        }
+        for t in &mut s.team {
+            t.members = t
+                .inspectors
+                .iter()
+                .map(|id| {
+                    let (name, certificate_no) = inspectors.get(id).cloned().unwrap_or_default();
+                    MemberView {
+                        id: id.clone(),
+                        name,
+                        certificate_no,
+                    }
+                })
+                .collect();
+        }
+    }
+    Ok(selections)
 }
 
 fn parse_stored<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> ApiResult<T> {
@@ -241,6 +302,8 @@ async fn view(state: &AppState, task: TaskRow) -> ApiResult<TaskView> {
         }
         None => (Vec::new(), Vec::new()),
     };
+    drop(conn);
+    let selections = with_names(state, selections).await?;
     let deadlines = deadlines(state, &task.config);
     Ok(TaskView {
         deadlines,
@@ -895,11 +958,11 @@ async fn draw_task(
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplacementInput {
-    /// Institution id of the selection.
+    /// The drawn institution: its id or its credit code.
     pub institution: String,
     /// Department code of the team.
     pub department: String,
-    /// The inspector leaving.
+    /// The inspector leaving: id or certificate number.
     pub out: String,
     /// Why; published with the draw.
     pub reason: String,
@@ -937,11 +1000,44 @@ async fn post_replacement(
     let record = load_draw(&mut tx, &id)
         .await?
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("drawn task {id} has no result")))?;
+    // Coordinators know institutions by credit code and inspectors by certificate
+    // number; accept those as well as ids.
+    let selected = |id: &str| record.result.selections.iter().any(|s| s.institution == id);
+    let mut institution = input.institution.clone();
+    if !selected(&institution)
+        && let Ok(code) = crate::domain::CreditCode::parse(&institution)
+        && let Some(id) = crate::store::registry::id_by::<
+            crate::domain::registry::InstitutionInput,
+            _,
+        >(&mut *tx, "credit_code", code.as_str())
+        .await?
+    {
+        institution = id;
+    }
+    let mut out = input.out.clone();
+    let in_snapshot = |id: &str| {
+        record
+            .snapshot
+            .departments
+            .iter()
+            .any(|d| d.inspectors.iter().any(|i| i.id == id))
+    };
+    if !in_snapshot(&out)
+        && let Some(id) =
+            crate::store::registry::id_by::<crate::domain::registry::InspectorInput, _>(
+                &mut *tx,
+                "certificate_no",
+                &out,
+            )
+            .await?
+    {
+        out = id;
+    }
     let request = draw::ReplacementRequest {
         seq: record.replacements.len() as u64 + 1,
-        institution: input.institution.clone(),
+        institution,
         department: input.department.clone(),
-        out: input.out.clone(),
+        out,
         reason: input.reason.clone(),
     };
     let replacement = draw::replace(&record.snapshot, &record.result, &record.replacements, &request)

@@ -749,3 +749,42 @@ async fn draws_are_immutable_in_the_database() {
     let parsed: suiji::draw::Bundle = serde_json::from_slice(&bytes).unwrap();
     suiji::draw::verify(&parsed).unwrap();
 }
+
+#[tokio::test]
+async fn teams_read_by_name_and_replacements_by_codes() {
+    let app = spawn_app().await;
+    seed_003_county(&app).await;
+    let (id, task) = drawn_seed_003(&app).await;
+    let sel = &task["selections"][0];
+    assert!(
+        sel["institution_name"]
+            .as_str()
+            .unwrap()
+            .starts_with("机构")
+    );
+    let credit_code = sel["credit_code"].as_str().unwrap().to_string();
+    let health = sel["team"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["department"] == HEALTH)
+        .unwrap();
+    let member = &health["members"][0];
+    assert_eq!(member["id"], health["inspectors"][0]);
+    assert!(member["name"].as_str().unwrap().starts_with("检查员"));
+    let cert = member["certificate_no"].as_str().unwrap().to_string();
+    // A coordinator names the institution by credit code and the inspector by certificate.
+    let r = app
+        .post(
+            &format!("/api/v1/tasks/{id}/replacements"),
+            &app.coordinator(HEALTH),
+            json!({"institution": credit_code, "department": HEALTH, "out": cert, "reason": "回避"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(r.body["institution"], sel["institution"]);
+    assert_eq!(r.body["out"], health["inspectors"][0]);
+    let bytes = bundle(&app, &id).await;
+    let parsed: suiji::draw::Bundle = serde_json::from_slice(&bytes).unwrap();
+    suiji::draw::verify(&parsed).unwrap();
+}
