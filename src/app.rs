@@ -52,6 +52,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
             ApiError::MethodNotAllowed("this route does not accept that method".into())
         })
         .with_state(state)
+        .layer(axum::middleware::from_fn(refuse_nul_in_uri))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::custom(|_| {
             use axum::response::IntoResponse;
@@ -69,6 +70,21 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
             }),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Refuses `%00` anywhere in the path or query: no id, code or filter contains NUL, and
+/// PostgreSQL cannot even compare against it.
+async fn refuse_nul_in_uri(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let uri = req.uri().to_string();
+    if uri.to_ascii_lowercase().contains("%00") {
+        return ApiError::BadRequest("the URL contains an encoded NUL character (%00)".into())
+            .into_response();
+    }
+    next.run(req).await
 }
 
 /// A built service, bound to its port, ready to run.

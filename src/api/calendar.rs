@@ -1,14 +1,14 @@
 //! `/api/v1/calendar`: the official working-day calendar (国务院办公厅 holiday notices)
 //! and the deadline arithmetic of the disclosure rules.
 
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::domain::calendar::{CalendarError, YearCalendar};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::{audit, publication};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -80,13 +80,21 @@ async fn list_years(State(state): State<AppState>) -> Json<Years> {
               (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn get_year(
     State(state): State<AppState>,
-    Path(year): Path<i32>,
+    ApiPath(year): ApiPath<String>,
 ) -> ApiResult<Json<YearView>> {
+    let year = parse_year(&year)?;
     let calendar = state.calendar.read().expect("calendar lock");
     calendar
         .get(year)
         .map(|y| Json(YearView::from(y)))
         .ok_or_else(|| ApiError::NotFound(format!("no calendar is loaded for {year}")))
+}
+
+fn parse_year(raw: &str) -> ApiResult<i32> {
+    raw.parse::<i32>()
+        .ok()
+        .filter(|y| (1949..=9999).contains(y))
+        .ok_or_else(|| ApiError::field("year", "must be a year such as 2027"))
 }
 
 fn calendar_problem(e: CalendarError) -> ApiError {
@@ -112,10 +120,11 @@ fn calendar_problem(e: CalendarError) -> ApiError {
 async fn put_year(
     State(state): State<AppState>,
     who: Principal,
-    Path(year): Path<i32>,
+    ApiPath(year): ApiPath<String>,
     ApiJson(input): ApiJson<YearInput>,
 ) -> ApiResult<Json<YearView>> {
     who.require_admin()?;
+    let year = parse_year(&year)?;
     let candidate = YearCalendar {
         year,
         days_off: input.days_off,

@@ -2,7 +2,7 @@
 //! published tasks and published results ever appear. Every response carries a strong
 //! ETag and `Cache-Control`, and `If-None-Match` gets 304.
 
-use super::extract::{ApiQuery, cursor, limit, list_param};
+use super::extract::{ApiPath, ApiQuery, cursor, limit, list_param};
 use super::tasks::{Deadlines, current_selections, deadlines};
 use crate::app::AppState;
 use crate::domain::DepartmentCode;
@@ -13,7 +13,7 @@ use crate::draw::DrawResult;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::publication::{self, ResultRow};
 use crate::store::tasks::{self as task_store, TaskFilter, TaskRow};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -514,7 +514,7 @@ async fn public_tasks(
 async fn public_task(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     let task = published_task(&state, &id).await?;
     cached_json(&headers, &public_view(&state, task).await?)
@@ -529,7 +529,7 @@ async fn public_task(
 async fn public_bundle(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     let task = published_task(&state, &id).await?;
     let resp = super::tasks::bundle_response(&state, &task).await?;
@@ -561,7 +561,7 @@ pub struct InstitutionHistory {
 async fn institution_history(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     let cards =
         publication::institution_cards(state.store.pool(), std::slice::from_ref(&id)).await?;

@@ -1,6 +1,6 @@
 //! Publishing a task's drawn list, and recording, correcting and publishing its results.
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiPath};
 use super::registry::check;
 use super::tasks::TaskView;
 use crate::app::AppState;
@@ -11,7 +11,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::publication::{self, ResultRow};
 use crate::store::{audit, tasks as task_store};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -67,7 +67,7 @@ fn require_state(task: &task_store::TaskRow, allowed: &[TaskState], step: &str) 
 async fn publish_task(
     State(state): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<TaskView>> {
     let mut tx = state.store.begin().await?;
     let task = lock(&mut tx, &id).await?;
@@ -153,7 +153,7 @@ fn group(rows: Vec<ResultRow>) -> Vec<InstitutionResults> {
 async fn list_results(
     State(state): State<AppState>,
     _who: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ResultList>> {
     task_store::get(state.store.pool(), &id)
         .await?
@@ -178,7 +178,7 @@ async fn list_results(
 async fn put_result(
     State(state): State<AppState>,
     who: Principal,
-    Path((id, institution)): Path<(String, String)>,
+    ApiPath((id, institution)): ApiPath<(String, String)>,
     ApiJson(input): ApiJson<ResultInput>,
 ) -> ApiResult<(StatusCode, Json<InstitutionResults>)> {
     let mut tx = state.store.begin().await?;
@@ -270,7 +270,7 @@ pub struct PublishedResults {
 async fn publish_results(
     State(state): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     request: axum::extract::Request,
 ) -> ApiResult<Json<PublishedResults>> {
     // The body is optional: none, `null` or `{}` publishes every recorded result.
@@ -278,7 +278,9 @@ async fn publish_results(
         .headers()
         .get(axum::http::header::CONTENT_LENGTH)
         .is_some_and(|v| v != "0")
-        || request.headers().contains_key(axum::http::header::TRANSFER_ENCODING);
+        || request
+            .headers()
+            .contains_key(axum::http::header::TRANSFER_ENCODING);
     let input = if has_body {
         use axum::extract::FromRequest;
         let ApiJson(b) = ApiJson::<Option<PublishResultsInput>>::from_request(request, &()).await?;

@@ -1,7 +1,7 @@
 //! `/api/v1/tasks`: joint draw tasks and their life: configure, commit, seal, reveal,
 //! draw, replace, cancel; and the bundle anyone can verify offline.
 
-use super::extract::{ApiJson, ApiQuery, cursor, limit, list_param};
+use super::extract::{ApiJson, ApiPath, ApiQuery, cursor, limit, list_param};
 use super::registry::check;
 use crate::app::AppState;
 use crate::auth::{Principal, Role};
@@ -13,7 +13,7 @@ use crate::store::audit;
 use crate::store::publication::{self, SelectionRow};
 use crate::store::tasks::{self as store, EntropyStatus, TaskFilter, TaskRow};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -531,7 +531,7 @@ async fn list_tasks(
 async fn get_task(
     State(state): State<AppState>,
     _who: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<TaskView>> {
     let task = fetch(&state, &id).await?;
     Ok(Json(view(&state, task).await?))
@@ -605,7 +605,7 @@ fn planned<'a>(
 async fn post_commitment(
     State(state): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<CommitmentInput>,
 ) -> ApiResult<(StatusCode, Json<TaskView>)> {
     let commitment = hex_field("commitment", &input.commitment, 32..=32)?;
@@ -668,7 +668,7 @@ pub struct RevealInput {
 async fn post_reveal(
     State(state): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<RevealInput>,
 ) -> ApiResult<(StatusCode, Json<TaskView>)> {
     let mut tx = state.store.begin().await?;
@@ -732,7 +732,7 @@ async fn post_reveal(
 async fn seal_task(
     State(state): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<TaskView>> {
     let mut tx = state.store.begin().await?;
     let task = lock(&mut tx, &id).await?;
@@ -843,7 +843,7 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
 async fn draw_task(
     State(state): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
 ) -> ApiResult<Json<TaskView>> {
     let key = idempotency_key(&headers)?;
@@ -981,7 +981,7 @@ pub struct ReplacementInput {
 async fn post_replacement(
     State(state): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<ReplacementInput>,
 ) -> ApiResult<(StatusCode, Json<ReplacementView>)> {
     let mut errors = Vec::new();
@@ -1083,7 +1083,7 @@ pub struct CancelInput {
 async fn cancel_task(
     State(state): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<CancelInput>,
 ) -> ApiResult<Json<TaskView>> {
     let mut errors = Vec::new();
@@ -1156,7 +1156,7 @@ pub async fn bundle_response(state: &AppState, task: &TaskRow) -> ApiResult<Resp
 async fn get_bundle(
     State(state): State<AppState>,
     _who: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     let task = fetch(&state, &id).await?;
     bundle_response(&state, &task).await
