@@ -195,13 +195,19 @@ pub(crate) fn region_prefixes(q: &mut QueryBuilder, column: &str, prefixes: &[St
     if prefixes.is_empty() {
         return;
     }
-    // Range conditions rather than LIKE so both databases use the region index.
+    // A whole code is an equality (the (region, id) index then serves keyset paging);
+    // a province or city prefix is a range, so both databases still use the index.
     let parts: Vec<String> = prefixes
         .iter()
         .map(|p| {
-            let lo = q.text(p.clone());
-            let hi = q.text(prefix_upper_bound(p));
-            format!("({column} >= {lo} AND {column} < {hi})")
+            if p.len() == 6 {
+                let v = q.text(p.clone());
+                format!("{column} = {v}")
+            } else {
+                let lo = q.text(p.clone());
+                let hi = q.text(prefix_upper_bound(p));
+                format!("({column} >= {lo} AND {column} < {hi})")
+            }
         })
         .collect();
     q.push(&format!(" AND ({})", parts.join(" OR ")));

@@ -644,6 +644,9 @@ async fn nul_characters_are_refused_before_they_reach_the_database() {
     app.get("/api/v1/calendar/20x7", &admin)
         .await
         .expect_problem_field(422, "year");
-    let r = app.get("/api/v1/institutions/%FF", &admin).await.expect(400);
+    let r = app
+        .get("/api/v1/institutions/%FF", &admin)
+        .await
+        .expect(400);
     assert_eq!(r.headers["content-type"], "application/problem+json");
 }
