@@ -16,6 +16,8 @@ pub mod domain;
 pub mod draw;
 /// The one API error type (RFC 9457 problem documents).
 pub mod error;
+/// The public portal: server-rendered HTML pages of published tasks.
+pub mod portal;
 /// All SQL, for SQLite and PostgreSQL.
 pub mod store;
 /// `suiji verify`: check a draw bundle offline.

@@ -3,6 +3,7 @@
 
 mod helpers;
 mod openapi;
+mod portal;
 mod publication;
 mod registries;
 mod tasks;
