@@ -22,6 +22,8 @@ pub struct AppState {
     pub store: Store,
     pub auth: Arc<Authenticator>,
     pub openapi_yaml: Arc<str>,
+    /// Largest file the import endpoints accept, in bytes.
+    pub import_limit: usize,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -84,6 +86,7 @@ impl Application {
             store: store.clone(),
             auth: Arc::new(auth),
             openapi_yaml: api::openapi_yaml().into(),
+            import_limit: config.import_limit,
         };
         let listener = TcpListener::bind(&config.bind)
             .await

@@ -5,6 +5,8 @@
 
 /// Audit-log listing and chain verification.
 pub mod audit;
+/// Bulk import and export of the registries.
+pub mod bulk;
 /// Departments taking part in joint inspections.
 pub mod departments;
 /// Request extractors that reject bad input as problem documents.
@@ -21,7 +23,7 @@ pub mod ops;
 pub mod registry;
 
 use crate::app::AppState;
-use crate::error::{FieldError, Problem};
+use crate::error::{FieldError, Problem, RowError};
 use utoipa::openapi::path::{HttpMethod, OperationBuilder};
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -38,7 +40,7 @@ RFC 9457 problem document (application/problem+json).",
         license(name = "Apache-2.0"),
     ),
     modifiers(&Additions),
-    components(schemas(Problem, FieldError)),
+    components(schemas(Problem, FieldError, RowError)),
     tags(
         (name = "registries", description = "一单两库: departments, institutions, inspectors, inspection items"),
         (name = "audit", description = "全程留痕: the append-only audit chain"),
@@ -99,6 +101,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(departments::router())
         .merge(institutions::router())
         .merge(inspectors::router())
+        .merge(bulk::router())
         .merge(items::router())
         .merge(audit::router())
 }

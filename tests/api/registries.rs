@@ -573,14 +573,25 @@ async fn the_database_refuses_edits_of_the_audit_log_and_verify_finds_tampering(
     use sqlx::Connection;
     let app = spawn_app().await;
     for n in 0..3 {
-        app.institution(institution_body(n, "retail_pharmacy", "150602")).await;
+        app.institution(institution_body(n, "retail_pharmacy", "150602"))
+            .await;
     }
     assert_eq!(app.audit_len().await, 3);
     sqlx::any::install_default_drivers();
-    let mut db = sqlx::AnyConnection::connect(&app.database_url).await.unwrap();
+    let mut db = sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .unwrap();
     let edit = "UPDATE audit_log SET actor_sub = 'someone else' WHERE seq = 2";
-    assert!(sqlx::query(edit).execute(&mut db).await.is_err(), "append-only");
-    assert!(sqlx::query("DELETE FROM audit_log WHERE seq = 3").execute(&mut db).await.is_err());
+    assert!(
+        sqlx::query(edit).execute(&mut db).await.is_err(),
+        "append-only"
+    );
+    assert!(
+        sqlx::query("DELETE FROM audit_log WHERE seq = 3")
+            .execute(&mut db)
+            .await
+            .is_err()
+    );
     // Someone with full control of the database removes the guard and edits a row.
     let unguard = if app.database_url.starts_with("postgres") {
         "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only"
@@ -595,5 +606,10 @@ async fn the_database_refuses_edits_of_the_audit_log_and_verify_finds_tampering(
         .expect(200);
     assert_eq!(r.body["ok"], false);
     assert_eq!(r.body["first_broken"]["seq"], 2, "{}", r.text);
-    assert!(r.body["first_broken"]["reason"].as_str().unwrap().contains("altered"));
+    assert!(
+        r.body["first_broken"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("altered")
+    );
 }
