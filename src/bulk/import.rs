@@ -105,6 +105,7 @@ fn fingerprint(key: &str) -> [u8; 16] {
 
 struct Run<'a, T: BulkRecord> {
     who: &'a Importer,
+    backend: crate::store::Backend,
     opts: Options,
     header: HeaderMap,
     key_col: usize,
@@ -154,7 +155,7 @@ impl<T: BulkRecord> Run<'_, T> {
         let keys: Vec<&str> = batch.iter().map(|(_, d)| d.key()).collect();
         let upsert = self.opts.mode == Mode::Upsert;
         let current: HashMap<String, Current<T>> =
-            db::current_by_key::<T>(tx, T::KEY, &keys, upsert).await?;
+            db::current_by_key::<T>(tx, self.backend, T::KEY, &keys, upsert).await?;
         let mut inserts: Vec<(String, T)> = Vec::new();
         let mut updates: Vec<(T, String, i64)> = Vec::new();
         for (row, mut doc) in batch {
@@ -208,7 +209,7 @@ impl<T: BulkRecord> Run<'_, T> {
                 data: d,
             })
             .collect();
-        db::write(tx, &self.who.actor, &inserts, &updates).await?;
+        db::write(tx, self.backend, &self.who.actor, &inserts, &updates).await?;
         Ok(())
     }
 }
@@ -258,6 +259,7 @@ pub async fn import<T: BulkRecord>(
     };
     let mut run = Run::<T> {
         who,
+        backend: store.backend(),
         opts,
         header,
         key_col,
