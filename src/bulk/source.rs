@@ -297,6 +297,12 @@ mod tests {
         assert_eq!(r[0], (1, vec!["a".to_string(), "b".to_string()]));
         assert_eq!(r[1].0, 2);
         assert_eq!(r[2], (4, vec!["3".to_string(), "x".to_string()]));
+        // The last line without a line break, after blank lines.
+        let mut t = Table::csv(
+            Box::new(std::io::Cursor::new(b"a\n\n\nb".to_vec())),
+            TextEncoding::Utf8,
+        );
+        assert_eq!(rows(&mut t)[1], (4, vec!["b".to_string()]));
     }
 
     #[test]
