@@ -3,6 +3,7 @@
 use crate::api;
 use crate::auth::Authenticator;
 use crate::config::Config;
+use crate::domain::calendar::{Calendar, YearCalendar};
 use crate::error::ApiError;
 use crate::store::Store;
 use anyhow::Context;
@@ -24,6 +25,21 @@ pub struct AppState {
     pub openapi_yaml: Arc<str>,
     /// Largest file the import endpoints accept, in bytes.
     pub import_limit: usize,
+    /// The official working-day calendar: built-in years plus years loaded by admins.
+    pub calendar: Arc<std::sync::RwLock<Calendar>>,
+}
+
+/// The built-in calendar with every year an administrator loaded on top.
+pub async fn load_calendar(store: &Store) -> anyhow::Result<Calendar> {
+    let mut calendar = Calendar::builtin();
+    for (year, data) in crate::store::publication::calendar_years(store.pool()).await? {
+        let y: YearCalendar =
+            serde_json::from_str(&data).with_context(|| format!("stored calendar of {year}"))?;
+        calendar
+            .insert(y)
+            .with_context(|| format!("loading the stored calendar of {year}"))?;
+    }
+    Ok(calendar)
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -38,6 +54,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
             ApiError::MethodNotAllowed("this route does not accept that method".into())
         })
         .with_state(state)
+        .layer(axum::middleware::from_fn(refuse_nul_in_uri))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::custom(|_| {
             use axum::response::IntoResponse;
@@ -55,6 +72,21 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
             }),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Refuses `%00` anywhere in the path or query: no id, code or filter contains NUL, and
+/// PostgreSQL cannot even compare against it.
+async fn refuse_nul_in_uri(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let uri = req.uri().to_string();
+    if uri.to_ascii_lowercase().contains("%00") {
+        return ApiError::BadRequest("the URL contains an encoded NUL character (%00)".into())
+            .into_response();
+    }
+    next.run(req).await
 }
 
 /// A built service, bound to its port, ready to run.
@@ -87,6 +119,7 @@ impl Application {
             auth: Arc::new(auth),
             openapi_yaml: api::openapi_yaml().into(),
             import_limit: config.import_limit,
+            calendar: Arc::new(std::sync::RwLock::new(load_calendar(&store).await?)),
         };
         let listener = TcpListener::bind(&config.bind)
             .await

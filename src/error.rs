@@ -56,6 +56,12 @@ impl RowError {
     }
 }
 
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.reason)
+    }
+}
+
 /// The RFC 9457 problem document every error response carries.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
@@ -80,6 +86,18 @@ pub struct Problem {
     /// For state conflicts: the state the object is in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_state: Option<String>,
+    /// For a pool that cannot be sealed: every institution × department pair with fewer
+    /// eligible inspectors than the team needs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub infeasible: Option<Vec<InfeasiblePair>>,
+}
+
+/// An institution for which a department cannot field a full team (conflicts of interest,
+/// cross-region rule, too few active inspectors).
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct InfeasiblePair {
+    pub institution: String,
+    pub department: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +137,8 @@ pub enum ApiError {
         rows: Vec<RowError>,
         total: u64,
     },
+    #[error("{} institution/department pair(s) lack enough eligible inspectors", .0.len())]
+    Infeasible(Vec<InfeasiblePair>),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -187,11 +207,24 @@ impl ApiError {
                 "validation",
                 "Invalid input",
             ),
+            Infeasible(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "infeasible-pool",
+                "Teams cannot be formed",
+            ),
             Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
                 "Internal error",
             ),
+        }
+    }
+
+    /// A 409 for a step the object's state does not allow.
+    pub fn wrong_state(detail: impl Into<String>, current: impl std::fmt::Display) -> Self {
+        Self::WrongState {
+            detail: detail.into(),
+            current: current.to_string(),
         }
     }
 
@@ -223,8 +256,8 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        let (mut errors, mut current_state, mut rows, mut row_error_count) =
-            (None, None, None, None);
+        let (mut errors, mut current_state, mut rows, mut row_error_count, mut infeasible) =
+            (None, None, None, None, None);
         match self {
             ApiError::Validation { errors: e, .. } => errors = Some(e),
             ApiError::WrongState { current, .. } => current_state = Some(current),
@@ -232,6 +265,7 @@ impl IntoResponse for ApiError {
                 rows = Some(r);
                 row_error_count = Some(total);
             }
+            ApiError::Infeasible(pairs) => infeasible = Some(pairs),
             _ => {}
         }
         let problem = Problem {
@@ -243,6 +277,7 @@ impl IntoResponse for ApiError {
             rows,
             row_error_count,
             current_state,
+            infeasible,
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut resp = (status, body).into_response();

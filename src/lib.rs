@@ -14,7 +14,11 @@ pub mod bulk;
 pub mod config;
 /// Validated domain values: codes, registries, the working-day calendar.
 pub mod domain;
+/// The pure draw engine: the suiji-draw/1 specification.
+pub mod draw;
 /// The one API error type (RFC 9457 problem documents).
 pub mod error;
 /// All SQL, for SQLite and PostgreSQL.
 pub mod store;
+/// `suiji verify`: check a draw bundle offline.
+pub mod verify_cmd;

@@ -55,6 +55,12 @@ enum Command {
     },
     /// Print the OpenAPI document this build serves.
     Openapi,
+    /// Check a draw bundle offline: recompute the draw from its snapshot and entropy.
+    /// Exit 0 when consistent, 1 at the first difference, 2 on unreadable input.
+    Verify {
+        /// The bundle file (`-` reads standard input).
+        bundle: std::path::PathBuf,
+    },
     /// Audit-log commands.
     Audit {
         #[command(subcommand)]
@@ -308,6 +314,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", suiji::api::openapi_yaml());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Verify { bundle } => Ok(suiji::verify_cmd::run(&bundle)),
         Command::Audit {
             command: AuditCommand::Verify(config),
         } => runtime()?.block_on(async {

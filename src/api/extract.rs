@@ -34,8 +34,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                     ApiError::BadRequest(format!("could not read the request body: {e}"))
                 }
             })?;
+        if contains_nul_escape(&bytes) {
+            // No text field may hold NUL (PostgreSQL cannot store it, and no code or name
+            // needs it); refusing it here keeps every handler safe.
+            return Err(ApiError::field(
+                "body",
+                "text must not contain the NUL character (\\u0000)",
+            ));
+        }
         parse_json(&bytes).map(ApiJson)
     }
+}
+
+/// True when a JSON text contains the escape `\u0000` (raw NUL bytes are not valid JSON).
+fn contains_nul_escape(bytes: &[u8]) -> bool {
+    bytes.windows(6).enumerate().any(|(i, w)| {
+        w.eq_ignore_ascii_case(b"\\u0000")
+            // An escaped backslash followed by "u0000" is harmless text.
+            && bytes[..i].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0
+    })
 }
 
 /// Deserializes JSON, naming the field on a data error and the position on a syntax error.
@@ -201,5 +218,23 @@ pub fn cursor(raw: Option<String>) -> Result<Option<String>, ApiError> {
             "cursor",
             "not a cursor returned by a previous page",
         )),
+    }
+}
+
+/// Path parameters, with a malformed path answered as a problem document.
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| ApiPath(v))
+            .map_err(|e| ApiError::BadRequest(format!("malformed path: {}", e.body_text())))
     }
 }

@@ -1,7 +1,7 @@
 //! `/api/v1/inspectors`: the inspector registry (执法检查人员名录库) with each inspector's
 //! declared conflicts of interest (回避), which the draw respects.
 
-use super::extract::{ApiJson, ApiQuery, IfMatch, cursor, limit, list_param};
+use super::extract::{ApiJson, ApiPath, ApiQuery, IfMatch, cursor, limit, list_param};
 use super::registry::{History, ListOf, check, created, fetch, update_outcome, with_etag};
 use crate::app::AppState;
 use crate::auth::Principal;
@@ -13,7 +13,7 @@ use crate::store::Tx;
 use crate::store::records;
 use crate::store::registry::{self, InspectorFilter, Page};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
@@ -161,7 +161,7 @@ async fn create_inspector(
 async fn get_inspector(
     State(state): State<AppState>,
     _who: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     let s = fetch::<InspectorInput>(&state, &id).await?;
     Ok(with_etag(StatusCode::OK, s.version, Inspector::from(s)))
@@ -182,7 +182,7 @@ async fn get_inspector(
 async fn update_inspector(
     State(state): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     IfMatch(version): IfMatch,
     ApiJson(input): ApiJson<InspectorInput>,
 ) -> ApiResult<Response> {
@@ -207,7 +207,7 @@ async fn update_inspector(
 async fn inspector_history(
     State(state): State<AppState>,
     _who: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<History>> {
     Ok(Json(
         super::registry::history::<InspectorInput>(&state, &id).await?,

@@ -1,6 +1,6 @@
 //! `/api/v1/institutions`: the institution registry (检查对象名录库).
 
-use super::extract::{ApiJson, ApiQuery, IfMatch, cursor, limit, list_param};
+use super::extract::{ApiJson, ApiPath, ApiQuery, IfMatch, cursor, limit, list_param};
 use super::registry::{History, ListOf, check, created, fetch, update_outcome, with_etag};
 use crate::app::AppState;
 use crate::auth::Principal;
@@ -13,7 +13,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::records;
 use crate::store::registry::{self, InstitutionFilter, Page};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
@@ -156,7 +156,7 @@ async fn create_institution(
 async fn get_institution(
     State(state): State<AppState>,
     _who: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     let s = fetch::<InstitutionInput>(&state, &id).await?;
     Ok(with_etag(StatusCode::OK, s.version, Institution::from(s)))
@@ -177,7 +177,7 @@ async fn get_institution(
 async fn update_institution(
     State(state): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     IfMatch(version): IfMatch,
     ApiJson(input): ApiJson<InstitutionInput>,
 ) -> ApiResult<Response> {
@@ -201,7 +201,7 @@ async fn update_institution(
 async fn institution_history(
     State(state): State<AppState>,
     _who: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<History>> {
     Ok(Json(
         super::registry::history::<InstitutionInput>(&state, &id).await?,

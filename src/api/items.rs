@@ -1,6 +1,6 @@
 //! `/api/v1/inspection-items`: each department's inspection-item list (抽查事项清单).
 
-use super::extract::{ApiJson, ApiQuery, IfMatch, cursor, limit, list_param};
+use super::extract::{ApiJson, ApiPath, ApiQuery, IfMatch, cursor, limit, list_param};
 use super::registry::{History, ListOf, check, created, fetch, update_outcome, with_etag};
 use crate::app::AppState;
 use crate::auth::Principal;
@@ -11,7 +11,7 @@ use crate::store::Tx;
 use crate::store::records;
 use crate::store::registry::{self, ItemFilter, Page};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
@@ -132,7 +132,7 @@ async fn create_item(
 async fn get_item(
     State(state): State<AppState>,
     _who: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     let s = fetch::<ItemInput>(&state, &id).await?;
     Ok(with_etag(StatusCode::OK, s.version, Item::from(s)))
@@ -153,7 +153,7 @@ async fn get_item(
 async fn update_item(
     State(state): State<AppState>,
     who: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     IfMatch(version): IfMatch,
     ApiJson(input): ApiJson<ItemInput>,
 ) -> ApiResult<Response> {
@@ -178,7 +178,7 @@ async fn update_item(
 async fn item_history(
     State(state): State<AppState>,
     _who: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<History>> {
     Ok(Json(
         super::registry::history::<ItemInput>(&state, &id).await?,

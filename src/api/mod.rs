@@ -7,6 +7,8 @@
 pub mod audit;
 /// Bulk import and export of the registries.
 pub mod bulk;
+/// The official working-day calendar and deadlines.
+pub mod calendar;
 /// Departments taking part in joint inspections.
 pub mod departments;
 /// Request extractors that reject bad input as problem documents.
@@ -19,8 +21,16 @@ pub mod institutions;
 pub mod items;
 /// Liveness, readiness, the API description.
 pub mod ops;
+/// What the public reads: published tasks, results, bundles, feed.
+pub mod public;
 /// Shapes and steps shared by the registry resources.
 pub mod registry;
+/// Reports: overdue disclosures.
+pub mod reports;
+/// Publishing drawn lists and results.
+pub mod results;
+/// Joint draw tasks: commit, seal, reveal, draw, replace, bundle.
+pub mod tasks;
 
 use crate::app::AppState;
 use crate::error::{FieldError, Problem, RowError};
@@ -43,6 +53,10 @@ RFC 9457 problem document (application/problem+json).",
     components(schemas(Problem, FieldError, RowError)),
     tags(
         (name = "registries", description = "一单两库: departments, institutions, inspectors, inspection items"),
+        (name = "tasks", description = "抽查任务: joint draws from configuration to the verifiable bundle"),
+        (name = "publication", description = "一公开: publishing drawn lists and results"),
+        (name = "public", description = "一公开: public, read-only, no token"),
+        (name = "calendar", description = "工作日: the official working-day calendar and disclosure deadlines"),
         (name = "audit", description = "全程留痕: the append-only audit chain"),
         (name = "ops", description = "Health and the API description"),
     )
@@ -103,6 +117,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(inspectors::router())
         .merge(bulk::router())
         .merge(items::router())
+        .merge(tasks::router())
+        .merge(calendar::router())
+        .merge(results::router())
+        .merge(public::router())
+        .merge(crate::portal::router())
+        .merge(reports::router())
         .merge(audit::router())
 }
 

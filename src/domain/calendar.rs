@@ -29,8 +29,8 @@
 //! 366-bit map of its working days, built once when the year is inserted. A deadline is
 //! found by counting bits a 64-day word at a time: no allocation and no per-day lookups.
 
+use crate::error::FieldError;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 
 use chrono::{Datelike, NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
@@ -59,28 +59,6 @@ pub struct YearCalendar {
     pub days_off: BTreeSet<NaiveDate>,
     /// Saturdays and Sundays that are working days (调休上班).
     pub working_weekends: BTreeSet<NaiveDate>,
-}
-
-/// One problem found in a [`YearCalendar`]. It says which field is wrong and why, in
-/// words an administrator can act on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldError {
-    /// `year`, `days_off` or `working_weekends`.
-    pub field: &'static str,
-    /// What is wrong, naming the offending date.
-    pub reason: String,
-}
-
-impl FieldError {
-    fn new(field: &'static str, reason: String) -> Self {
-        Self { field, reason }
-    }
-}
-
-impl fmt::Display for FieldError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.field, self.reason)
-    }
 }
 
 /// Why a calendar question could not be answered.
@@ -1161,7 +1139,10 @@ mod tests {
             working_weekends: dates(&["2027-01-09", "2027-01-11", "2027-02-21"]),
         };
         let errors = bad.validate().unwrap_err();
-        let fields: Vec<_> = errors.iter().map(|e| (e.field, e.reason.clone())).collect();
+        let fields: Vec<_> = errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.reason.clone()))
+            .collect();
         assert_eq!(errors.len(), 4, "{fields:#?}");
         assert!(
             fields
@@ -1223,7 +1204,7 @@ mod tests {
         assert_eq!(parsed, test_2027());
         let back = serde_json::to_value(&parsed).unwrap();
         assert_eq!(back["days_off"][0], "2027-01-01", "sorted");
-        let err = serde_json::to_value(FieldError::new("days_off", "x".into())).unwrap();
+        let err = serde_json::to_value(FieldError::new("days_off", "x")).unwrap();
         assert_eq!(err, serde_json::json!({"field": "days_off", "reason": "x"}));
     }
 

@@ -4,8 +4,10 @@
 
 pub mod audit;
 pub mod bulk;
+pub mod publication;
 pub mod records;
 pub mod registry;
+pub mod tasks;
 
 use anyhow::Context;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

@@ -191,7 +191,7 @@ impl InstitutionFilter {
     }
 }
 
-fn region_prefixes(q: &mut QueryBuilder, column: &str, prefixes: &[String]) {
+pub(crate) fn region_prefixes(q: &mut QueryBuilder, column: &str, prefixes: &[String]) {
     if prefixes.is_empty() {
         return;
     }

@@ -4,4 +4,6 @@
 mod bulk;
 mod helpers;
 mod openapi;
+mod publication;
 mod registries;
+mod tasks;

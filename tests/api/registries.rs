@@ -613,3 +613,37 @@ async fn the_database_refuses_edits_of_the_audit_log_and_verify_finds_tampering(
             .contains("altered")
     );
 }
+
+#[tokio::test]
+async fn nul_characters_are_refused_before_they_reach_the_database() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    for path in [
+        "/api/v1/institutions/%00",
+        "/api/v1/institutions?q=%00",
+        "/api/v1/audit-log?object_id=a%00b",
+        "/public/v1/tasks/%00",
+    ] {
+        let r = app.get(path, &admin).await.expect(400);
+        assert_eq!(
+            r.headers["content-type"], "application/problem+json",
+            "{path}"
+        );
+    }
+    let mut body = json!({"department": "health", "name": "x", "certificate_no": "C-1",
+                          "region": "150602", "conflicts": [{"institution": "a\u{0}b", "reason": "r"}]});
+    app.post("/api/v1/inspectors", &admin, body.clone())
+        .await
+        .expect_problem_field(422, "body");
+    // A literal backslash followed by u0000 is ordinary text.
+    body["conflicts"] = json!([]);
+    body["name"] = json!("a\\u0000b");
+    app.post("/api/v1/inspectors", &admin, body)
+        .await
+        .expect(201);
+    app.get("/api/v1/calendar/20x7", &admin)
+        .await
+        .expect_problem_field(422, "year");
+    let r = app.get("/api/v1/institutions/%FF", &admin).await.expect(400);
+    assert_eq!(r.headers["content-type"], "application/problem+json");
+}

@@ -1,0 +1,478 @@
+//! A joint 双随机 task as the lead department configures it, and the rules it must meet
+//! before it can be stored.
+
+use super::DepartmentCode;
+use super::codes::parse_region_prefix;
+use super::registry::{InstitutionKind, InstitutionStatus, Level, Ownership, RiskGrade};
+use crate::error::FieldError;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Which institutions a stratum covers. Each key lists accepted values (any of); keys
+/// combine with and. Only active institutions are ever drawn.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StratumFilter {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kind: Vec<InstitutionKind>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub level: Vec<Level>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ownership: Vec<Ownership>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub risk_grade: Vec<RiskGrade>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Region code prefixes (2, 4 or 6 digits).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub region_prefix: Vec<String>,
+}
+
+impl StratumFilter {
+    /// The registry filter selecting the active institutions this stratum covers.
+    pub fn to_store(&self) -> crate::store::registry::InstitutionFilter {
+        fn names<T: Copy>(v: &[T], f: fn(T) -> &'static str) -> Vec<String> {
+            v.iter().map(|x| f(*x).to_string()).collect()
+        }
+        crate::store::registry::InstitutionFilter {
+            kind: names(&self.kind, InstitutionKind::as_str),
+            level: names(&self.level, Level::as_str),
+            ownership: names(&self.ownership, Ownership::as_str),
+            risk_grade: names(&self.risk_grade, RiskGrade::as_str),
+            status: vec![InstitutionStatus::Active.as_str().to_string()],
+            region_prefix: self.region_prefix.clone(),
+            tags: self.tags.clone(),
+            q: None,
+            credit_code: None,
+        }
+    }
+}
+
+/// An exact fraction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ratio {
+    pub num: u64,
+    pub den: u64,
+}
+
+/// A group of institutions drawn at its own ratio, in priority order: an institution
+/// matching several strata belongs to the first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StratumConfig {
+    pub id: String,
+    #[serde(default)]
+    pub filter: StratumFilter,
+    /// Share to draw, rounded up: `ceil(n × num / den)`.
+    pub ratio: Ratio,
+    /// At least this many (as far as the stratum has members).
+    #[serde(default)]
+    pub min: u64,
+    /// At most this many.
+    #[serde(default)]
+    pub max: Option<u64>,
+}
+
+/// A participating department and how many inspectors it sends to each institution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskDepartment {
+    pub code: DepartmentCode,
+    pub team_size: u64,
+}
+
+/// A planned source of randomness, fixed before sealing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntropySource {
+    /// `department:<code>` (the department commits to a secret before sealing) or
+    /// `beacon:<name>` (a public random value that does not exist yet at sealing).
+    pub source: String,
+    /// For a beacon: which round or date will be used, e.g. `round 3500000`.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// The configuration of a joint task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskInput {
+    pub title: String,
+    pub year: i32,
+    /// Round within the year (抽查轮次), from 1.
+    pub round: u32,
+    /// 牵头部门: its inspector leads every team.
+    pub lead_department: DepartmentCode,
+    pub departments: Vec<TaskDepartment>,
+    pub strata: Vec<StratumConfig>,
+    /// True: no inspector inspects an institution of his own region (交叉检查).
+    #[serde(default)]
+    pub cross_region: bool,
+    /// Null: spread evenly (`ceil(selections × team_size / inspectors)`).
+    #[serde(default)]
+    pub max_assignments_per_inspector: Option<u64>,
+    #[schema(value_type = String, format = Date)]
+    pub inspection_start: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub inspection_end: NaiveDate,
+    /// Codes of inspection items (抽查事项) of the participating departments.
+    #[serde(default)]
+    pub items: Vec<String>,
+    pub entropy_plan: Vec<EntropySource>,
+    /// Results are due this many working days after `inspection_end` (default 20).
+    #[serde(default)]
+    pub results_within_working_days: Option<u32>,
+    /// Publish the drawn list by this date (default: `inspection_start`).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub selection_publish_by: Option<NaiveDate>,
+}
+
+fn id_like(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars().count() <= 64
+        && !s.chars().any(|c| c.is_control() || c.is_whitespace())
+}
+
+impl TaskInput {
+    /// Every rule that needs no database; the store checks departments and items.
+    pub fn validate(&self) -> Vec<FieldError> {
+        let mut e = Vec::new();
+        super::registry::check_text(&mut e, "title", &self.title, true, 200);
+        if !(2000..=2100).contains(&self.year) {
+            e.push(FieldError::new("year", "must be between 2000 and 2100"));
+        }
+        if !(1..=366).contains(&self.round) {
+            e.push(FieldError::new("round", "must be at least 1"));
+        }
+        if self.departments.is_empty() {
+            e.push(FieldError::new("departments", "at least one department"));
+        }
+        let mut total = 0;
+        for (i, d) in self.departments.iter().enumerate() {
+            if !(1..=20).contains(&d.team_size) {
+                e.push(FieldError::new(
+                    format!("departments[{i}].team_size"),
+                    "must be between 1 and 20",
+                ));
+            }
+            total += d.team_size;
+            if self.departments[..i].iter().any(|o| o.code == d.code) {
+                e.push(FieldError::new(
+                    format!("departments[{i}].code"),
+                    format!("department {} listed twice", d.code),
+                ));
+            }
+        }
+        if !self.departments.is_empty() && total < 2 {
+            e.push(FieldError::new(
+                "departments",
+                "a team needs at least 2 inspectors in total (two-person enforcement rule)",
+            ));
+        }
+        if !self
+            .departments
+            .iter()
+            .any(|d| d.code == self.lead_department)
+        {
+            e.push(FieldError::new(
+                "lead_department",
+                "must be one of the participating departments",
+            ));
+        }
+        if self.strata.is_empty() {
+            e.push(FieldError::new("strata", "at least one stratum"));
+        }
+        for (i, s) in self.strata.iter().enumerate() {
+            let f = |name: &str| format!("strata[{i}].{name}");
+            if !id_like(&s.id) {
+                e.push(FieldError::new(
+                    f("id"),
+                    "1-64 characters without spaces or control characters",
+                ));
+            }
+            if self.strata[..i].iter().any(|o| o.id == s.id) {
+                e.push(FieldError::new(
+                    f("id"),
+                    format!("stratum {} listed twice", s.id),
+                ));
+            }
+            if s.ratio.den == 0 {
+                e.push(FieldError::new(f("ratio.den"), "must be at least 1"));
+            } else if s.ratio.num > s.ratio.den {
+                e.push(FieldError::new(f("ratio"), "must not exceed 1 (num ≤ den)"));
+            } else if s.ratio.den > 1_000_000 {
+                e.push(FieldError::new(f("ratio.den"), "must be at most 1000000"));
+            }
+            if let Some(max) = s.max
+                && max < s.min
+            {
+                e.push(FieldError::new(f("max"), "must not be less than min"));
+            }
+            if s.ratio.num == 0 && s.min == 0 {
+                e.push(FieldError::new(
+                    f("ratio"),
+                    "a stratum with ratio 0 and min 0 never draws anyone (every grade is sampled, 不免抽)",
+                ));
+            }
+            for (j, p) in s.filter.region_prefix.iter().enumerate() {
+                if let Err(r) = parse_region_prefix(p) {
+                    e.push(FieldError::new(f(&format!("filter.region_prefix[{j}]")), r));
+                }
+            }
+            for (j, t) in s.filter.tags.iter().enumerate() {
+                super::registry::check_text(&mut e, &f(&format!("filter.tags[{j}]")), t, true, 64);
+            }
+        }
+        if self.max_assignments_per_inspector == Some(0) {
+            e.push(FieldError::new(
+                "max_assignments_per_inspector",
+                "must be at least 1, or null",
+            ));
+        }
+        if self.inspection_end < self.inspection_start {
+            e.push(FieldError::new(
+                "inspection_end",
+                "must not be before inspection_start",
+            ));
+        }
+        if let Some(by) = self.selection_publish_by
+            && by > self.inspection_start
+        {
+            e.push(FieldError::new(
+                "selection_publish_by",
+                "the drawn list must be published by the start of the inspection at the latest",
+            ));
+        }
+        if let Some(n) = self.results_within_working_days
+            && !(1..=250).contains(&n)
+        {
+            e.push(FieldError::new(
+                "results_within_working_days",
+                "must be between 1 and 250",
+            ));
+        }
+        for (i, code) in self.items.iter().enumerate() {
+            if self.items[..i].contains(code) {
+                e.push(FieldError::new(format!("items[{i}]"), "listed twice"));
+            }
+        }
+        if self.entropy_plan.is_empty() {
+            e.push(FieldError::new(
+                "entropy_plan",
+                "at least one source of randomness",
+            ));
+        }
+        for (i, p) in self.entropy_plan.iter().enumerate() {
+            let field = format!("entropy_plan[{i}].source");
+            if self.entropy_plan[..i].iter().any(|o| o.source == p.source) {
+                e.push(FieldError::new(&field, "listed twice"));
+            }
+            if let Some(code) = p.source.strip_prefix("department:") {
+                if !self.departments.iter().any(|d| d.code.as_str() == code) {
+                    e.push(FieldError::new(
+                        &field,
+                        format!("{code} is not a participating department"),
+                    ));
+                }
+            } else if let Some(name) = p.source.strip_prefix("beacon:") {
+                let ok = !name.is_empty()
+                    && name.len() <= 64
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+                if !ok {
+                    e.push(FieldError::new(&field, "beacon names use a-z, 0-9 and '-'"));
+                }
+                if p.note.as_deref().is_none_or(|n| n.trim().is_empty()) {
+                    e.push(FieldError::new(
+                        format!("entropy_plan[{i}].note"),
+                        "a beacon must say in advance which round or date will be used",
+                    ));
+                }
+            } else {
+                e.push(FieldError::new(
+                    &field,
+                    "must be department:<code> or beacon:<name>",
+                ));
+            }
+            if let Some(note) = &p.note {
+                super::registry::check_text(
+                    &mut e,
+                    &format!("entropy_plan[{i}].note"),
+                    note,
+                    false,
+                    200,
+                );
+            }
+        }
+        e
+    }
+
+    /// The working days allowed for results after the inspection ends.
+    pub fn results_working_days(&self) -> u32 {
+        self.results_within_working_days.unwrap_or(20)
+    }
+
+    /// When the drawn list must be public.
+    pub fn selection_deadline(&self) -> NaiveDate {
+        self.selection_publish_by.unwrap_or(self.inspection_start)
+    }
+}
+
+/// Where a task is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskState {
+    /// Being configured; departments post their commitments.
+    Draft,
+    /// The pool is frozen and its hash public; departments reveal.
+    Sealed,
+    /// The draw is made and can never change.
+    Drawn,
+    /// The drawn list is public.
+    Published,
+    /// Every result is published.
+    Closed,
+    /// Abandoned before the draw; the record stays.
+    Cancelled,
+}
+
+impl TaskState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskState::Draft => "draft",
+            TaskState::Sealed => "sealed",
+            TaskState::Drawn => "drawn",
+            TaskState::Published => "published",
+            TaskState::Closed => "closed",
+            TaskState::Cancelled => "cancelled",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "draft" => TaskState::Draft,
+            "sealed" => TaskState::Sealed,
+            "drawn" => TaskState::Drawn,
+            "published" => TaskState::Published,
+            "closed" => TaskState::Closed,
+            "cancelled" => TaskState::Cancelled,
+            other => {
+                return Err(format!(
+                    "'{other}' is not one of: draft, sealed, drawn, published, closed, cancelled"
+                ));
+            }
+        })
+    }
+}
+
+impl std::fmt::Display for TaskState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Registry content read at sealing time, in the shapes the snapshot needs.
+pub struct SealInputs {
+    /// For each stratum of the task, in the task's order: active matching institutions
+    /// as `(id, region)`, sorted by id.
+    pub candidates: Vec<Vec<(String, String)>>,
+    /// For each participating department, in the task's order: its active inspectors as
+    /// `(id, document)`.
+    pub inspectors: Vec<Vec<(String, super::registry::InspectorInput)>>,
+    /// `(source, commitment, note)` for every planned source.
+    pub plan: Vec<(String, Option<String>, Option<String>)>,
+}
+
+/// Freezes the pool as the draw specification wants it: an institution matching several
+/// strata belongs to the first of the task's order; everything sorted as specified.
+pub fn assemble_snapshot(
+    task_id: &str,
+    cfg: &TaskInput,
+    inputs: SealInputs,
+) -> crate::draw::Snapshot {
+    use crate::draw::{
+        Department, EntropyPlanEntry, Inspector, Member, Ratio as DrawRatio, Stratum,
+    };
+    use std::collections::HashSet;
+    let mut taken: HashSet<String> = HashSet::new();
+    let mut strata: Vec<Stratum> = cfg
+        .strata
+        .iter()
+        .zip(inputs.candidates)
+        .map(|(s, candidates)| {
+            let members = candidates
+                .into_iter()
+                .filter(|(id, _)| taken.insert(id.clone()))
+                .map(|(id, region)| Member {
+                    id,
+                    region: Some(region),
+                })
+                .collect();
+            Stratum {
+                id: s.id.clone(),
+                ratio: DrawRatio {
+                    num: s.ratio.num,
+                    den: s.ratio.den,
+                },
+                min: s.min,
+                max: s.max,
+                members,
+            }
+        })
+        .collect();
+    strata.sort_by(|a, b| a.id.cmp(&b.id));
+    for s in &mut strata {
+        s.members.sort_by(|a, b| a.id.cmp(&b.id));
+    }
+    let mut departments: Vec<Department> = cfg
+        .departments
+        .iter()
+        .zip(inputs.inspectors)
+        .map(|(d, inspectors)| {
+            let mut inspectors: Vec<Inspector> = inspectors
+                .into_iter()
+                .map(|(id, doc)| {
+                    let mut conflicts: Vec<String> =
+                        doc.conflicts.into_iter().map(|c| c.institution).collect();
+                    conflicts.sort();
+                    conflicts.dedup();
+                    Inspector {
+                        id,
+                        region: Some(doc.region.as_str().to_string()),
+                        conflicts,
+                    }
+                })
+                .collect();
+            inspectors.sort_by(|a, b| a.id.cmp(&b.id));
+            Department {
+                code: d.code.as_str().to_string(),
+                team_size: d.team_size,
+                inspectors,
+            }
+        })
+        .collect();
+    departments.sort_by(|a, b| a.code.cmp(&b.code));
+    let mut entropy_plan: Vec<EntropyPlanEntry> = inputs
+        .plan
+        .into_iter()
+        .map(|(source, commitment, note)| EntropyPlanEntry {
+            source,
+            commitment,
+            note,
+        })
+        .collect();
+    entropy_plan.sort_by(|a, b| a.source.cmp(&b.source));
+    crate::draw::Snapshot {
+        spec: crate::draw::SPEC.to_string(),
+        task_id: task_id.to_string(),
+        lead_department: cfg.lead_department.as_str().to_string(),
+        cross_region: cfg.cross_region,
+        max_assignments_per_inspector: cfg.max_assignments_per_inspector,
+        strata,
+        departments,
+        entropy_plan,
+    }
+}

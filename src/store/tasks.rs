@@ -1,0 +1,493 @@
+//! Tasks and everything a draw keeps: entropy commitments and reveals, the sealed
+//! snapshot, the result, replacements. State changes are conditional updates
+//! (`… WHERE state = $expected`), so two concurrent calls can never both move a task.
+
+use super::audit::Actor;
+use super::records::stored_from_row;
+use super::{Param, QueryBuilder, Tx, dynamic, now};
+use crate::domain::registry::InspectorInput;
+use crate::domain::task::{TaskInput, TaskState};
+use crate::draw::Replacement;
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+use utoipa::ToSchema;
+
+/// A task as stored.
+#[derive(Debug, Clone)]
+pub struct TaskRow {
+    pub id: String,
+    pub version: i64,
+    pub state: TaskState,
+    pub config: TaskInput,
+    pub pool_hash: Option<String>,
+    pub seed: Option<String>,
+    pub result_hash: Option<String>,
+    pub draw_key: Option<String>,
+    pub cancel_reason: Option<String>,
+    pub created_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub sealed_at: Option<String>,
+    pub drawn_at: Option<String>,
+    pub cancelled_at: Option<String>,
+    pub published_at: Option<String>,
+    pub closed_at: Option<String>,
+}
+
+const TASK_COLUMNS: &str = "id, version, state, config, pool_hash, seed, result_hash, draw_key, \
+    cancel_reason, created_by, created_at, updated_at, sealed_at, drawn_at, cancelled_at, \
+    published_at, closed_at";
+
+fn decode<E: std::error::Error + Send + Sync + 'static>(e: E) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(e))
+}
+
+fn task_from_row(r: &AnyRow) -> Result<TaskRow, sqlx::Error> {
+    let state: String = r.try_get("state")?;
+    let config: String = r.try_get("config")?;
+    Ok(TaskRow {
+        id: r.try_get("id")?,
+        version: r.try_get("version")?,
+        state: TaskState::parse(&state).map_err(|e| sqlx::Error::Decode(e.into()))?,
+        config: serde_json::from_str(&config).map_err(decode)?,
+        pool_hash: r.try_get("pool_hash")?,
+        seed: r.try_get("seed")?,
+        result_hash: r.try_get("result_hash")?,
+        draw_key: r.try_get("draw_key")?,
+        cancel_reason: r.try_get("cancel_reason")?,
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+        sealed_at: r.try_get("sealed_at")?,
+        drawn_at: r.try_get("drawn_at")?,
+        cancelled_at: r.try_get("cancelled_at")?,
+        published_at: r.try_get("published_at")?,
+        closed_at: r.try_get("closed_at")?,
+    })
+}
+
+/// Stores a new draft task with one entropy row per planned source.
+pub async fn insert(
+    tx: &mut Tx,
+    actor: &Actor,
+    config: &TaskInput,
+) -> Result<TaskRow, sqlx::Error> {
+    let id = super::new_id();
+    let at = now();
+    let json = serde_json::to_string(config).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    sqlx::query(
+        "INSERT INTO tasks (id, version, state, year, lead_department, config, created_by, \
+         created_at, updated_at) VALUES ($1, 1, 'draft', $2, $3, $4, $5, $6, $6)",
+    )
+    .bind(&id)
+    .bind(config.year as i64)
+    .bind(config.lead_department.as_str())
+    .bind(&json)
+    .bind(&actor.sub)
+    .bind(&at)
+    .execute(&mut **tx)
+    .await?;
+    for d in &config.departments {
+        sqlx::query("INSERT INTO task_departments (task_id, department) VALUES ($1, $2)")
+            .bind(&id)
+            .bind(d.code.as_str())
+            .execute(&mut **tx)
+            .await?;
+    }
+    for p in &config.entropy_plan {
+        sqlx::query("INSERT INTO task_entropy (task_id, source, note) VALUES ($1, $2, $3)")
+            .bind(&id)
+            .bind(&p.source)
+            .bind(p.note.clone())
+            .execute(&mut **tx)
+            .await?;
+    }
+    get(&mut **tx, &id)
+        .await?
+        .ok_or_else(|| sqlx::Error::RowNotFound)
+}
+
+pub async fn get<'e, E>(exec: E, id: &str) -> Result<Option<TaskRow>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(dynamic(format!(
+        "SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(exec)
+    .await?
+    .map(|r| task_from_row(&r))
+    .transpose()
+}
+
+/// Reads a task inside a write transaction after taking its row lock (a no-op update
+/// locks the row on PostgreSQL; SQLite's write transaction is already exclusive), so
+/// the decisions made on what is read hold until commit.
+pub async fn lock(tx: &mut Tx, id: &str) -> Result<Option<TaskRow>, sqlx::Error> {
+    sqlx::query("UPDATE tasks SET version = version WHERE id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    get(&mut **tx, id).await
+}
+
+/// Moves a task from `from` to `to`, bumping its version; false if it was not in `from`.
+pub async fn transition(
+    tx: &mut Tx,
+    id: &str,
+    from: TaskState,
+    to: TaskState,
+) -> Result<bool, sqlx::Error> {
+    let at = now();
+    let stamp = match to {
+        TaskState::Sealed => ", sealed_at = $4",
+        TaskState::Drawn => ", drawn_at = $4",
+        TaskState::Cancelled => ", cancelled_at = $4",
+        TaskState::Published => ", published_at = $4",
+        TaskState::Closed => ", closed_at = $4",
+        _ => ", updated_at = $4",
+    };
+    let done = sqlx::query(dynamic(format!(
+        "UPDATE tasks SET state = $1, version = version + 1, updated_at = $4{stamp} \
+         WHERE id = $2 AND state = $3"
+    )))
+    .bind(to.as_str())
+    .bind(id)
+    .bind(from.as_str())
+    .bind(&at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn set_cancel_reason(tx: &mut Tx, id: &str, reason: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE tasks SET cancel_reason = $1 WHERE id = $2")
+        .bind(reason)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Filters of the task listing.
+#[derive(Debug, Default, Clone)]
+pub struct TaskFilter {
+    pub year: Option<i64>,
+    pub state: Vec<String>,
+    pub lead_department: Vec<String>,
+    /// Tasks any of these departments takes part in.
+    pub department: Vec<String>,
+    /// Tasks that drew an institution in any of these regions.
+    pub region_prefix: Vec<String>,
+}
+
+pub async fn list(
+    pool: &AnyPool,
+    f: &TaskFilter,
+    after: Option<String>,
+    limit: i64,
+) -> Result<(Vec<TaskRow>, Option<String>), sqlx::Error> {
+    let mut q = QueryBuilder::new(&format!("SELECT {TASK_COLUMNS} FROM tasks t WHERE 1 = 1"));
+    if let Some(y) = f.year {
+        let p = q.bind(Param::Int(y));
+        q.push(&format!(" AND t.year = {p}"));
+    }
+    q.any_of("t.state", &f.state);
+    q.any_of("t.lead_department", &f.lead_department);
+    if !f.department.is_empty() {
+        q.push(" AND EXISTS (SELECT 1 FROM task_departments d WHERE d.task_id = t.id");
+        q.any_of("d.department", &f.department);
+        q.push(")");
+    }
+    if !f.region_prefix.is_empty() {
+        q.push(" AND EXISTS (SELECT 1 FROM task_selections s WHERE s.task_id = t.id");
+        super::registry::region_prefixes(&mut q, "s.region", &f.region_prefix);
+        q.push(")");
+    }
+    if let Some(a) = after {
+        let p = q.text(a);
+        q.push(&format!(" AND t.id > {p}"));
+    }
+    let p = q.bind(Param::Int(limit + 1));
+    q.push(&format!(" ORDER BY t.id LIMIT {p}"));
+    let mut rows: Vec<TaskRow> = q
+        .query()
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(task_from_row)
+        .collect::<Result<_, _>>()?;
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|t| t.id.clone())
+    } else {
+        None
+    };
+    Ok((rows, next))
+}
+
+/// One planned source of randomness and how far it got.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EntropyStatus {
+    pub source: String,
+    pub note: Option<String>,
+    /// `hex(SHA-256(secret))`, posted before sealing (department sources).
+    pub commitment: Option<String>,
+    pub committed_by: Option<String>,
+    pub committed_at: Option<String>,
+    /// The revealed value, after sealing.
+    pub value: Option<String>,
+    pub revealed_by: Option<String>,
+    pub revealed_at: Option<String>,
+}
+
+pub async fn entropy<'e, E>(exec: E, task_id: &str) -> Result<Vec<EntropyStatus>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let rows = sqlx::query(
+        "SELECT source, note, commitment, committed_by, committed_at, value, revealed_by, \
+         revealed_at FROM task_entropy WHERE task_id = $1 ORDER BY source",
+    )
+    .bind(task_id)
+    .fetch_all(exec)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(EntropyStatus {
+                source: r.try_get("source")?,
+                note: r.try_get("note")?,
+                commitment: r.try_get("commitment")?,
+                committed_by: r.try_get("committed_by")?,
+                committed_at: r.try_get("committed_at")?,
+                value: r.try_get("value")?,
+                revealed_by: r.try_get("revealed_by")?,
+                revealed_at: r.try_get("revealed_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Records a commitment if none exists yet for the source; false otherwise.
+pub async fn commit(
+    tx: &mut Tx,
+    task_id: &str,
+    source: &str,
+    commitment: &str,
+    actor: &Actor,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE task_entropy SET commitment = $1, committed_by = $2, committed_at = $3 \
+         WHERE task_id = $4 AND source = $5 AND commitment IS NULL",
+    )
+    .bind(commitment)
+    .bind(&actor.sub)
+    .bind(now())
+    .bind(task_id)
+    .bind(source)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records a revealed value if none exists yet for the source; false otherwise.
+pub async fn reveal(
+    tx: &mut Tx,
+    task_id: &str,
+    source: &str,
+    value: &str,
+    actor: &Actor,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE task_entropy SET value = $1, revealed_by = $2, revealed_at = $3 \
+         WHERE task_id = $4 AND source = $5 AND value IS NULL",
+    )
+    .bind(value)
+    .bind(&actor.sub)
+    .bind(now())
+    .bind(task_id)
+    .bind(source)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Active institutions matching a stratum filter, by id: `(id, region)`.
+pub async fn stratum_candidates(
+    tx: &mut Tx,
+    filter: &crate::store::registry::InstitutionFilter,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let mut q = QueryBuilder::new("SELECT i.id, i.region FROM institutions i WHERE 1 = 1");
+    filter.apply(&mut q);
+    q.push(" ORDER BY i.id");
+    q.query()
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("region")?)))
+        .collect()
+}
+
+/// Active inspectors of a department, by id, with their declared conflicts.
+pub async fn active_inspectors(
+    tx: &mut Tx,
+    department: &str,
+) -> Result<Vec<(String, InspectorInput)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, version, data, created_at, updated_at FROM inspectors \
+         WHERE department = $1 AND status = 'active' ORDER BY id",
+    )
+    .bind(department)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let s = stored_from_row::<InspectorInput>(r)?;
+            Ok((s.id, s.data))
+        })
+        .collect()
+}
+
+/// Which of `codes` are not active inspection items of any of `departments`.
+pub async fn unknown_items(
+    tx: &mut Tx,
+    departments: &[String],
+    codes: &[String],
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut unknown = Vec::new();
+    for code in codes {
+        let mut q = QueryBuilder::new("SELECT 1 FROM inspection_items x WHERE x.status = 'active'");
+        let p = q.text(code.clone());
+        q.push(&format!(" AND x.code = {p}"));
+        q.any_of("x.department", departments);
+        if q.query().fetch_optional(&mut **tx).await?.is_none() {
+            unknown.push(code.clone());
+        }
+    }
+    Ok(unknown)
+}
+
+/// Stores the sealed snapshot (canonical JSON) and its hash.
+pub async fn store_snapshot(
+    tx: &mut Tx,
+    task_id: &str,
+    canonical: &str,
+    pool_hash: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO task_snapshots (task_id, snapshot) VALUES ($1, $2)")
+        .bind(task_id)
+        .bind(canonical)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE tasks SET pool_hash = $1 WHERE id = $2")
+        .bind(pool_hash)
+        .bind(task_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn snapshot<'e, E>(exec: E, task_id: &str) -> Result<Option<String>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query("SELECT snapshot FROM task_snapshots WHERE task_id = $1")
+        .bind(task_id)
+        .fetch_optional(exec)
+        .await?
+        .map(|r| r.try_get("snapshot"))
+        .transpose()
+}
+
+/// Stores the draw's result with its seed, hash and the idempotency key of the call.
+pub async fn store_result(
+    tx: &mut Tx,
+    task_id: &str,
+    canonical: &str,
+    seed: &str,
+    result_hash: &str,
+    draw_key: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO task_results (task_id, result) VALUES ($1, $2)")
+        .bind(task_id)
+        .bind(canonical)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE tasks SET seed = $1, result_hash = $2, draw_key = $3 WHERE id = $4")
+        .bind(seed)
+        .bind(result_hash)
+        .bind(draw_key.map(str::to_string))
+        .bind(task_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn result<'e, E>(exec: E, task_id: &str) -> Result<Option<String>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query("SELECT result FROM task_results WHERE task_id = $1")
+        .bind(task_id)
+        .fetch_optional(exec)
+        .await?
+        .map(|r| r.try_get("result"))
+        .transpose()
+}
+
+pub async fn replacements<'e, E>(exec: E, task_id: &str) -> Result<Vec<Replacement>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let rows = sqlx::query(
+        "SELECT seq, institution, department, out_inspector, in_inspector, reason \
+         FROM task_replacements WHERE task_id = $1 ORDER BY seq",
+    )
+    .bind(task_id)
+    .fetch_all(exec)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let seq: i64 = r.try_get("seq")?;
+            Ok(Replacement {
+                seq: seq as u64,
+                institution: r.try_get("institution")?,
+                department: r.try_get("department")?,
+                out: r.try_get("out_inspector")?,
+                reason: r.try_get("reason")?,
+                r#in: r.try_get("in_inspector")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn insert_replacement(
+    tx: &mut Tx,
+    task_id: &str,
+    r: &Replacement,
+    actor: &Actor,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO task_replacements (task_id, seq, institution, department, out_inspector, \
+         in_inspector, reason, actor, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(task_id)
+    .bind(r.seq as i64)
+    .bind(&r.institution)
+    .bind(&r.department)
+    .bind(&r.out)
+    .bind(&r.r#in)
+    .bind(&r.reason)
+    .bind(&actor.sub)
+    .bind(now())
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE tasks SET version = version + 1, updated_at = $1 WHERE id = $2")
+        .bind(now())
+        .bind(task_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
