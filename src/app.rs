@@ -23,6 +23,8 @@ pub struct AppState {
     pub store: Store,
     pub auth: Arc<Authenticator>,
     pub openapi_yaml: Arc<str>,
+    /// Largest file the import endpoints accept, in bytes.
+    pub import_limit: usize,
     /// The official working-day calendar: built-in years plus years loaded by admins.
     pub calendar: Arc<std::sync::RwLock<Calendar>>,
 }
@@ -116,6 +118,7 @@ impl Application {
             store: store.clone(),
             auth: Arc::new(auth),
             openapi_yaml: api::openapi_yaml().into(),
+            import_limit: config.import_limit,
             calendar: Arc::new(std::sync::RwLock::new(load_calendar(&store).await?)),
         };
         let listener = TcpListener::bind(&config.bind)

@@ -43,6 +43,10 @@ pub struct Config {
     /// Largest JSON request body, in bytes.
     #[arg(long, env = "SUIJI_BODY_LIMIT", default_value_t = 2 * 1024 * 1024)]
     pub body_limit: usize,
+
+    /// Largest file accepted by the import endpoints, in bytes (100 MiB).
+    #[arg(long, env = "SUIJI_IMPORT_LIMIT", default_value_t = 100 * 1024 * 1024)]
+    pub import_limit: usize,
 }
 
 impl Config {
@@ -57,6 +61,7 @@ impl Config {
             jwt_issuer: None,
             jwt_audience: None,
             body_limit: 2 * 1024 * 1024,
+            import_limit: 100 * 1024 * 1024,
         }
     }
 

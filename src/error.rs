@@ -27,6 +27,35 @@ impl FieldError {
     }
 }
 
+/// One bad cell (or row) of an imported file.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct RowError {
+    /// Row number as a spreadsheet shows it: the header is row 1.
+    pub row: u64,
+    /// The column's title as written in the file's header row.
+    pub column: String,
+    /// The cell's content.
+    pub value: String,
+    /// Why it was refused, in words.
+    pub reason: String,
+}
+
+impl RowError {
+    pub fn new(
+        row: u64,
+        column: impl Into<String>,
+        value: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Self {
+            row,
+            column: column.into(),
+            value: value.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
 impl std::fmt::Display for FieldError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.field, self.reason)
@@ -48,6 +77,12 @@ pub struct Problem {
     /// For validation problems: every field refused and why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
+    /// For imports: every bad row (at most the first 1000, in file order).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<Vec<RowError>>,
+    /// For imports: how many row errors were found in all (may exceed `rows`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row_error_count: Option<u64>,
     /// For state conflicts: the state the object is in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_state: Option<String>,
@@ -94,6 +129,13 @@ pub enum ApiError {
     Validation {
         detail: String,
         errors: Vec<FieldError>,
+    },
+    /// An imported file with bad rows: nothing was written.
+    #[error("{detail}")]
+    Rows {
+        detail: String,
+        rows: Vec<RowError>,
+        total: u64,
     },
     #[error("{} institution/department pair(s) lack enough eligible inspectors", .0.len())]
     Infeasible(Vec<InfeasiblePair>),
@@ -160,7 +202,7 @@ impl ApiError {
                 "unsupported-media-type",
                 "Unsupported media type",
             ),
-            Validation { .. } => (
+            Validation { .. } | Rows { .. } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation",
                 "Invalid input",
@@ -214,18 +256,26 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        let (errors, current_state, infeasible) = match self {
-            ApiError::Validation { errors, .. } => (Some(errors), None, None),
-            ApiError::WrongState { current, .. } => (None, Some(current), None),
-            ApiError::Infeasible(pairs) => (None, None, Some(pairs)),
-            _ => (None, None, None),
-        };
+        let (mut errors, mut current_state, mut rows, mut row_error_count, mut infeasible) =
+            (None, None, None, None, None);
+        match self {
+            ApiError::Validation { errors: e, .. } => errors = Some(e),
+            ApiError::WrongState { current, .. } => current_state = Some(current),
+            ApiError::Rows { rows: r, total, .. } => {
+                rows = Some(r);
+                row_error_count = Some(total);
+            }
+            ApiError::Infeasible(pairs) => infeasible = Some(pairs),
+            _ => {}
+        }
         let problem = Problem {
             type_: format!("urn:suiji:problem:{slug}"),
             title: title.into(),
             status: status.as_u16(),
             detail,
             errors,
+            rows,
+            row_error_count,
             current_state,
             infeasible,
         };

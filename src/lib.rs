@@ -8,6 +8,8 @@ pub mod api;
 pub mod app;
 /// Bearer tokens and roles.
 pub mod auth;
+/// Bulk import and export of the registries (CSV, XLSX).
+pub mod bulk;
 /// Settings from flags and environment.
 pub mod config;
 /// Validated domain values: codes, registries, the working-day calendar.

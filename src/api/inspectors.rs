@@ -43,6 +43,23 @@ pub struct InspectorQuery {
     pub limit: Option<i64>,
 }
 
+impl InspectorQuery {
+    /// Checks every filter value against its vocabulary.
+    pub fn filter(&self) -> ApiResult<InspectorFilter> {
+        Ok(InspectorFilter {
+            department: list_param("department", &self.department, |s| {
+                DepartmentCode::parse(s).map(|_| s.to_string())
+            })?,
+            status: list_param("status", &self.status, |s| {
+                InspectorStatus::parse(s).map(|_| s.to_string())
+            })?,
+            region_prefix: list_param("region_prefix", &self.region_prefix, parse_region_prefix)?,
+            q: self.q.clone().filter(|q| !q.trim().is_empty()),
+            certificate_no: self.certificate_no.clone(),
+        })
+    }
+}
+
 /// List inspectors.
 #[utoipa::path(get, path = "/api/v1/inspectors", tag = "registries",
     security(("bearer" = [])), params(InspectorQuery),
@@ -54,17 +71,7 @@ async fn list_inspectors(
     _who: Principal,
     ApiQuery(query): ApiQuery<InspectorQuery>,
 ) -> ApiResult<Json<ListOf<Inspector>>> {
-    let filter = InspectorFilter {
-        department: list_param("department", &query.department, |s| {
-            DepartmentCode::parse(s).map(|_| s.to_string())
-        })?,
-        status: list_param("status", &query.status, |s| {
-            InspectorStatus::parse(s).map(|_| s.to_string())
-        })?,
-        region_prefix: list_param("region_prefix", &query.region_prefix, parse_region_prefix)?,
-        q: query.q.clone().filter(|q| !q.trim().is_empty()),
-        certificate_no: query.certificate_no.clone(),
-    };
+    let filter = query.filter()?;
     let page = Page {
         after: cursor(query.cursor)?,
         limit: limit(query.limit)?,

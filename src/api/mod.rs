@@ -5,6 +5,8 @@
 
 /// Audit-log listing and chain verification.
 pub mod audit;
+/// Bulk import and export of the registries.
+pub mod bulk;
 /// The official working-day calendar and deadlines.
 pub mod calendar;
 /// Departments taking part in joint inspections.
@@ -31,7 +33,7 @@ pub mod results;
 pub mod tasks;
 
 use crate::app::AppState;
-use crate::error::{FieldError, Problem};
+use crate::error::{FieldError, Problem, RowError};
 use utoipa::openapi::path::{HttpMethod, OperationBuilder};
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -48,7 +50,7 @@ RFC 9457 problem document (application/problem+json).",
         license(name = "Apache-2.0"),
     ),
     modifiers(&Additions),
-    components(schemas(Problem, FieldError)),
+    components(schemas(Problem, FieldError, RowError)),
     tags(
         (name = "registries", description = "一单两库: departments, institutions, inspectors, inspection items"),
         (name = "tasks", description = "抽查任务: joint draws from configuration to the verifiable bundle"),
@@ -113,6 +115,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(departments::router())
         .merge(institutions::router())
         .merge(inspectors::router())
+        .merge(bulk::router())
         .merge(items::router())
         .merge(tasks::router())
         .merge(calendar::router())

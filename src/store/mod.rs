@@ -3,6 +3,7 @@
 //! text (which sorts correctly). Each backend has its own migration folder.
 
 pub mod audit;
+pub mod bulk;
 pub mod publication;
 pub mod records;
 pub mod registry;

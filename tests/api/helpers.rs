@@ -88,10 +88,16 @@ async fn fresh_database(dir: &std::path::Path) -> String {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A service with settings changed by `configure`.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let database_url = fresh_database(dir.path()).await;
     let mut config = Config::with_database(&database_url);
     config.jwt_secret = Some(SECRET.into());
+    configure(&mut config);
     let app = suiji::app::Application::build(&config)
         .await
         .expect("service builds");
@@ -158,6 +164,49 @@ impl TestApp {
             body,
             text,
         }
+    }
+
+    /// Sends a file as the request body with the given content type.
+    pub async fn upload(
+        &self,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Reply {
+        let resp = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request sent");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    /// Downloads raw bytes, expecting 200.
+    pub async fn download(&self, path: &str, token: &str) -> (HeaderMap, Vec<u8>) {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(resp.status(), 200, "GET {path}");
+        let headers = resp.headers().clone();
+        (headers, resp.bytes().await.unwrap().to_vec())
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {
