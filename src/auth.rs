@@ -331,4 +331,85 @@ mod tests {
         let err = a.verify(&t).unwrap_err();
         assert_eq!(err.to_string(), "token expired");
     }
+
+    // A throwaway Ed25519 key pair (made with `openssl genpkey -algorithm ed25519`), standing
+    // in for an external identity provider.
+    const IDP_PRIVATE: &str = "-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIIiZGYnqruwgoTyX9WPY/dhlcRWlVcc9NvL1xoOC29FB
+-----END PRIVATE KEY-----
+";
+    const IDP_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEANxjUXczVDM+4oxsmJQZBx4RykPBaveeVofPVEowqQsA=
+-----END PUBLIC KEY-----
+";
+    const IDP_JWKS: &str = r#"{"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "idp-1",
+        "x": "NxjUXczVDM-4oxsmJQZBx4RykPBaveeVofPVEowqQsA"}]}"#;
+
+    fn idp_token(kid: Option<&str>, department: Option<&str>) -> String {
+        let now = jsonwebtoken::get_current_timestamp();
+        let claims = Claims {
+            sub: "zhao.liu@idp".into(),
+            role: Role::Coordinator,
+            department: department.map(str::to_string),
+            exp: now + 600,
+            iat: now,
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = kid.map(str::to_string);
+        let key = EncodingKey::from_ed_pem(IDP_PRIVATE.as_bytes()).unwrap();
+        jsonwebtoken::encode(&header, &claims, &key).unwrap()
+    }
+
+    #[test]
+    fn external_identity_provider_tokens_from_pem_and_jwks() {
+        let dir = tempfile::tempdir().unwrap();
+        let pem = dir.path().join("idp.pem");
+        std::fs::write(&pem, IDP_PUBLIC).unwrap();
+        let jwks = dir.path().join("idp.jwks");
+        std::fs::write(&jwks, IDP_JWKS).unwrap();
+        for file in [&pem, &jwks] {
+            let a = Authenticator::new(b"0123456789abcdef0123456789abcdef")
+                .with_public_key_file(file)
+                .unwrap();
+            let p = a.verify(&idp_token(Some("idp-1"), Some("health"))).unwrap();
+            assert_eq!(p.sub, "zhao.liu@idp");
+            assert_eq!(p.department.unwrap().as_str(), "health");
+            // A coordinator without a department is refused.
+            assert!(a.verify(&idp_token(Some("idp-1"), None)).is_err());
+        }
+        // Without the key configured, the provider's tokens are refused.
+        let plain = Authenticator::new(b"0123456789abcdef0123456789abcdef");
+        assert!(plain.verify(&idp_token(None, Some("health"))).is_err());
+        // A JWKS key is matched by kid.
+        let a = Authenticator::new(b"0123456789abcdef0123456789abcdef")
+            .with_public_key_file(&jwks)
+            .unwrap();
+        assert!(a.verify(&idp_token(Some("other"), Some("health"))).is_err());
+    }
+
+    #[test]
+    fn a_token_cannot_choose_hs256_with_the_public_key_as_secret() {
+        // The classic algorithm-confusion attack: sign HS256 with the public key's bytes.
+        let dir = tempfile::tempdir().unwrap();
+        let pem = dir.path().join("idp.pem");
+        std::fs::write(&pem, IDP_PUBLIC).unwrap();
+        let a = Authenticator::new(b"0123456789abcdef0123456789abcdef")
+            .with_public_key_file(&pem)
+            .unwrap();
+        let now = jsonwebtoken::get_current_timestamp();
+        let claims = Claims {
+            sub: "mallory".into(),
+            role: Role::Admin,
+            department: None,
+            exp: now + 600,
+            iat: now,
+        };
+        let forged = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(IDP_PUBLIC.as_bytes()),
+        )
+        .unwrap();
+        assert!(a.verify(&forged).is_err());
+    }
 }
