@@ -2,7 +2,7 @@
 
 use super::extract::{ApiJson, ApiPath};
 use super::registry::check;
-use super::tasks::TaskView;
+use super::tasks::{TaskView, lock, require_lead, require_state};
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::domain::result::{ResultCategory, ResultInput};
@@ -25,37 +25,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(publish_results))
 }
 
-async fn lock(tx: &mut crate::store::Tx, id: &str) -> ApiResult<task_store::TaskRow> {
-    task_store::lock(tx, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no task with id {id}")))
-}
-
-fn require_lead(who: &Principal, task: &task_store::TaskRow) -> ApiResult<()> {
-    who.require_department(task.config.lead_department.as_str())
-        .map_err(|_| {
-            ApiError::Forbidden(format!(
-                "only an admin or a coordinator of the lead department {} may do this",
-                task.config.lead_department
-            ))
-        })
-}
-
-fn require_state(task: &task_store::TaskRow, allowed: &[TaskState], step: &str) -> ApiResult<()> {
-    if allowed.contains(&task.state) {
-        return Ok(());
-    }
-    let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
-    Err(ApiError::wrong_state(
-        format!(
-            "cannot {step}: the task is {}, and this step needs it {}",
-            task.state,
-            names.join(" or ")
-        ),
-        task.state,
-    ))
-}
-
 /// Publish the drawn list with its teams (lead; `drawn` → `published`).
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/publish", tag = "publication",
     security(("bearer" = [])), params(("id" = String, Path)),
@@ -71,7 +40,7 @@ async fn publish_task(
 ) -> ApiResult<Json<TaskView>> {
     let mut tx = state.store.begin().await?;
     let task = lock(&mut tx, &id).await?;
-    require_lead(&who, &task)?;
+    require_lead(&who, &task.config)?;
     require_state(&task, &[TaskState::Drawn], "publish the drawn list")?;
     task_store::transition(&mut tx, &id, TaskState::Drawn, TaskState::Published).await?;
     audit::append(
@@ -183,7 +152,7 @@ async fn put_result(
 ) -> ApiResult<(StatusCode, Json<InstitutionResults>)> {
     let mut tx = state.store.begin().await?;
     let task = lock(&mut tx, &id).await?;
-    require_lead(&who, &task)?;
+    require_lead(&who, &task.config)?;
     require_state(
         &task,
         &[TaskState::Drawn, TaskState::Published, TaskState::Closed],
@@ -290,7 +259,7 @@ async fn publish_results(
     };
     let mut tx = state.store.begin().await?;
     let task = lock(&mut tx, &id).await?;
-    require_lead(&who, &task)?;
+    require_lead(&who, &task.config)?;
     require_state(
         &task,
         &[TaskState::Published, TaskState::Closed],

@@ -341,14 +341,15 @@ async fn fetch(state: &AppState, id: &str) -> ApiResult<TaskRow> {
         .ok_or_else(|| ApiError::NotFound(format!("no task with id {id}")))
 }
 
-async fn lock(tx: &mut crate::store::Tx, id: &str) -> ApiResult<TaskRow> {
+/// Reads a task under its row lock, or 404s.
+pub(crate) async fn lock(tx: &mut crate::store::Tx, id: &str) -> ApiResult<TaskRow> {
     store::lock(tx, id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no task with id {id}")))
 }
 
 /// Admins, or a coordinator of the task's lead department.
-fn require_lead(who: &Principal, task: &TaskInput) -> ApiResult<()> {
+pub(crate) fn require_lead(who: &Principal, task: &TaskInput) -> ApiResult<()> {
     who.require_department(task.lead_department.as_str())
         .map_err(|_| {
             ApiError::Forbidden(format!(
@@ -358,7 +359,8 @@ fn require_lead(who: &Principal, task: &TaskInput) -> ApiResult<()> {
         })
 }
 
-fn require_state(task: &TaskRow, allowed: &[TaskState], step: &str) -> ApiResult<()> {
+/// 409 naming the current state unless the task is in one of `allowed`.
+pub(crate) fn require_state(task: &TaskRow, allowed: &[TaskState], step: &str) -> ApiResult<()> {
     if allowed.contains(&task.state) {
         Ok(())
     } else {
