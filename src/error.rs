@@ -139,6 +139,10 @@ pub enum ApiError {
     },
     #[error("{} institution/department pair(s) lack enough eligible inspectors", .0.len())]
     Infeasible(Vec<InfeasiblePair>),
+    /// The database is busy (a long import holds SQLite's write lock, or every
+    /// connection is in use): retry shortly. Nothing was changed.
+    #[error("{0}")]
+    Busy(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -212,6 +216,11 @@ impl ApiError {
                 "infeasible-pool",
                 "Teams cannot be formed",
             ),
+            Busy(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "Busy, retry shortly",
+            ),
             Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -241,6 +250,23 @@ impl From<sqlx::Error> for ApiError {
             && db.kind() == sqlx::error::ErrorKind::UniqueViolation
         {
             return ApiError::Conflict("a record with the same unique key already exists".into());
+        }
+        // SQLITE_BUSY (5) and its extended codes: another writer held the lock past the
+        // busy timeout. A pool timeout is the same situation seen from the pool.
+        let busy = match &e {
+            sqlx::Error::Database(db) => db
+                .code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .is_some_and(|c| c & 0xff == 5),
+            sqlx::Error::PoolTimedOut => true,
+            _ => false,
+        };
+        if busy {
+            tracing::warn!(error = %e, "database busy");
+            return ApiError::Busy(
+                "the database is busy (for example with a large import); nothing was changed, retry shortly"
+                    .into(),
+            );
         }
         ApiError::Internal(anyhow::Error::new(e))
     }
@@ -285,6 +311,10 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -296,3 +326,26 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::{Connection, Executor};
+
+    #[tokio::test]
+    async fn a_locked_sqlite_database_is_busy_not_a_fault() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/busy.db?mode=rwc", dir.path().display());
+        let mut holder = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        holder.execute("CREATE TABLE t (x INTEGER)").await.unwrap();
+        holder.execute("BEGIN IMMEDIATE").await.unwrap();
+        let mut other = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        other.execute("PRAGMA busy_timeout = 50").await.unwrap();
+        let err = other.execute("INSERT INTO t VALUES (1)").await.unwrap_err();
+        let api = ApiError::from(err);
+        assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE, "{api}");
+        let resp = api.into_response();
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "5");
+        holder.execute("ROLLBACK").await.unwrap();
+    }
+}
