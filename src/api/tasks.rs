@@ -938,7 +938,7 @@ async fn draw_task(
         key.as_deref(),
     )
     .await?;
-    publication::insert_selections(&mut tx, &id, &rows).await?;
+    publication::insert_selections(&mut tx, state.store.backend(), &id, &rows).await?;
     audit::append(
         &mut tx,
         &who.actor(),

@@ -91,7 +91,7 @@ fn list(backend: Backend, n: usize) -> String {
 }
 
 /// `($1, $2), ($3, $4), …` for `rows` rows of `width` values.
-fn values_clause(backend: Backend, rows: usize, width: usize) -> String {
+pub(crate) fn values_clause(backend: Backend, rows: usize, width: usize) -> String {
     let mut s = String::with_capacity(rows * width * 6);
     for r in 0..rows {
         if r > 0 {

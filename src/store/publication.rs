@@ -1,7 +1,7 @@
 //! Publication (一公开): loaded calendars, the drawn list, and versioned results.
 
 use super::audit::Actor;
-use super::{Param, QueryBuilder, Tx, dynamic, now};
+use super::{QueryBuilder, Tx, dynamic, now};
 use crate::domain::result::ResultInput;
 use sqlx::{AnyPool, Row};
 
@@ -77,25 +77,27 @@ pub struct SelectionRow {
 
 pub async fn insert_selections(
     tx: &mut Tx,
+    backend: super::Backend,
     task_id: &str,
     rows: &[SelectionRow],
 ) -> Result<(), sqlx::Error> {
-    // Multi-row inserts keep a national draw (tens of thousands of selections) quick.
+    // Multi-row inserts keep a national draw (tens of thousands of selections) quick;
+    // the bulk placeholders avoid SQLite's quadratic lookup of numbered parameters.
     for chunk in rows.chunks(200) {
-        let mut q = QueryBuilder::new(
-            "INSERT INTO task_selections (task_id, institution_id, draw_order, stratum, region) VALUES ",
+        let sql = format!(
+            "INSERT INTO task_selections (task_id, institution_id, draw_order, stratum, region) VALUES {}",
+            super::bulk::values_clause(backend, chunk.len(), 5)
         );
-        let mut parts = Vec::with_capacity(chunk.len());
+        let mut q = sqlx::query(dynamic(sql));
         for r in chunk {
-            let a = q.text(task_id);
-            let b = q.text(r.institution_id.clone());
-            let c = q.bind(Param::Int(r.order));
-            let d = q.text(r.stratum.clone());
-            let e = q.text(r.region.clone());
-            parts.push(format!("({a}, {b}, {c}, {d}, {e})"));
+            q = q
+                .bind(task_id.to_string())
+                .bind(r.institution_id.clone())
+                .bind(r.order)
+                .bind(r.stratum.clone())
+                .bind(r.region.clone());
         }
-        q.push(&parts.join(", "));
-        q.query().execute(&mut **tx).await?;
+        q.execute(&mut **tx).await?;
     }
     Ok(())
 }
