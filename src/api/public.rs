@@ -92,6 +92,8 @@ pub struct PublicInstitution {
     pub credit_code: String,
     pub region: String,
     pub kind: String,
+    /// The kind in Chinese, e.g. 定点零售药店.
+    pub kind_zh: String,
 }
 
 /// An inspector as published: name and certificate number, nothing else.
@@ -165,6 +167,8 @@ pub struct PublicEntropy {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PublicDepartment {
     pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
     pub team_size: u64,
 }
 
@@ -177,6 +181,8 @@ pub struct PublicTask {
     pub round: u32,
     pub state: TaskState,
     pub lead_department: String,
+    /// The lead department's Chinese name.
+    pub lead_department_name: String,
     pub departments: Vec<PublicDepartment>,
     #[schema(value_type = String, format = Date)]
     pub inspection_start: chrono::NaiveDate,
@@ -257,6 +263,12 @@ fn published_results(
         .collect()
 }
 
+fn kind_label(kind: &str) -> String {
+    crate::domain::registry::InstitutionKind::parse(kind)
+        .map(|k| k.label_zh().to_string())
+        .unwrap_or_default()
+}
+
 fn card(cards: &HashMap<String, (String, String)>, id: &str) -> PublicInspector {
     let (name, certificate_no) = cards.get(id).cloned().unwrap_or_default();
     PublicInspector {
@@ -310,6 +322,12 @@ pub async fn public_view(state: &AppState, task: TaskRow) -> ApiResult<PublicTas
             value: e.value,
         })
         .collect();
+    let names: HashMap<String, (String, String)> = crate::store::registry::list_departments(pool)
+        .await?
+        .into_iter()
+        .map(|d| (d.data.code.to_string(), (d.data.name_zh, d.data.name_en)))
+        .collect();
+    let name_of = |code: &str| names.get(code).cloned().unwrap_or_default();
     let selection_on_time = task
         .published_at
         .as_deref()
@@ -340,6 +358,7 @@ pub async fn public_view(state: &AppState, task: TaskRow) -> ApiResult<PublicTas
                     name,
                     credit_code,
                     region,
+                    kind_zh: kind_label(&kind),
                     kind,
                 },
             }
@@ -365,11 +384,17 @@ pub async fn public_view(state: &AppState, task: TaskRow) -> ApiResult<PublicTas
             .config
             .departments
             .iter()
-            .map(|d| PublicDepartment {
-                code: d.code.to_string(),
-                team_size: d.team_size,
+            .map(|d| {
+                let (name_zh, name_en) = name_of(d.code.as_str());
+                PublicDepartment {
+                    code: d.code.to_string(),
+                    name_zh,
+                    name_en,
+                    team_size: d.team_size,
+                }
             })
             .collect(),
+        lead_department_name: name_of(task.config.lead_department.as_str()).0,
         inspection_start: task.config.inspection_start,
         inspection_end: task.config.inspection_end,
         items: task.config.items.clone(),
@@ -587,6 +612,7 @@ async fn institution_history(
                 name,
                 credit_code,
                 region,
+                kind_zh: kind_label(&kind),
                 kind,
             },
             inspections,

@@ -73,6 +73,18 @@ vocabulary!(
     ItemStatus { Active = "active", Retired = "retired" }
 );
 
+impl InstitutionKind {
+    /// The kind as the registry and the public read it in Chinese.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            InstitutionKind::DesignatedHospital => "定点医疗机构",
+            InstitutionKind::RetailPharmacy => "定点零售药店",
+            InstitutionKind::VillageClinic => "村卫生室",
+            InstitutionKind::Other => "其他",
+        }
+    }
+}
+
 fn default_active_institution() -> InstitutionStatus {
     InstitutionStatus::Active
 }

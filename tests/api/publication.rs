@@ -213,7 +213,14 @@ async fn nothing_unpublished_ever_appears_on_a_public_route() {
         .expect(200);
     assert!(!t.text.contains("串换药品"));
     assert_eq!(t.body["results_pending"], 5);
+    assert_eq!(t.body["lead_department_name"], "医疗保障局");
+    assert_eq!(t.body["departments"][1]["name_zh"], "卫生健康委员会");
     let sel = &t.body["selections"][0];
+    let kind_zh = sel["institution"]["kind_zh"].as_str().unwrap();
+    assert!(
+        ["定点医疗机构", "定点零售药店"].contains(&kind_zh),
+        "{kind_zh}"
+    );
     assert!(
         sel["institution"]["name"]
             .as_str()
