@@ -13,7 +13,7 @@ use crate::app::AppState;
 use crate::domain::result::{Outcome, china_date, china_today};
 use crate::domain::task::TaskState;
 use crate::error::ApiError;
-use crate::store::{registry, tasks as task_store};
+use crate::store::registry;
 use askama::Template;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
@@ -475,14 +475,7 @@ async fn portal_task(
 
 async fn task_html(state: &AppState, id: &str) -> Result<String, ApiError> {
     // Only published (or closed) tasks exist here; everything else is the same 404.
-    let task = match task_store::get(state.store.pool(), id).await? {
-        Some(t) if matches!(t.state, TaskState::Published | TaskState::Closed) => t,
-        _ => {
-            return Err(ApiError::NotFound(format!(
-                "no published task with id {id}"
-            )));
-        }
-    };
+    let task = crate::api::public::published_task(state, id).await?;
     let view = public_view(state, task).await?;
     let names = department_names(state).await?;
     render(&task_view(state, &names, view))

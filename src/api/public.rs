@@ -75,7 +75,7 @@ fn is_public(state: TaskState) -> bool {
 }
 
 /// A published task, or 404 for anything else (unpublished tasks do not exist here).
-async fn published_task(state: &AppState, id: &str) -> ApiResult<TaskRow> {
+pub(crate) async fn published_task(state: &AppState, id: &str) -> ApiResult<TaskRow> {
     match task_store::get(state.store.pool(), id).await? {
         Some(t) if is_public(t.state) => Ok(t),
         // The same answer whether the task does not exist or is not published yet.

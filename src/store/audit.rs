@@ -57,43 +57,15 @@ impl AuditEntry {
     }
 }
 
-/// SHA-256 (hex) of a payload's JSON form, keys sorted at every level.
+/// SHA-256 (hex) of a payload's canonical JSON (keys sorted at every level), the same
+/// canonical form the draw specification uses.
 pub fn payload_digest<T: Serialize>(payload: &T) -> String {
     let value = serde_json::to_value(payload).unwrap_or(serde_json::Value::Null);
-    let mut out = Vec::new();
-    write_sorted(&value, &mut out);
-    hex::encode(Sha256::digest(&out))
-}
-
-fn write_sorted(v: &serde_json::Value, out: &mut Vec<u8>) {
-    use serde_json::Value;
-    match v {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push(b'{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                out.extend(serde_json::to_vec(k).expect("string"));
-                out.push(b':');
-                write_sorted(&map[k], out);
-            }
-            out.push(b'}');
-        }
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_sorted(item, out);
-            }
-            out.push(b']');
-        }
-        scalar => out.extend(serde_json::to_vec(scalar).expect("scalar")),
-    }
+    // Request payloads hold text, integers, booleans and dates, never floats, which are
+    // the one thing canonical JSON refuses.
+    let bytes =
+        crate::draw::canonical_json(&value).expect("payloads hold no floating-point numbers");
+    hex::encode(Sha256::digest(&bytes))
 }
 
 /// Appends one entry. The first statement bumps the chain head, which locks it (a row
