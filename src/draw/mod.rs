@@ -8,13 +8,19 @@
 //! Layout: [`canonical`] (canonical JSON, streaming SHA-256), [`snapshot`] (types, pool
 //! hash, validation, feasibility), [`seed`] (commitments, seed), [`rng`] (derive, ChaCha20
 //! stream, uniform, pick), [`engine`] (strata and teams), [`replace`], [`verify`] (bundle).
+//!
+//! suiji-draw/2 ([`v2`]) reuses all of the above and adds [`quicknet`] (the drand beacon
+//! and its BLS signature) and [`merkle`] (the conflicts tree).
 
 pub mod canonical;
 pub mod engine;
+pub mod merkle;
+pub mod quicknet;
 pub mod replace;
 pub mod rng;
 pub mod seed;
 pub mod snapshot;
+pub mod v2;
 pub mod verify;
 
 /// The spec identifier written in every document.
