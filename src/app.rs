@@ -49,6 +49,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
     let (api_router, openapi) = api::router().split_for_parts();
     api_router
         .merge(SwaggerUi::new("/docs").url("/docs/openapi.json", openapi))
+        .merge(crate::verifier::router())
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async {
             ApiError::MethodNotAllowed("this route does not accept that method".into())

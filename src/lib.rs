@@ -14,7 +14,7 @@ pub mod bulk;
 pub mod config;
 /// Validated domain values: codes, registries, the working-day calendar.
 pub mod domain;
-/// The pure draw engine: the suiji-draw/1 specification.
+/// The pure draw engine: the suiji-draw/1 and /2 specifications.
 pub mod draw;
 /// The one API error type (RFC 9457 problem documents).
 pub mod error;
@@ -22,5 +22,7 @@ pub mod error;
 pub mod portal;
 /// All SQL, for SQLite and PostgreSQL.
 pub mod store;
+/// The browser verifier page `/verify` and its static files.
+pub mod verifier;
 /// `suiji verify`: check a draw bundle offline.
 pub mod verify_cmd;

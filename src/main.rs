@@ -58,8 +58,11 @@ enum Command {
     /// Check a draw bundle offline: recompute the draw from its snapshot and entropy.
     /// Exit 0 when consistent, 1 at the first difference, 2 on unreadable input.
     Verify {
-        /// The bundle file (`-` reads standard input).
+        /// The bundle file (`-` reads standard input); suiji-draw/1 or /2.
         bundle: std::path::PathBuf,
+        /// Earlier bundles, to check the exclusions of a /2 bundle against what they drew.
+        #[arg(long)]
+        previous: Vec<std::path::PathBuf>,
     },
     /// Audit-log commands.
     Audit {
@@ -82,8 +85,16 @@ enum ImportMode {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Recheck the audit hash chain in the database; exit 1 at the first broken link.
-    Verify(Config),
+    /// Recheck the audit hash chain in the database; exit 1 at the first broken link or at
+    /// a saved anchor the log contradicts.
+    Verify {
+        #[command(flatten)]
+        config: Config,
+        /// A chain anchor saved earlier (published at a seal, draw or publication), as
+        /// `SEQ:HASH`; may be repeated.
+        #[arg(long, value_name = "SEQ:HASH")]
+        anchor: Vec<String>,
+    },
 }
 
 mod cli_import {
@@ -314,19 +325,48 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", suiji::api::openapi_yaml());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verify { bundle } => Ok(suiji::verify_cmd::run(&bundle)),
+        Command::Verify { bundle, previous } => Ok(suiji::verify_cmd::run(&bundle, &previous)),
         Command::Audit {
-            command: AuditCommand::Verify(config),
+            command: AuditCommand::Verify { config, anchor },
         } => runtime()?.block_on(async {
+            let mut anchors = Vec::with_capacity(anchor.len());
+            for a in &anchor {
+                match a
+                    .split_once(':')
+                    .and_then(|(s, h)| Some((s.parse::<i64>().ok()?, h)))
+                {
+                    Some((seq, hash)) if seq >= 1 => anchors.push((seq, hash.to_owned())),
+                    _ => {
+                        eprintln!("error: --anchor {a:?} is not SEQ:HASH");
+                        return Ok(ExitCode::from(2));
+                    }
+                }
+            }
             let store = suiji::store::Store::connect(&config.database_url).await?;
             let report = suiji::store::audit::verify_chain(store.pool()).await?;
+            let mut contradicted = None;
+            for (seq, hash) in &anchors {
+                if let Err(reason) =
+                    suiji::store::audit::check_anchor(store.pool(), *seq, hash).await?
+                {
+                    contradicted = Some(reason);
+                    break;
+                }
+            }
             store.close().await;
+            if let Some(reason) = contradicted {
+                println!("audit chain CONTRADICTS a saved anchor: {reason}");
+                return Ok(ExitCode::from(1));
+            }
             match report.first_broken {
                 None => {
                     println!(
                         "audit chain intact: {} entries, head {}",
                         report.entries, report.head
                     );
+                    for (seq, hash) in &anchors {
+                        println!("anchor {seq}:{hash} holds");
+                    }
                     Ok(ExitCode::SUCCESS)
                 }
                 Some(b) => {

@@ -1,57 +1,93 @@
-//! `suiji verify BUNDLE`: check a published draw bundle offline.
+//! `suiji verify BUNDLE [--previous EARLIER …]`: check a published draw bundle offline,
+//! suiji-draw/1 or /2 (dispatched on `spec`), and say what its fairness rests on.
 //!
-//! Exit 0 and a summary when the bundle is consistent, 1 with the first mismatch when it is
-//! not, 2 when the input cannot be read or is not a suiji-draw/1 bundle. No database, no
-//! network.
+//! Exit 0 and a summary when the bundle is consistent, 1 with the first mismatch (its step
+//! and reason) when it is not, 2 when the input cannot be read or is not a bundle. No
+//! database, no network: the /2 beacon signature is checked against the pinned key.
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::draw::{Bundle, verify};
+use crate::draw::v2::{AnyBundle, check_exclusions, parse_bundle};
 
-/// Read the bundle at `path` (`-` for standard input), verify it and report on stdout
-/// (consistent) or stderr (mismatch, unreadable input).
-pub fn run(path: &Path) -> ExitCode {
+fn read(path: &Path) -> Result<AnyBundle, String> {
     let name = path.display().to_string();
     let bytes = if path == Path::new("-") {
         let mut buf = Vec::new();
-        match std::io::stdin().lock().read_to_end(&mut buf) {
-            Ok(_) => buf,
-            Err(e) => {
-                eprintln!("error: cannot read standard input: {e}");
-                return ExitCode::from(2);
-            }
-        }
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        buf
     } else {
-        match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("error: cannot read {name}: {e}");
-                return ExitCode::from(2);
-            }
-        }
+        std::fs::read(path).map_err(|e| format!("cannot read {name}: {e}"))?
     };
-    let bundle: Bundle = match serde_json::from_slice(&bytes) {
+    parse_bundle(&bytes).map_err(|e| format!("{name}: {e}"))
+}
+
+/// Read the bundle at `path` (`-` for standard input) and the earlier bundles, verify, and
+/// report on stdout (consistent) or stderr (mismatch, unreadable input).
+pub fn run(path: &Path, previous: &[PathBuf]) -> ExitCode {
+    let name = path.display().to_string();
+    let bundle = match read(path) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("error: {name} is not a suiji-draw/1 bundle: {e}");
+            eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
-    drop(bytes);
-    match verify(&bundle) {
+    let mut earlier = Vec::with_capacity(previous.len());
+    for p in previous {
+        match read(p) {
+            Ok(b) => earlier.push(b),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let checked = bundle.verify().and_then(|v| match &bundle {
+        AnyBundle::V2(b) => check_exclusions(b, &earlier).map(|()| v),
+        AnyBundle::V1(_) => Ok(v),
+    });
+    match checked {
         Ok(v) => {
-            println!("consistent: {name}");
+            println!("consistent: {name} ({})", v.spec);
             println!("pool hash:    {}", v.pool_hash);
             println!("seed:         {}", v.seed);
             println!("result hash:  {}", v.result_hash);
             println!("selections:   {}", v.selections);
             println!("replacements: {}", v.replacements);
+            if let Some(h) = &v.replacements_head {
+                println!("chain head:   {h}");
+            }
+            if let AnyBundle::V2(b) = &bundle {
+                if !b.forfeited.is_empty() {
+                    println!("forfeited:    {}", b.forfeited.join(", "));
+                }
+                if !b.snapshot.exclusions.is_empty() {
+                    println!(
+                        "exclusions:   {} earlier draw(s), each checked against its bundle",
+                        b.snapshot.exclusions.len()
+                    );
+                }
+                println!(
+                    "conflicts:    {}",
+                    if v.full_conflicts {
+                        "full list (auditor's bundle)"
+                    } else {
+                        "proofs for the drawn institutions (public bundle)"
+                    }
+                );
+            }
+            let trust = bundle.trust();
+            println!("trust:        {}", trust.zh());
+            println!("              {}", trust.en());
             ExitCode::SUCCESS
         }
-        Err(m) => {
-            eprintln!("MISMATCH in {name}: {m}");
+        Err(f) => {
+            eprintln!("MISMATCH in {name} at step {}: {}", f.step.name(), f.reason);
             ExitCode::from(1)
         }
     }

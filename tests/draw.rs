@@ -550,19 +550,19 @@ fn verify_command_exit_codes() {
     std::fs::create_dir_all(&dir).unwrap();
     let good = dir.join("good.json");
     std::fs::write(&good, VECTORS[1].1).unwrap();
-    assert_eq!(suiji::verify_cmd::run(&good), ExitCode::SUCCESS);
+    assert_eq!(suiji::verify_cmd::run(&good, &[]), ExitCode::SUCCESS);
 
     let mut v = vector("02-edge-cases");
     v["replacements"][1]["in"] = json!("mi-3");
     let bad = dir.join("bad.json");
     std::fs::write(&bad, serde_json::to_vec(&v).unwrap()).unwrap();
-    assert_eq!(suiji::verify_cmd::run(&bad), ExitCode::from(1));
+    assert_eq!(suiji::verify_cmd::run(&bad, &[]), ExitCode::from(1));
 
     let junk = dir.join("junk.json");
     std::fs::write(&junk, b"{\"spec\": 1}").unwrap();
-    assert_eq!(suiji::verify_cmd::run(&junk), ExitCode::from(2));
+    assert_eq!(suiji::verify_cmd::run(&junk, &[]), ExitCode::from(2));
     assert_eq!(
-        suiji::verify_cmd::run(&dir.join("missing.json")),
+        suiji::verify_cmd::run(&dir.join("missing.json"), &[]),
         ExitCode::from(2)
     );
     std::fs::remove_dir_all(&dir).unwrap();

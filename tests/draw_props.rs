@@ -1,6 +1,7 @@
 //! Property tests of the draw engine against a literal, slow implementation of
 //! suiji-draw/1 §3–7 written independently below (plain lists, `rand_chacha` and `sha2`
-//! directly), plus the invariants the spec promises.
+//! directly), plus the invariants the spec promises; and the suiji-draw/2 engine against a
+//! literal reading of part B (seed, conflicts tree, samples without teams).
 
 use std::collections::{HashMap, HashSet};
 
@@ -8,6 +9,8 @@ use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
+use suiji::draw::merkle::ConflictLeaf;
+use suiji::draw::v2;
 use suiji::draw::{
     self, Department, DrawResult, EntropyPlanEntry, EntropyValue, Inspector, Member, Ratio,
     Snapshot, Stratum,
@@ -75,7 +78,29 @@ mod reference {
             "entropy": ent.iter().map(|e| serde_json::json!({"value": e.value, "source": e.source})).collect::<Vec<_>>(),
         });
         let seed: [u8; 32] = Sha256::digest(draw::canonical_json(&seed_doc).unwrap()).into();
+        draw_from(s, seed, pool_hash)
+    }
 
+    /// Institutions only (suiji-draw/2 B.5 without departments).
+    pub fn chosen(s: &Snapshot, seed: &[u8; 32]) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for st in &s.strata {
+            let n = st.members.len() as u128;
+            let mut k = (n * u128::from(st.ratio.num)).div_ceil(u128::from(st.ratio.den));
+            if let Some(max) = st.max {
+                k = k.min(u128::from(max));
+            }
+            k = k.max(u128::from(st.min)).min(n);
+            let mut rng = Rngx::new(derive(seed, "stratum", &[&st.id]));
+            for m in pick(&mut rng, &st.members, k as usize) {
+                out.push((st.id.clone(), m.id.clone()));
+            }
+        }
+        out
+    }
+
+    /// The draw for a given seed and pool hash.
+    pub fn draw_from(s: &Snapshot, seed: [u8; 32], pool_hash: String) -> (DrawResult, Vec<bool>) {
         let mut chosen: Vec<(&Stratum, &Member)> = Vec::new();
         for st in &s.strata {
             let n = st.members.len() as u128;
@@ -493,4 +518,209 @@ fn large_draw_equals_reference() {
     assert!(got.selections.len() >= 4096);
     let (want, _) = reference::draw(&s, &e);
     assert_eq!(got, want);
+}
+
+// ---------- suiji-draw/2 (docs/draw-spec.md part B), read literally ----------
+
+mod reference2 {
+    use super::*;
+    use serde_json::json;
+
+    /// B.4: the seed from the pool hash, the reveals, the beacon value and the forfeits.
+    pub fn seed(
+        pool_hash: &str,
+        reveals: &[(String, String)],
+        beacon_sig: Option<&str>,
+        forfeited: &[String],
+    ) -> [u8; 32] {
+        let mut ent: Vec<(String, String)> = reveals.to_vec();
+        if let Some(sig) = beacon_sig {
+            ent.push((
+                "beacon:drand-quicknet".into(),
+                hex::encode(Sha256::digest(hex::decode(sig).unwrap())),
+            ));
+        }
+        ent.sort();
+        let doc = json!({
+            "spec": "suiji-draw/2", "pool_hash": pool_hash, "forfeited": forfeited,
+            "entropy": ent.iter().map(|(s, v)| json!({"source": s, "value": v})).collect::<Vec<_>>(),
+        });
+        Sha256::digest(draw::canonical_json(&doc).unwrap()).into()
+    }
+
+    /// B.6: RFC 9162 root, written recursively from the definition.
+    pub fn root(leaves: &[serde_json::Value]) -> [u8; 32] {
+        fn mth(h: &[[u8; 32]]) -> [u8; 32] {
+            match h.len() {
+                0 => Sha256::digest(b"").into(),
+                1 => h[0],
+                n => {
+                    let mut k = 1;
+                    while k * 2 < n {
+                        k *= 2;
+                    }
+                    let mut b = vec![1u8];
+                    b.extend_from_slice(&mth(&h[..k]));
+                    b.extend_from_slice(&mth(&h[k..]));
+                    Sha256::digest(&b).into()
+                }
+            }
+        }
+        let hashes: Vec<[u8; 32]> = leaves
+            .iter()
+            .map(|l| {
+                let mut b = vec![0u8];
+                b.extend(draw::canonical_json(l).unwrap());
+                Sha256::digest(&b).into()
+            })
+            .collect();
+        mth(&hashes)
+    }
+}
+
+const QN_SIG: &str = "b713718a38ae728dfd477991af2822e08d2f305e47718cef9f7848ce4050e7be41076862b98fad56e91a6b85b89cd97b";
+
+/// The /2 snapshot, leaves and entropy for a /1 property snapshot: the same pool and
+/// inspectors, conflicts moved into leaves (inspector ids are unique across departments
+/// here, so per-inspector and per-leaf conflicts mean the same), two department sources
+/// (the second possibly forfeited) and the real quicknet round 657413.
+fn to_v2(
+    s: &Snapshot,
+    secret: [u8; 32],
+    no_teams: bool,
+    forfeit: bool,
+) -> (v2::Snapshot2, Vec<ConflictLeaf>, v2::Entropy2) {
+    let mut leaves = Vec::new();
+    for st in &s.strata {
+        for m in &st.members {
+            let mut ins: Vec<String> = s
+                .departments
+                .iter()
+                .flat_map(|d| d.inspectors.iter())
+                .filter(|i| i.conflicts.contains(&m.id))
+                .map(|i| i.id.clone())
+                .collect();
+            ins.sort();
+            ins.dedup();
+            leaves.push(ConflictLeaf {
+                institution: m.id.clone(),
+                inspectors: ins,
+            });
+        }
+    }
+    let secrets = [secret, Sha256::digest(secret).into()];
+    let plan: Vec<v2::PlanEntry2> = ["a", "b"]
+        .iter()
+        .zip(secrets)
+        .map(|(c, s)| v2::PlanEntry2 {
+            source: format!("department:{c}"),
+            commitment: Some(hex::encode(Sha256::digest(s))),
+            round: None,
+            note: None,
+        })
+        .chain([v2::PlanEntry2 {
+            source: "beacon:drand-quicknet".into(),
+            commitment: None,
+            round: Some(657413),
+            note: None,
+        }])
+        .collect::<Vec<_>>();
+    let mut plan = plan;
+    plan.sort_by(|a, b| a.source.cmp(&b.source));
+    let departments = if no_teams {
+        vec![]
+    } else {
+        s.departments
+            .iter()
+            .map(|d| v2::Department2 {
+                code: d.code.clone(),
+                team_size: d.team_size,
+                inspectors: d
+                    .inspectors
+                    .iter()
+                    .map(|i| v2::Inspector2 {
+                        id: i.id.clone(),
+                        region: i.region.clone(),
+                    })
+                    .collect(),
+            })
+            .collect()
+    };
+    let snap = v2::Snapshot2 {
+        spec: v2::SPEC2.into(),
+        task_id: s.task_id.clone(),
+        lead_department: (!no_teams).then(|| s.lead_department.clone()),
+        cross_region: s.cross_region,
+        max_assignments_per_inspector: s.max_assignments_per_inspector,
+        reveal_deadline: draw::quicknet::round_time(657413).unwrap() - 1,
+        strata: s.strata.clone(),
+        departments,
+        conflicts_root: v2::conflicts_root(&leaves),
+        exclusions: vec![],
+        entropy_plan: plan,
+    };
+    let mut reveals = vec![EntropyValue {
+        source: "department:a".into(),
+        value: hex::encode(secrets[0]),
+    }];
+    let mut forfeited = vec![];
+    if forfeit {
+        forfeited.push("department:b".to_owned());
+    } else {
+        reveals.push(EntropyValue {
+            source: "department:b".into(),
+            value: hex::encode(secrets[1]),
+        });
+    }
+    let e = v2::Entropy2 {
+        reveals,
+        forfeited,
+        beacon: Some(v2::Beacon {
+            round: 657413,
+            signature: QN_SIG.into(),
+        }),
+    };
+    (snap, leaves, e)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, max_global_rejects: 4096, ..ProptestConfig::default() })]
+
+    /// The /2 engine equals a literal reading of part B (seed with forfeits and the beacon
+    /// value, conflicts from leaves, samples without teams), and both its bundles verify.
+    #[test]
+    fn v2_engine_equals_reference((p, s, _e) in feasible(), no_teams in any::<bool>(), forfeit in any::<bool>()) {
+        let secret: [u8; 32] = Sha256::digest(p.beacon).into();
+        let (snap, leaves, e) = to_v2(&s, secret, no_teams, forfeit);
+        let got = v2::draw2(&snap, &leaves, &e).unwrap();
+
+        let pool_hash = hex::encode(Sha256::digest(draw::canonical_json(&serde_json::to_value(&snap).unwrap()).unwrap()));
+        prop_assert_eq!(&got.pool_hash, &pool_hash);
+        let leaf_values: Vec<serde_json::Value> = leaves.iter().map(|l| serde_json::to_value(l).unwrap()).collect();
+        prop_assert_eq!(hex::encode(reference2::root(&leaf_values)), snap.conflicts_root.clone());
+        let reveals: Vec<(String, String)> = e.reveals.iter().map(|r| (r.source.clone(), r.value.clone())).collect();
+        let seed = reference2::seed(&pool_hash, &reveals, Some(QN_SIG), &e.forfeited);
+        prop_assert_eq!(&got.seed, &hex::encode(seed));
+        if no_teams {
+            let want = reference::chosen(&s, &seed);
+            prop_assert_eq!(got.selections.len(), want.len());
+            for (g, (st, id)) in got.selections.iter().zip(&want) {
+                prop_assert_eq!(&g.stratum, st);
+                prop_assert_eq!(&g.institution, id);
+                prop_assert!(g.leader.is_none() && g.team.is_empty());
+            }
+        } else {
+            let (want, _) = reference::draw_from(&s, seed, pool_hash.clone());
+            prop_assert_eq!(got.selections.len(), want.selections.len());
+            for (g, w) in got.selections.iter().zip(&want.selections) {
+                prop_assert_eq!(&g.institution, &w.institution);
+                prop_assert_eq!(&g.team, &w.team);
+                prop_assert_eq!(g.leader.as_deref(), Some(w.leader.as_str()));
+            }
+        }
+        let auditor = v2::auditor_bundle(snap, leaves, e, got, vec![]);
+        prop_assert!(v2::verify2(&auditor).is_ok());
+        let public = v2::public_bundle(&auditor).unwrap();
+        prop_assert!(v2::verify2(&public).is_ok());
+    }
 }

@@ -263,3 +263,37 @@ pub async fn verify_chain(pool: &AnyPool) -> Result<ChainReport, sqlx::Error> {
         first_broken,
     })
 }
+
+/// Check a saved chain anchor (`seq` and the entry hash published at that time) against the
+/// log: the entry must still exist, still hash to its contents, and still carry that hash.
+/// `Ok(Err(reason))` when the anchor contradicts the log (history was rewritten or cut).
+pub async fn check_anchor(
+    pool: &AnyPool,
+    seq: i64,
+    hash: &str,
+) -> Result<Result<(), String>, sqlx::Error> {
+    let row = sqlx::query(super::dynamic(format!(
+        "SELECT {COLUMNS} FROM audit_log WHERE seq = $1"
+    )))
+    .bind(seq)
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else {
+        return Ok(Err(format!(
+            "entry {seq} of the anchor does not exist in the log (entries removed?)"
+        )));
+    };
+    let e = entry_from_row(&row)?;
+    if e.compute_hash() != e.entry_hash {
+        return Ok(Err(format!(
+            "entry {seq} no longer hashes to its stored entry_hash (altered)"
+        )));
+    }
+    if e.entry_hash != hash {
+        return Ok(Err(format!(
+            "entry {seq} has hash {}, the anchor says {hash} (history was rewritten)",
+            e.entry_hash
+        )));
+    }
+    Ok(Ok(()))
+}
