@@ -47,9 +47,11 @@ pub fn run(path: &Path, previous: &[PathBuf]) -> ExitCode {
             }
         }
     }
+    // Exclusions are checked when earlier bundles are given; without any, they are
+    // reported as not checked (the bundle itself can still be consistent).
     let checked = bundle.verify().and_then(|v| match &bundle {
-        AnyBundle::V2(b) => check_exclusions(b, &earlier).map(|()| v),
-        AnyBundle::V1(_) => Ok(v),
+        AnyBundle::V2(b) if !earlier.is_empty() => check_exclusions(b, &earlier).map(|()| v),
+        _ => Ok(v),
     });
     match checked {
         Ok(v) => {
@@ -67,10 +69,17 @@ pub fn run(path: &Path, previous: &[PathBuf]) -> ExitCode {
                     println!("forfeited:    {}", b.forfeited.join(", "));
                 }
                 if !b.snapshot.exclusions.is_empty() {
-                    println!(
-                        "exclusions:   {} earlier draw(s), each checked against its bundle",
-                        b.snapshot.exclusions.len()
-                    );
+                    if earlier.is_empty() {
+                        println!(
+                            "exclusions:   {} earlier draw(s), NOT checked (give their bundles with --previous)",
+                            b.snapshot.exclusions.len()
+                        );
+                    } else {
+                        println!(
+                            "exclusions:   {} earlier draw(s), each checked against its bundle",
+                            b.snapshot.exclusions.len()
+                        );
+                    }
                 }
                 println!(
                     "conflicts:    {}",

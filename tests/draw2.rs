@@ -317,3 +317,58 @@ fn trust_levels_are_stated() {
     let t = Trust::Beacon { round: 657413 };
     assert!(t.zh().contains("657413") && t.en().contains("no party can steer it"));
 }
+
+fn suiji_verify(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_suiji"))
+        .arg("verify")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_command_checks_v2_bundles_exclusions_and_states_the_trust() {
+    let (code, out, err) = suiji_verify(&["tests/vectors/04-v2-joint-beacon.json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("suiji-draw/2") && out.contains("第 657413 轮"),
+        "{out}"
+    );
+    assert!(out.contains("no party can steer it"), "{out}");
+
+    let (code, out, _) = suiji_verify(&["tests/vectors/08-v2-exclusions.json"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("NOT checked"), "{out}");
+    let prev = "tests/vectors/04-v2-joint-beacon.json";
+    let (code, out, err) =
+        suiji_verify(&["tests/vectors/08-v2-exclusions.json", "--previous", prev]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("each checked"), "{out}");
+    let (code, _, err) = suiji_verify(&[
+        "tests/vectors/tampered/08-v2-exclusions.json",
+        "--previous",
+        prev,
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("at step exclusion") && err.contains("P001"),
+        "{err}"
+    );
+
+    let (code, _, err) = suiji_verify(&["tests/vectors/tampered/06-v2-replacements.json"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("at step replacement") && err.contains("seq 3"),
+        "{err}"
+    );
+    let (code, out, _) = suiji_verify(&["tests/vectors/01-joint-5-percent.json"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("any one honest department suffices"), "{out}");
+    let (code, _, _) = suiji_verify(&["tests/vectors/tampered/expected.json"]);
+    assert_eq!(code, 2);
+}
