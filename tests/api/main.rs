@@ -1,8 +1,8 @@
 //! Integration tests: the real service over HTTP against a real database.
 //! `TEST_DATABASE_URL=postgres://…` runs them on PostgreSQL, otherwise on SQLite.
 
-mod anchor;
 mod bulk;
+mod draw2;
 mod helpers;
 mod openapi;
 mod portal;

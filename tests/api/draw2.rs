@@ -1,5 +1,6 @@
-//! `suiji audit verify --anchor SEQ:HASH`: a chain anchor saved earlier holds against the
-//! log, and a rewritten entry contradicts it.
+//! suiji-draw/2 pieces wired into the service: `suiji audit verify --anchor SEQ:HASH` (a
+//! chain anchor saved earlier holds against the log, a rewritten entry contradicts it) and
+//! the browser verifier page served by the application router.
 
 use crate::helpers::*;
 
@@ -51,4 +52,32 @@ async fn a_saved_anchor_holds_and_a_rewritten_history_contradicts_it() {
     assert!(out.contains("does not exist"), "{out}");
     let (code, out) = audit_verify(&app.database_url, &["not-an-anchor".into()]);
     assert_eq!(code, 2, "{out}");
+}
+
+#[tokio::test]
+async fn the_service_serves_the_browser_verifier_offline() {
+    let app = spawn_app().await;
+    let page = app
+        .client
+        .get(format!("{}/verify", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    let html = page.text().await.unwrap();
+    assert!(html.contains("在浏览器中核验"), "{html}");
+    for asset in ["verify.js", "noble.js", "verify.css"] {
+        let r = app
+            .client
+            .get(format!("{}/verify/{asset}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{asset}");
+    }
 }
