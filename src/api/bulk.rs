@@ -127,7 +127,7 @@ async fn run_import<T: BulkRecord>(
         Format::Xlsx => (
             Table::xlsx(std::io::Cursor::new(bytes)).map_err(|e| {
                 import_error(ImportError::Rows {
-                    errors: vec![crate::error::RowError::new(e.row, "", "", e.reason)],
+                    errors: vec![crate::error::RowError::new(e.row, e.column, "", e.reason)],
                     count: 1,
                 })
             })?,
@@ -240,6 +240,7 @@ pub enum ExportFormat {
 #[into_params(parameter_in = Query)]
 pub struct InstitutionExportQuery {
     /// `csv` (default; UTF-8 with BOM) or `xlsx`.
+    #[param(inline)]
     pub format: Option<ExportFormat>,
     pub kind: Option<String>,
     pub level: Option<String>,
@@ -258,6 +259,7 @@ pub struct InstitutionExportQuery {
 #[into_params(parameter_in = Query)]
 pub struct InspectorExportQuery {
     /// `csv` (default; UTF-8 with BOM) or `xlsx`.
+    #[param(inline)]
     pub format: Option<ExportFormat>,
     pub department: Option<String>,
     pub status: Option<String>,
