@@ -49,6 +49,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
     let (api_router, mut openapi) = api::router().split_for_parts();
     api::wire::describe_shared_responses(&mut openapi);
     api_router
+        .route("/metrics", axum::routing::get(metrics))
         .merge(SwaggerUi::new("/docs").url("/docs/openapi.json", openapi))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async {
@@ -57,6 +58,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .with_state(state)
         .layer(axum::middleware::from_fn(refuse_nul_in_uri))
         .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn(count_requests))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::custom(|_| {
             use axum::response::IntoResponse;
@@ -140,6 +142,45 @@ async fn security_headers(
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     res
+}
+
+/// Counts every request and its latency by route template (`/api/v1/tasks/{id}`), for
+/// `/metrics`. Requests that match no route count as `unmatched`.
+async fn count_requests(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_string();
+    let method = req.method().to_string();
+    let started = std::time::Instant::now();
+    let res = next.run(req).await;
+    crate::metrics::observe_request(&route, &method, res.status().as_u16(), started.elapsed());
+    res
+}
+
+/// `GET /metrics`: Prometheus text (see [`crate::metrics`]).
+async fn metrics(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let pool = state.store.pool();
+    let gauges = crate::metrics::Gauges {
+        audit_chain_length: crate::store::metrics::audit_chain_length(pool).await?,
+        pool_size: pool.size(),
+        pool_idle: pool.num_idle(),
+    };
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::metrics::render(&gauges),
+    )
+        .into_response())
 }
 
 /// A built service, bound to its port, ready to run.

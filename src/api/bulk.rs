@@ -142,9 +142,15 @@ async fn run_import<T: BulkRecord>(
         mode: query.mode.unwrap_or_default(),
         dry_run: query.dry_run.unwrap_or(false),
     };
+    let started = std::time::Instant::now();
     let report = crate::bulk::import::<T>(&state.store, &mut table, file, &who, opts, |_| {})
         .await
         .map_err(import_error)?;
+    crate::metrics::observe_operation(
+        &format!("import_{}", T::OBJECT),
+        started.elapsed(),
+        report.rows,
+    );
     tracing::info!(
         object = T::OBJECT,
         rows = report.rows,

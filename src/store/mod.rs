@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod backup;
 pub mod bulk;
+pub mod metrics;
 pub mod preflight;
 pub mod publication;
 pub mod records;

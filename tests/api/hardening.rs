@@ -374,3 +374,134 @@ async fn truncating_append_only_tables_is_refused_on_postgres() {
         assert!(r.is_err(), "TRUNCATE {table} was allowed");
     }
 }
+
+#[tokio::test]
+async fn a_backup_restores_to_the_same_data_and_a_verified_chain() {
+    if std::env::var("TEST_DATABASE_URL").is_ok_and(|u| u.starts_with("postgres")) {
+        return; // PostgreSQL is backed up with pg_dump.
+    }
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let rows: Vec<String> = (1..=30).map(|n| row(n, &format!("药店{n}"))).collect();
+    let file = format!("{EN_HEADER}\n{}\n", rows.join("\n"));
+    app.upload(INST, &admin, CSV, file.into_bytes())
+        .await
+        .expect(200);
+    let entries = app.audit_len().await;
+    let (_, before) = app
+        .download("/api/v1/institutions/export?format=csv", &admin)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let backup = dir.path().join("backup.db");
+    let bin = env!("CARGO_BIN_EXE_suiji");
+    // Online: the service keeps running.
+    let out = std::process::Command::new(bin)
+        .args(["backup", backup.to_str().unwrap()])
+        .env("DATABASE_URL", &app.database_url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A second backup to the same file is refused.
+    let again = std::process::Command::new(bin)
+        .args(["backup", backup.to_str().unwrap()])
+        .env("DATABASE_URL", &app.database_url)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    let target = dir.path().join("restored").join("suiji.db");
+    std::fs::create_dir(target.parent().unwrap()).unwrap();
+    let url = format!("sqlite://{}?mode=rwc", target.display());
+    let out = std::process::Command::new(bin)
+        .args(["restore", backup.to_str().unwrap()])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = std::process::Command::new(bin)
+        .args(["audit", "verify"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let restored = spawn_app_with(|c| c.database_url = url.clone()).await;
+    assert_eq!(restored.audit_len().await, entries);
+    let (_, after) = restored
+        .download("/api/v1/institutions/export?format=csv", &restored.admin())
+        .await;
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
+async fn audit_verify_and_token_never_create_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_suiji");
+    let out = std::process::Command::new(bin)
+        .args(["audit", "verify"])
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no database at suiji.db"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = std::process::Command::new(bin)
+        .args(["token", "--role", "admin", "--sub", "x", "--ttl", "10y"])
+        .current_dir(dir.path())
+        .env("SUIJI_JWT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template_and_imports() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let file = format!("{EN_HEADER}\n{}\n", row(1, "药店"));
+    app.upload(INST, &admin, CSV, file.into_bytes())
+        .await
+        .expect(200);
+    // Metrics are per process (tests share one): look for the series, not exact counts.
+    let id = "0192f7a0-0000-7000-8000-000000000000";
+    app.get(&format!("/api/v1/institutions/{id}"), &admin)
+        .await
+        .expect(404);
+    let m = app
+        .send(reqwest::Method::GET, "/metrics", None, None, &[])
+        .await
+        .expect(200);
+    assert!(m.header("content-type").starts_with("text/plain"));
+    let text = m.text;
+    assert!(
+        text.contains(
+            "suiji_http_requests_total{route=\"/api/v1/institutions/{id}\",method=\"GET\",status=\"404\"} "
+        ),
+        "{text}"
+    );
+    assert!(!text.contains(id), "raw ids must not become series");
+    assert!(
+        text.contains("suiji_operation_duration_seconds_count{operation=\"import_institution\"} "),
+        "{text}"
+    );
+    assert!(text.contains("suiji_audit_chain_length 1"), "{text}");
+    assert!(
+        text.contains("suiji_db_pool_connections{state=\"open\"}"),
+        "{text}"
+    );
+}
