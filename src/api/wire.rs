@@ -1,6 +1,7 @@
-//! Makes the OpenAPI document say what the wire does, for what every route shares: each
-//! operation that takes a JSON body can answer 400 (malformed JSON, data after the value)
-//! and 415 (not `application/json`), both as problem documents. Applied to the whole
+//! Makes the OpenAPI document say what the wire does, for what every route shares: every
+//! operation can answer 400 (an encoded NUL in the URL, a malformed path; for a JSON body
+//! also malformed JSON or data after the value), and each one that takes a JSON body 415
+//! (not `application/json`), all as problem documents. Applied to the whole
 //! document once the routes are merged, so no handler has to repeat them.
 
 use utoipa::openapi::{
@@ -24,6 +25,13 @@ fn problem(description: &str) -> RefOr<Response> {
 }
 
 fn document_json_errors(op: &mut Operation) {
+    // Every route refuses a malformed request line (an encoded NUL, a malformed path).
+    op.responses
+        .responses
+        .entry("400".into())
+        .or_insert_with(|| {
+            problem("Malformed request: an encoded NUL in the URL, a malformed path or JSON body, or data after the JSON value")
+        });
     let takes_json = match &op.request_body {
         Some(RefOr::T(body)) => body.content.keys().any(|k| k.contains("json")),
         _ => false,
@@ -31,10 +39,6 @@ fn document_json_errors(op: &mut Operation) {
     if !takes_json {
         return;
     }
-    op.responses
-        .responses
-        .entry("400".into())
-        .or_insert_with(|| problem("Malformed JSON, or data after the JSON value"));
     op.responses
         .responses
         .entry("415".into())
