@@ -4,6 +4,7 @@
 mod bulk;
 mod hardening;
 mod helpers;
+mod nodes;
 mod openapi;
 mod portal;
 mod publication;
