@@ -2,6 +2,7 @@
 //! `TEST_DATABASE_URL=postgres://…` runs them on PostgreSQL, otherwise on SQLite.
 
 mod bulk;
+mod crash;
 mod hardening;
 mod helpers;
 mod nodes;
