@@ -505,3 +505,48 @@ async fn metrics_count_requests_by_route_template_and_imports() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_wire() {
+    let app = spawn_app().await;
+    let doc = app
+        .send(reqwest::Method::GET, "/docs/openapi.json", None, None, &[])
+        .await
+        .expect(200)
+        .body;
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    // Enums as served (snake_case), not as Rust spells them.
+    let status: Vec<&str> = schemas["InspectorStatus"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(status, ["active", "on_leave", "retired"]);
+    let kinds = schemas["InstitutionKind"]["enum"].to_string();
+    assert!(kinds.contains("designated_hospital"), "{kinds}");
+    // Every $ref resolves.
+    let text = doc.to_string();
+    for part in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = part.split('"').next().unwrap();
+        assert!(
+            schemas.contains_key(name),
+            "{name} is referenced but not defined"
+        );
+    }
+    // Every operation documents 400; every JSON-body operation 415 too.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(responses) = op.get("responses").and_then(|r| r.as_object()) else {
+                continue;
+            };
+            assert!(responses.contains_key("400"), "{method} {path} lacks 400");
+            let json_body = op["requestBody"]["content"]
+                .as_object()
+                .is_some_and(|c| c.keys().any(|k| k.contains("json")));
+            if json_body {
+                assert!(responses.contains_key("415"), "{method} {path} lacks 415");
+            }
+        }
+    }
+}
