@@ -46,8 +46,10 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The complete router with middleware, for a given state.
 pub fn router(state: AppState, body_limit: usize) -> Router {
-    let (api_router, openapi) = api::router().split_for_parts();
+    let (api_router, mut openapi) = api::router().split_for_parts();
+    api::wire::describe_shared_responses(&mut openapi);
     api_router
+        .route("/metrics", axum::routing::get(metrics))
         .merge(SwaggerUi::new("/docs").url("/docs/openapi.json", openapi))
         .merge(crate::verifier::router())
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
@@ -56,6 +58,8 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         })
         .with_state(state)
         .layer(axum::middleware::from_fn(refuse_nul_in_uri))
+        .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn(count_requests))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::custom(|_| {
             use axum::response::IntoResponse;
@@ -90,17 +94,116 @@ async fn refuse_nul_in_uri(
     next.run(req).await
 }
 
+/// Content-Security-Policy of the portal's pages: no script but the server's own files
+/// (no inline script), styles inline or own, never framed.
+pub const PORTAL_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// Swagger UI at `/docs`: its scripts are files it serves (no inline script); it fetches
+/// the OpenAPI document from this origin and draws with inline styles and data: images.
+pub const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/// Everything else (JSON, CSV, XLSX, feeds): nothing runs, nothing frames it.
+pub const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Security headers on every response: a content security policy chosen by what the
+/// response is (portal page, API docs, data), `nosniff`, no framing, no referrer leaking
+/// task ids to other sites; and `Cache-Control: no-store` on every response to an
+/// authenticated request, so no proxy or browser cache keeps non-public data.
+async fn security_headers(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let authenticated = req.headers().contains_key(header::AUTHORIZATION);
+    let docs = req.uri().path().starts_with("/docs");
+    let mut res = next.run(req).await;
+    let html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"));
+    let csp = match (docs, html) {
+        (true, _) => DOCS_CSP,
+        (false, true) => PORTAL_CSP,
+        (false, false) => API_CSP,
+    };
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(csp),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    if authenticated {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+/// Counts every request and its latency by route template (`/api/v1/tasks/{id}`), for
+/// `/metrics`. Requests that match no route count as `unmatched`.
+async fn count_requests(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_string();
+    let method = req.method().to_string();
+    let started = std::time::Instant::now();
+    let res = next.run(req).await;
+    crate::metrics::observe_request(&route, &method, res.status().as_u16(), started.elapsed());
+    res
+}
+
+/// `GET /metrics`: Prometheus text (see [`crate::metrics`]).
+async fn metrics(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let pool = state.store.pool();
+    let gauges = crate::metrics::Gauges {
+        audit_chain_length: crate::store::metrics::audit_chain_length(pool).await?,
+        pool_size: pool.size(),
+        pool_idle: pool.num_idle(),
+    };
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::metrics::render(&gauges),
+    )
+        .into_response())
+}
+
 /// A built service, bound to its port, ready to run.
 pub struct Application {
     listener: TcpListener,
     router: Router,
     store: Store,
+    header_timeout: std::time::Duration,
 }
 
 impl Application {
     /// Opens (and migrates) the database, loads the token keys and binds the port.
     /// Port 0 picks a free port, which tests use.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        // The port first: a busy port is reported before any file (database, secret) is
+        // created.
+        let listener = TcpListener::bind(&config.bind).await.with_context(|| {
+            format!(
+                "binding {} (is another suiji running? set SUIJI_BIND or --bind)",
+                config.bind
+            )
+        })?;
         let store = Store::open(&config.database_url).await?;
         let (secret, created) = config.secret(true)?;
         if let Some(path) = created {
@@ -122,13 +225,13 @@ impl Application {
             import_limit: config.import_limit,
             calendar: Arc::new(std::sync::RwLock::new(load_calendar(&store).await?)),
         };
-        let listener = TcpListener::bind(&config.bind)
-            .await
-            .with_context(|| format!("binding {}", config.bind))?;
         Ok(Self {
             listener,
-            router: router(state, config.body_limit),
+            router: router(state, config.body_limit).layer(
+                tower_http::timeout::RequestBodyTimeoutLayer::new(config.body_timeout),
+            ),
             store,
+            header_timeout: config.header_timeout,
         })
     }
 
@@ -147,12 +250,64 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        serve(self.listener, self.router, self.header_timeout, shutdown).await;
         self.store.close().await;
         Ok(())
     }
+}
+
+/// Accepts connections until `shutdown`, then lets requests in flight finish. Unlike
+/// `axum::serve`, a client that does not send its headers within `header_timeout` is
+/// disconnected: half-sent requests cannot pile up until file descriptors run out.
+/// (Body reads are bounded by the `RequestBodyTimeoutLayer` on the router.)
+async fn serve(
+    listener: TcpListener,
+    router: Router,
+    header_timeout: std::time::Duration,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _peer) = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little, keep serving.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(router.clone());
+        let mut stop = stop_rx.clone();
+        connections.spawn(async move {
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = stop.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+        // Reap finished connections so the set does not grow without bound.
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    while connections.join_next().await.is_some() {}
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

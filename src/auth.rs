@@ -220,14 +220,23 @@ impl Authenticator {
     fn validation(&self, alg: Algorithm) -> Validation {
         let mut v = Validation::new(alg);
         v.leeway = 5;
-        v.set_required_spec_claims(&["exp", "sub"]);
+        // A token valid only from a later time is not valid yet.
+        v.validate_nbf = true;
+        // When an issuer or audience is configured, a token must carry it: a token without
+        // the claim is not "from any issuer".
+        let mut required = vec!["exp", "sub"];
         if let Some(iss) = &self.issuer {
             v.set_issuer(&[iss]);
+            required.push("iss");
         }
         match &self.audience {
-            Some(aud) => v.set_audience(&[aud]),
+            Some(aud) => {
+                v.set_audience(&[aud]);
+                required.push("aud");
+            }
             None => v.validate_aud = false,
         }
+        v.set_required_spec_claims(&required);
         v
     }
 
@@ -274,6 +283,13 @@ impl Authenticator {
         if claims.sub.trim().is_empty() {
             return Err(invalid("empty subject".into()));
         }
+        // The subject is written into the audit log and logs: no NUL, CR, LF or other
+        // control characters, and a sane length.
+        if claims.sub.chars().any(char::is_control) || claims.sub.chars().count() > 256 {
+            return Err(invalid(
+                "the subject must be at most 256 characters without control characters".into(),
+            ));
+        }
         Ok(Principal {
             sub: claims.sub,
             role: claims.role,
@@ -314,6 +330,50 @@ mod tests {
             a.mint("x", Role::Coordinator, None, parse_ttl("1h").unwrap())
                 .is_err()
         );
+    }
+
+    fn sign(a: &Authenticator, claims: serde_json::Value) -> String {
+        jsonwebtoken::encode(&Header::default(), &claims, &a.encoding).unwrap()
+    }
+
+    #[test]
+    fn configured_issuer_and_audience_are_required_nbf_and_sub_checked() {
+        let a = Authenticator::new(b"0123456789abcdef0123456789abcdef")
+            .with_issuer(Some("https://idp.example".into()))
+            .with_audience(Some("suiji".into()));
+        let now = jsonwebtoken::get_current_timestamp();
+        let base = serde_json::json!({"sub": "li", "role": "admin", "exp": now + 600});
+        let with = |extra: serde_json::Value| {
+            let mut c = base.clone();
+            for (k, v) in extra.as_object().unwrap() {
+                c[k] = v.clone();
+            }
+            c
+        };
+        let good = serde_json::json!({"iss": "https://idp.example", "aud": "suiji"});
+        assert!(a.verify(&sign(&a, with(good.clone()))).is_ok());
+        // Missing iss, missing aud: refused.
+        assert!(
+            a.verify(&sign(&a, with(serde_json::json!({"aud": "suiji"}))))
+                .is_err()
+        );
+        assert!(
+            a.verify(&sign(
+                &a,
+                with(serde_json::json!({"iss": "https://idp.example"}))
+            ))
+            .is_err()
+        );
+        // Not valid before an hour from now: refused.
+        let mut later = with(good.clone());
+        later["nbf"] = (now + 3600).into();
+        assert!(a.verify(&sign(&a, later)).is_err());
+        // Control characters in the subject: refused.
+        for sub in ["li\u{0}", "li\r\nadmin", "li\n"] {
+            let mut c = with(good.clone());
+            c["sub"] = sub.into();
+            assert!(a.verify(&sign(&a, c)).is_err(), "{sub:?}");
+        }
     }
 
     #[test]

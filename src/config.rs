@@ -47,6 +47,54 @@ pub struct Config {
     /// Largest file accepted by the import endpoints, in bytes (100 MiB).
     #[arg(long, env = "SUIJI_IMPORT_LIMIT", default_value_t = 100 * 1024 * 1024)]
     pub import_limit: usize,
+
+    /// Time a client has to send a request's headers (from connecting, or from the end of
+    /// the previous request on a kept-alive connection); then the connection is closed.
+    #[arg(long, env = "SUIJI_HEADER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_timeout: std::time::Duration,
+
+    /// Time a client has to send a request's whole body (an import of 100 MiB over a slow
+    /// line needs minutes); then the request fails with 408.
+    #[arg(long, env = "SUIJI_BODY_TIMEOUT", default_value = "300s", value_parser = humantime::parse_duration)]
+    pub body_timeout: std::time::Duration,
+}
+
+/// The database of a command that needs nothing else (`import`, `migrate`, `audit verify`,
+/// `backup`, `restore`): only its own flags show in its `--help`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DbArgs {
+    /// Database: `sqlite://FILE?mode=rwc` (embedded, the default) or `postgres://…`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://suiji.db?mode=rwc"
+    )]
+    pub database_url: String,
+}
+
+/// Where `token` finds the secret: the same settings as `serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SecretArgs {
+    /// HS256 secret for tokens (at least 32 bytes). Without it, the secret file is used.
+    #[arg(long, env = "SUIJI_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// File holding the HS256 secret. Default: `suiji.jwt-secret` beside the SQLite
+    /// database, or in the working directory.
+    #[arg(long, env = "SUIJI_JWT_SECRET_FILE")]
+    pub jwt_secret_file: Option<PathBuf>,
+}
+
+impl DbArgs {
+    /// A full configuration for this database (and these secret settings).
+    pub fn config(&self, secret: Option<&SecretArgs>) -> Config {
+        let mut c = Config::with_database(&self.database_url);
+        if let Some(s) = secret {
+            c.jwt_secret = s.jwt_secret.clone();
+            c.jwt_secret_file = s.jwt_secret_file.clone();
+        }
+        c
+    }
 }
 
 impl Config {
@@ -62,6 +110,8 @@ impl Config {
             jwt_audience: None,
             body_limit: 2 * 1024 * 1024,
             import_limit: 100 * 1024 * 1024,
+            header_timeout: std::time::Duration::from_secs(10),
+            body_timeout: std::time::Duration::from_secs(300),
         }
     }
 

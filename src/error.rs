@@ -34,7 +34,7 @@ pub struct RowError {
     pub row: u64,
     /// The column's title as written in the file's header row.
     pub column: String,
-    /// The cell's content.
+    /// The cell's content, cut to its first 100 characters (followed by `…`).
     pub value: String,
     /// Why it was refused, in words.
     pub reason: String,
@@ -50,9 +50,21 @@ impl RowError {
         Self {
             row,
             column: column.into(),
-            value: value.into(),
+            value: truncate_echo(value.into()),
             reason: reason.into(),
         }
+    }
+}
+
+/// The most characters of a refused value echoed back: enough to find it, never a whole
+/// 32,767-character cell.
+pub const ECHO_CHARS: usize = 100;
+
+/// `value` cut to [`ECHO_CHARS`] characters, with `…` when cut.
+pub fn truncate_echo(value: String) -> String {
+    match value.char_indices().nth(ECHO_CHARS) {
+        None => value,
+        Some((at, _)) => format!("{}…", &value[..at]),
     }
 }
 
@@ -251,13 +263,18 @@ impl From<sqlx::Error> for ApiError {
         {
             return ApiError::Conflict("a record with the same unique key already exists".into());
         }
-        // SQLITE_BUSY (5) and its extended codes: another writer held the lock past the
-        // busy timeout. A pool timeout is the same situation seen from the pool.
+        // SQLITE_BUSY (5), SQLITE_LOCKED (6) and their extended codes: another writer held
+        // the lock past the busy timeout. A pool timeout is the same situation seen from the
+        // pool. Only SQLite's numeric codes are read so: a PostgreSQL SQLSTATE such as 22021
+        // is five characters that merely look like a number.
         let busy = match &e {
-            sqlx::Error::Database(db) => db
-                .code()
-                .and_then(|c| c.parse::<i32>().ok())
-                .is_some_and(|c| c & 0xff == 5),
+            sqlx::Error::Database(db) => {
+                db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+                    && db
+                        .code()
+                        .and_then(|c| c.parse::<i32>().ok())
+                        .is_some_and(|c| matches!(c & 0xff, 5 | 6))
+            }
             sqlx::Error::PoolTimedOut => true,
             _ => false,
         };

@@ -18,6 +18,8 @@ pub mod domain;
 pub mod draw;
 /// The one API error type (RFC 9457 problem documents).
 pub mod error;
+/// Prometheus metrics at `/metrics`.
+pub mod metrics;
 /// The public portal: server-rendered HTML pages of published tasks.
 pub mod portal;
 /// All SQL, for SQLite and PostgreSQL.

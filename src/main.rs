@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use suiji::auth::{Authenticator, Role, parse_ttl};
-use suiji::config::Config;
+use suiji::config::{Config, DbArgs, SecretArgs};
 
 #[derive(Parser)]
 #[command(
@@ -21,7 +21,7 @@ enum Command {
     /// Run the HTTP service (SQLite ./suiji.db unless DATABASE_URL says otherwise).
     Serve(Config),
     /// Apply database migrations and exit.
-    Migrate(Config),
+    Migrate(DbArgs),
     /// Print a signed token for the API.
     Token {
         #[arg(long, value_enum)]
@@ -35,8 +35,13 @@ enum Command {
         /// Lifetime, e.g. 8h, 30m, 7d.
         #[arg(long, default_value = "8h", value_parser = parse_ttl)]
         ttl: std::time::Duration,
+        /// The longest lifetime `--ttl` may ask for.
+        #[arg(long, env = "SUIJI_TOKEN_MAX_TTL", default_value = "30d", value_parser = parse_ttl)]
+        max_ttl: std::time::Duration,
         #[command(flatten)]
-        config: Config,
+        db: DbArgs,
+        #[command(flatten)]
+        secret: SecretArgs,
     },
     /// Import a registry file (CSV in UTF-8 or GB18030, or XLSX) straight into the
     /// database, all or nothing, with the same checks as the API. Exit 1 on bad rows.
@@ -51,7 +56,26 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
         #[command(flatten)]
-        config: Config,
+        db: DbArgs,
+    },
+    /// Copy the SQLite database to FILE while the service runs (a consistent snapshot).
+    /// For PostgreSQL use `pg_dump` (the command says how).
+    Backup {
+        /// The backup file to create (it must not exist).
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Replace the SQLite database with a backup, after checking the backup's audit chain.
+    /// Stop the service first.
+    Restore {
+        /// A file written by `suiji backup`.
+        file: std::path::PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        db: DbArgs,
     },
     /// Print the OpenAPI document this build serves.
     Openapi,
@@ -89,7 +113,7 @@ enum AuditCommand {
     /// a saved anchor the log contradicts.
     Verify {
         #[command(flatten)]
-        config: Config,
+        db: DbArgs,
         /// A chain anchor saved earlier (published at a seal, draw or publication), as
         /// `SEQ:HASH`; may be repeated.
         #[arg(long, value_name = "SEQ:HASH")]
@@ -224,13 +248,29 @@ mod cli_import {
     }
 }
 
+/// Logs to standard error: colours only on a terminal; one JSON object a line with
+/// `SUIJI_LOG_FORMAT=json` (each request's lines carry its `request_id`).
 fn init_tracing() {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_env("SUIJI_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    if std::env::var("SUIJI_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
+    } else {
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
+    }
+}
+
+/// The database URL of a command that only reads an existing database: never create one.
+fn existing_database(url: &str) -> String {
+    url.replace("mode=rwc", "mode=rw")
 }
 
 fn main() -> ExitCode {
@@ -265,7 +305,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Migrate(config) => {
+        Command::Migrate(db) => {
+            let config = db.config(None);
             init_tracing();
             runtime()?.block_on(async {
                 let store = suiji::store::Store::open(&config.database_url).await?;
@@ -280,9 +321,36 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             sub,
             department,
             ttl,
-            config,
+            max_ttl,
+            db,
+            secret,
         } => {
+            let config = db.config(Some(&secret));
+            if ttl > max_ttl {
+                anyhow::bail!(
+                    "--ttl {} is longer than the allowed {} (SUIJI_TOKEN_MAX_TTL)",
+                    humantime::format_duration(ttl),
+                    humantime::format_duration(max_ttl)
+                );
+            }
             let (secret, _) = config.secret(false)?;
+            if let Some(d) = &department {
+                // A coordinator token for a department that is not registered would be
+                // refused by the service; say so now.
+                let url = existing_database(&config.database_url);
+                let known = runtime()?.block_on(async {
+                    let store = suiji::store::Store::connect(&url).await?;
+                    let known = suiji::store::registry::department_exists(store.pool(), d).await?;
+                    store.close().await;
+                    anyhow::Ok(known)
+                })?;
+                if !known {
+                    anyhow::bail!(
+                        "department {d:?} is not registered in {} (list them with GET /api/v1/departments)",
+                        suiji::store::redact(&config.database_url)
+                    );
+                }
+            }
             let token = Authenticator::new(&secret).mint(&sub, role, department.as_deref(), ttl)?;
             println!("{token}");
             Ok(ExitCode::SUCCESS)
@@ -292,8 +360,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             file,
             mode,
             dry_run,
-            config,
+            db,
         } => {
+            let config = db.config(None);
             let opts = suiji::bulk::Options {
                 mode: match mode {
                     ImportMode::Insert => suiji::bulk::Mode::Insert,
@@ -326,8 +395,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify { bundle, previous } => Ok(suiji::verify_cmd::run(&bundle, &previous)),
+        Command::Backup { file, db } => runtime()?.block_on(async {
+            let url = existing_database(&db.database_url);
+            let store = suiji::store::Store::connect(&url).await?;
+            let result = suiji::store::backup::sqlite_backup(&store, &file).await;
+            store.close().await;
+            result?;
+            println!("backup written to {}", file.display());
+            Ok(ExitCode::SUCCESS)
+        }),
+        Command::Restore { file, force, db } => runtime()?.block_on(restore(&file, force, &db)),
         Command::Audit {
-            command: AuditCommand::Verify { config, anchor },
+            command: AuditCommand::Verify { db, anchor },
         } => runtime()?.block_on(async {
             let mut anchors = Vec::with_capacity(anchor.len());
             for a in &anchor {
@@ -342,7 +421,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
-            let store = suiji::store::Store::connect(&config.database_url).await?;
+            let config = db.config(None);
+            let store =
+                suiji::store::Store::connect(&existing_database(&config.database_url)).await?;
             let report = suiji::store::audit::verify_chain(store.pool()).await?;
             let mut contradicted = None;
             for (seq, hash) in &anchors {
@@ -376,4 +457,67 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }),
     }
+}
+
+/// Checks a backup's audit chain, then puts it in place of the SQLite database (and
+/// applies any newer migrations).
+async fn restore(file: &std::path::Path, force: bool, db: &DbArgs) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    let Some(target) = suiji::config::sqlite_path(&db.database_url) else {
+        anyhow::bail!(
+            "suiji restore replaces SQLite databases; for PostgreSQL run: pg_restore --clean --dbname \"$DATABASE_URL\" {}",
+            file.display()
+        );
+    };
+    if !file.is_file() {
+        anyhow::bail!("no backup at {}", file.display());
+    }
+    if target.exists() && !force {
+        anyhow::bail!(
+            "{} exists; stop the service and add --force to replace it",
+            target.display()
+        );
+    }
+    // Check a copy, so neither the backup nor the database is touched until it passes.
+    let tmp = std::path::PathBuf::from(format!("{}.restoring", target.display()));
+    let side =
+        |p: &std::path::Path, s: &str| std::path::PathBuf::from(format!("{}{s}", p.display()));
+    std::fs::copy(file, &tmp).with_context(|| format!("copying to {}", tmp.display()))?;
+    let store =
+        suiji::store::Store::connect(&format!("sqlite://{}?mode=rw", tmp.display())).await?;
+    let report = suiji::store::audit::verify_chain(store.pool()).await;
+    store.close().await;
+    let report = match report {
+        Ok(r) if r.first_broken.is_none() => r,
+        other => {
+            for p in [tmp.clone(), side(&tmp, "-wal"), side(&tmp, "-shm")] {
+                let _ = std::fs::remove_file(p);
+            }
+            match other?.first_broken {
+                Some(b) => println!(
+                    "the backup's audit chain is BROKEN at entry {}: {}; nothing restored",
+                    b.seq, b.reason
+                ),
+                None => unreachable!("a passing chain is restored"),
+            }
+            return Ok(ExitCode::from(1));
+        }
+    };
+    for suffix in ["-wal", "-shm"] {
+        let p = side(&target, suffix);
+        if p.exists() {
+            std::fs::remove_file(&p).with_context(|| format!("removing {}", p.display()))?;
+        }
+    }
+    std::fs::rename(&tmp, &target).with_context(|| format!("replacing {}", target.display()))?;
+    let store =
+        suiji::store::Store::open(&format!("sqlite://{}?mode=rw", target.display())).await?;
+    store.close().await;
+    println!(
+        "restored {} from {}: audit chain intact, {} entries",
+        target.display(),
+        file.display(),
+        report.entries
+    );
+    Ok(ExitCode::SUCCESS)
 }

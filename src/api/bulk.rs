@@ -127,7 +127,7 @@ async fn run_import<T: BulkRecord>(
         Format::Xlsx => (
             Table::xlsx(std::io::Cursor::new(bytes)).map_err(|e| {
                 import_error(ImportError::Rows {
-                    errors: vec![crate::error::RowError::new(e.row, "", "", e.reason)],
+                    errors: vec![crate::error::RowError::new(e.row, e.column, "", e.reason)],
                     count: 1,
                 })
             })?,
@@ -142,9 +142,15 @@ async fn run_import<T: BulkRecord>(
         mode: query.mode.unwrap_or_default(),
         dry_run: query.dry_run.unwrap_or(false),
     };
+    let started = std::time::Instant::now();
     let report = crate::bulk::import::<T>(&state.store, &mut table, file, &who, opts, |_| {})
         .await
         .map_err(import_error)?;
+    crate::metrics::observe_operation(
+        &format!("import_{}", T::OBJECT),
+        started.elapsed(),
+        report.rows,
+    );
     tracing::info!(
         object = T::OBJECT,
         rows = report.rows,
@@ -240,6 +246,7 @@ pub enum ExportFormat {
 #[into_params(parameter_in = Query)]
 pub struct InstitutionExportQuery {
     /// `csv` (default; UTF-8 with BOM) or `xlsx`.
+    #[param(inline)]
     pub format: Option<ExportFormat>,
     pub kind: Option<String>,
     pub level: Option<String>,
@@ -258,6 +265,7 @@ pub struct InstitutionExportQuery {
 #[into_params(parameter_in = Query)]
 pub struct InspectorExportQuery {
     /// `csv` (default; UTF-8 with BOM) or `xlsx`.
+    #[param(inline)]
     pub format: Option<ExportFormat>,
     pub department: Option<String>,
     pub status: Option<String>,

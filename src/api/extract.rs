@@ -57,8 +57,8 @@ fn contains_nul_escape(bytes: &[u8]) -> bool {
 
 /// Deserializes JSON, naming the field on a data error and the position on a syntax error.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         use serde_json::error::Category;
@@ -82,7 +82,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 ApiError::BadRequest(format!("malformed JSON: {inner}"))
             }
         }
-    })
+    })?;
+    // One JSON value and nothing after it (but whitespace): a second object would
+    // otherwise be dropped without a word.
+    de.end().map_err(|e| {
+        ApiError::BadRequest(format!(
+            "malformed JSON: data after the end of the JSON value ({e})"
+        ))
+    })?;
+    Ok(value)
 }
 
 fn unknown_field(reason: &str) -> Option<&str> {
@@ -180,11 +188,25 @@ impl FromRequestParts<AppState> for Principal {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::unauthorized("Authorization must be `Bearer <token>`"))?;
-        state.auth.verify(token)
+        let principal = state.auth.verify(token)?;
+        // A coordinator of a department that is not registered acts for nobody.
+        if let Some(d) = &principal.department
+            && !crate::store::registry::department_exists(state.store.pool(), d.as_str()).await?
+        {
+            return Err(ApiError::Forbidden(format!(
+                "the token names department {d}, which is not registered"
+            )));
+        }
+        Ok(principal)
     }
 }
 
-/// Splits a comma-separated filter value and checks each element.
+/// The most values one list parameter takes (`?region_prefix=a,b,…`), after removing
+/// duplicates: more is a 422 naming the parameter.
+pub const MAX_LIST_VALUES: usize = 200;
+
+/// Splits a comma-separated filter value and checks each element; duplicates are dropped
+/// and at most [`MAX_LIST_VALUES`] distinct values are accepted.
 pub fn list_param(
     field: &str,
     raw: &Option<String>,
@@ -193,11 +215,20 @@ pub fn list_param(
     let Some(raw) = raw else {
         return Ok(Vec::new());
     };
-    raw.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| check(s).map_err(|reason| ApiError::field(field, reason)))
-        .collect()
+    let mut out: Vec<String> = Vec::new();
+    for s in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let v = check(s).map_err(|reason| ApiError::field(field, reason))?;
+        if !out.contains(&v) {
+            if out.len() == MAX_LIST_VALUES {
+                return Err(ApiError::field(
+                    field,
+                    format!("at most {MAX_LIST_VALUES} distinct values are accepted"),
+                ));
+            }
+            out.push(v);
+        }
+    }
+    Ok(out)
 }
 
 /// The page size: 1 to 500, 50 by default.

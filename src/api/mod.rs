@@ -3,7 +3,6 @@
 //! Routes are registered with their OpenAPI description (utoipa-axum), so a route cannot
 //! exist without its entry in `openapi.yaml`.
 
-/// Audit-log listing and chain verification.
 pub mod audit;
 /// Bulk import and export of the registries.
 pub mod bulk;
@@ -31,6 +30,8 @@ pub mod reports;
 pub mod results;
 /// Joint draw tasks: commit, seal, reveal, draw, replace, bundle.
 pub mod tasks;
+/// Audit-log listing and chain verification.
+pub mod wire;
 
 use crate::app::AppState;
 use crate::error::{FieldError, Problem, RowError};
@@ -128,7 +129,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document of this build, as `openapi.yaml` holds it.
 pub fn openapi_yaml() -> String {
-    let (_, doc) = router().split_for_parts();
+    let (_, mut doc) = router().split_for_parts();
+    wire::describe_shared_responses(&mut doc);
     doc.to_yaml()
         .expect("the OpenAPI document serializes to YAML")
 }

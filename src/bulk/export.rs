@@ -17,8 +17,14 @@ pub fn csv_header<T: BulkRecord>() -> Vec<u8> {
 pub fn csv_rows<'a, T: BulkRecord + 'a>(docs: impl IntoIterator<Item = &'a T>) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for d in docs {
-        w.write_record(d.to_cells())
-            .expect("writing to memory cannot fail");
+        // A cell that could run as a formula in a spreadsheet gets a leading apostrophe
+        // (removed again on import).
+        w.write_record(
+            d.to_cells()
+                .iter()
+                .map(|c| crate::domain::spreadsheet::csv_cell(c).into_owned()),
+        )
+        .expect("writing to memory cannot fail");
     }
     w.into_inner().expect("writing to memory cannot fail")
 }

@@ -216,7 +216,7 @@ impl<T: BulkRecord> Run<'_, T> {
 
 fn source_error(e: SourceError) -> ImportError {
     ImportError::Rows {
-        errors: vec![RowError::new(e.row, "", "", e.reason)],
+        errors: vec![RowError::new(e.row, e.column, "", e.reason)],
         count: 1,
     }
 }
@@ -292,7 +292,8 @@ pub async fn import<T: BulkRecord>(
             Ok(None) => break,
             Err(e) => {
                 // A file that cannot be read further: report it with what was found so far.
-                run.errors.push(RowError::new(e.row, "", "", e.reason));
+                run.errors
+                    .push(RowError::new(e.row, e.column, "", e.reason));
                 break;
             }
         };

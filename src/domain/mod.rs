@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod codes;
 pub mod registry;
 pub mod result;
+pub mod spreadsheet;
 pub mod task;
 
 pub use codes::{CreditCode, DepartmentCode, RegionCode};

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 /// Declares a closed vocabulary that travels as snake_case strings in JSON, in the
 /// database and in query strings.
 macro_rules! vocabulary {
-    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:tt),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
         pub enum $name { $(#[serde(rename = $text)] $variant),+ }
@@ -95,7 +95,30 @@ fn default_active_item() -> ItemStatus {
     ItemStatus::Active
 }
 
-/// Checks a free-text field: trimmed, non-empty when required, bounded, no control characters.
+/// Characters that make text display other than it reads, or that betray a failed
+/// conversion: bidirectional overrides, embeddings, isolates and marks (U+202E shows
+/// "abc" as "cba"), and U+FFFD, the replacement character.
+pub fn is_deceptive(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FFFD}'
+    )
+}
+
+/// The dates accepted where a person enters one (inspection windows, inspection dates):
+/// 2000-01-01 to 2100-12-31. A date outside is a typing error (9999-12-31), never a plan.
+pub fn check_date(errors: &mut Vec<FieldError>, field: &str, date: chrono::NaiveDate) {
+    use chrono::Datelike;
+    if !(2000..=2100).contains(&date.year()) {
+        errors.push(FieldError::new(
+            field,
+            "must be between 2000-01-01 and 2100-12-31",
+        ));
+    }
+}
+
+/// Checks a free-text field: trimmed, non-empty when required, bounded, no control
+/// characters, nothing [deceptive](is_deceptive).
 pub fn check_text(
     errors: &mut Vec<FieldError>,
     field: &str,
@@ -114,6 +137,14 @@ pub fn check_text(
         errors.push(FieldError::new(
             field,
             "must not contain control characters",
+        ));
+    } else if let Some(c) = value.chars().find(|&c| is_deceptive(c)) {
+        errors.push(FieldError::new(
+            field,
+            format!(
+                "must not contain U+{:04X} (a bidirectional-text control or the replacement character left by a bad conversion)",
+                c as u32
+            ),
         ));
     } else if value != value.trim() {
         errors.push(FieldError::new(
@@ -331,4 +362,39 @@ pub struct Department {
     #[serde(flatten)]
     pub data: DepartmentInput,
     pub created_at: String,
+}
+
+#[cfg(test)]
+mod text_tests {
+    use super::*;
+
+    #[test]
+    fn names_refuse_bidi_overrides_and_the_replacement_character() {
+        for bad in [
+            "abc\u{202E}gpj.exe",
+            "医院\u{2066}x",
+            "\u{FFFD}医院",
+            "a\u{200F}b",
+        ] {
+            let mut e = Vec::new();
+            check_text(&mut e, "name", bad, true, 200);
+            assert_eq!(e.len(), 1, "{bad:?}");
+            assert!(e[0].reason.contains("U+"), "{}", e[0].reason);
+        }
+        let mut e = Vec::new();
+        check_text(&mut e, "name", "北京协和医院（东单院区）", true, 200);
+        assert!(e.is_empty());
+    }
+
+    #[test]
+    fn dates_outside_2000_to_2100_are_refused() {
+        let mut e = Vec::new();
+        check_date(&mut e, "inspection_date", "9999-12-31".parse().unwrap());
+        check_date(&mut e, "inspection_date", "1999-12-31".parse().unwrap());
+        assert_eq!(e.len(), 2);
+        let mut e = Vec::new();
+        check_date(&mut e, "inspection_date", "2100-12-31".parse().unwrap());
+        check_date(&mut e, "inspection_date", "2000-01-01".parse().unwrap());
+        assert!(e.is_empty());
+    }
 }

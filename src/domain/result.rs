@@ -225,6 +225,7 @@ impl ResultInput {
                 "no_problem cannot come with recovered funds or penalties",
             ));
         }
+        super::registry::check_date(&mut e, "inspection_date", self.inspection_date);
         if self.inspection_date < inspection_start {
             e.push(FieldError::new(
                 "inspection_date",

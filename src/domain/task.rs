@@ -144,6 +144,11 @@ impl TaskInput {
         if !(2000..=2100).contains(&self.year) {
             e.push(FieldError::new("year", "must be between 2000 and 2100"));
         }
+        super::registry::check_date(&mut e, "inspection_start", self.inspection_start);
+        super::registry::check_date(&mut e, "inspection_end", self.inspection_end);
+        if let Some(d) = self.selection_publish_by {
+            super::registry::check_date(&mut e, "selection_publish_by", d);
+        }
         if !(1..=366).contains(&self.round) {
             e.push(FieldError::new("round", "must be at least 1"));
         }

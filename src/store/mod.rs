@@ -3,7 +3,10 @@
 //! text (which sorts correctly). Each backend has its own migration folder.
 
 pub mod audit;
+pub mod backup;
 pub mod bulk;
+pub mod metrics;
+pub mod preflight;
 pub mod publication;
 pub mod records;
 pub mod registry;
@@ -49,6 +52,7 @@ impl Store {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         install_default_drivers();
         let backend = Backend::from_url(url)?;
+        preflight::check(url, backend).await?;
         let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
         if backend == Backend::Sqlite {
             // WAL lets readers proceed during a write; the busy timeout makes writers queue

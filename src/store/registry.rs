@@ -210,7 +210,44 @@ pub(crate) fn region_prefixes(q: &mut QueryBuilder, column: &str, prefixes: &[St
             }
         })
         .collect();
-    q.push(&format!(" AND ({})", parts.join(" OR ")));
+    q.push(&format!(" AND {}", balanced_or(&parts)));
+}
+
+/// `a OR b OR c …` parenthesised as a balanced tree: a flat chain of N terms is an
+/// expression N deep, and SQLite refuses one deeper than 1,000 ("Expression tree is too
+/// large"); a balanced one is log2(N) deep, whatever the number of values.
+pub(crate) fn balanced_or(parts: &[String]) -> String {
+    match parts {
+        [] => "1 = 0".to_string(),
+        [one] => one.clone(),
+        _ => {
+            let (left, right) = parts.split_at(parts.len() / 2);
+            format!("({} OR {})", balanced_or(left), balanced_or(right))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::balanced_or;
+
+    #[test]
+    fn a_long_or_chain_is_shallow() {
+        let parts: Vec<String> = (0..1000).map(|i| format!("x = {i}")).collect();
+        let sql = balanced_or(&parts);
+        let (mut depth, mut max) = (0i32, 0i32);
+        for c in sql.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            }
+            max = max.max(depth);
+        }
+        assert!(max <= 10, "{max}");
+        assert_eq!(sql.matches(" OR ").count(), 999);
+        assert_eq!(balanced_or(&parts[..1]), "x = 0");
+    }
 }
 
 /// A page of records in id order, starting after `after`.

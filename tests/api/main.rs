@@ -3,7 +3,10 @@
 
 mod bulk;
 mod draw2;
+mod crash;
+mod hardening;
 mod helpers;
+mod nodes;
 mod openapi;
 mod portal;
 mod publication;
