@@ -2,6 +2,7 @@
 //! `TEST_DATABASE_URL=postgres://…` runs them on PostgreSQL, otherwise on SQLite.
 
 mod bulk;
+mod golden;
 mod helpers;
 mod openapi;
 mod portal;
