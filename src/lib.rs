@@ -22,5 +22,8 @@ pub mod error;
 pub mod portal;
 /// All SQL, for SQLite and PostgreSQL.
 pub mod store;
+/// The task lifecycle as a library: create, commit, seal, reveal, draw, replace, cancel,
+/// publish, results. The API and the CLI call it.
+pub mod tasks;
 /// `suiji verify`: check a draw bundle offline.
 pub mod verify_cmd;

@@ -3,8 +3,10 @@
 
 pub mod calendar;
 pub mod codes;
+pub mod ids;
 pub mod registry;
 pub mod result;
 pub mod task;
 
 pub use codes::{CreditCode, DepartmentCode, RegionCode};
+pub use ids::{HexValue, IdempotencyKey, Source};
