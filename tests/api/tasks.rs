@@ -788,3 +788,93 @@ async fn teams_read_by_name_and_replacements_by_codes() {
     let parsed: suiji::draw::Bundle = serde_json::from_slice(&bytes).unwrap();
     suiji::draw::verify(&parsed).unwrap();
 }
+
+#[tokio::test]
+async fn a_replayed_draw_key_gets_the_original_answer_byte_for_byte() {
+    let app = spawn_app().await;
+    seed_003_county(&app).await;
+    let id = create_task(&app, seed_003_task()).await;
+    commit_all(&app, &id, &[MI, HEALTH, MR]).await;
+    app.post(
+        &format!("/api/v1/tasks/{id}/seal"),
+        &app.coordinator(MI),
+        json!(null),
+    )
+    .await
+    .expect(200);
+    reveal_all(&app, &id, &[MI, HEALTH, MR], true).await;
+    let draw = |key: &'static str| {
+        let path = format!("/api/v1/tasks/{id}/draw");
+        let app = &app;
+        async move {
+            app.send(
+                Method::POST,
+                &path,
+                Some(&app.coordinator(MI)),
+                None,
+                &[("idempotency-key", key)],
+            )
+            .await
+        }
+    };
+    let first = draw("draw-2023-2").await.expect(200);
+    assert_eq!(first.body["state"], "drawn");
+    // The task changes after the draw: a replacement and the publication.
+    let sel = &first.body["selections"][0];
+    let leader = sel["leader"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/tasks/{id}/replacements"),
+        &app.coordinator(MI),
+        json!({"institution": sel["institution"], "department": MI, "out": leader,
+               "reason": "回避"}),
+    )
+    .await
+    .expect(201);
+    app.post(
+        &format!("/api/v1/tasks/{id}/publish"),
+        &app.coordinator(MI),
+        json!(null),
+    )
+    .await
+    .expect(200);
+    // The replay answers what the draw answered then, not the task as it is now.
+    let replay = draw("draw-2023-2").await.expect(200);
+    assert_eq!(replay.text, first.text, "the replay is byte-identical");
+    assert_eq!(replay.header("content-type"), "application/json");
+    let now = app
+        .get(&format!("/api/v1/tasks/{id}"), &app.auditor())
+        .await
+        .expect(200);
+    assert_eq!(now.body["state"], "published");
+    assert_ne!(now.text, replay.text);
+    // Another key, or none, is a second draw: refused with the state.
+    let other = draw("another-key").await.expect(409);
+    assert_eq!(other.body["current_state"], "published");
+    app.post(
+        &format!("/api/v1/tasks/{id}/draw"),
+        &app.coordinator(MI),
+        json!(null),
+    )
+    .await
+    .expect(409);
+    // A bad key names the header.
+    app.send(
+        Method::POST,
+        &format!("/api/v1/tasks/{id}/draw"),
+        Some(&app.coordinator(MI)),
+        None,
+        &[("idempotency-key", "   ")],
+    )
+    .await
+    .expect_problem_field(422, "Idempotency-Key");
+    // Only the lead may replay.
+    app.send(
+        Method::POST,
+        &format!("/api/v1/tasks/{id}/draw"),
+        Some(&app.coordinator(HEALTH)),
+        None,
+        &[("idempotency-key", "draw-2023-2")],
+    )
+    .await
+    .expect(403);
+}
