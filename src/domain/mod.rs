@@ -6,6 +6,7 @@ pub mod codes;
 pub mod ids;
 pub mod registry;
 pub mod result;
+pub mod stored;
 pub mod task;
 
 pub use codes::{CreditCode, DepartmentCode, RegionCode};

@@ -6,6 +6,7 @@ use super::audit::Actor;
 use super::records::stored_from_row;
 use super::{Param, QueryBuilder, Tx, dynamic, now};
 use crate::domain::registry::InspectorInput;
+use crate::domain::stored::StoredTaskConfig;
 use crate::domain::task::{TaskInput, TaskState};
 use crate::draw::{CanonicalJson, DrawResult, Replacement, Snapshot};
 use serde::Serialize;
@@ -50,7 +51,7 @@ fn task_from_row(r: &AnyRow) -> Result<TaskRow, sqlx::Error> {
         id: r.try_get("id")?,
         version: r.try_get("version")?,
         state: TaskState::parse(&state).map_err(|e| sqlx::Error::Decode(e.into()))?,
-        config: serde_json::from_str(&config).map_err(decode)?,
+        config: StoredTaskConfig::from_json(&config).map_err(decode)?.into(),
         pool_hash: r.try_get("pool_hash")?,
         seed: r.try_get("seed")?,
         result_hash: r.try_get("result_hash")?,
@@ -75,7 +76,8 @@ pub async fn insert(
 ) -> Result<TaskRow, sqlx::Error> {
     let id = super::new_id();
     let at = now();
-    let json = serde_json::to_string(config).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let json = serde_json::to_string(&StoredTaskConfig::from(config))
+        .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     sqlx::query(
         "INSERT INTO tasks (id, version, state, year, lead_department, config, created_by, \
          created_at, updated_at) VALUES ($1, 1, 'draft', $2, $3, $4, $5, $6, $6)",
