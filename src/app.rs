@@ -32,7 +32,7 @@ pub struct AppState {
 /// The built-in calendar with every year an administrator loaded on top.
 pub async fn load_calendar(store: &Store) -> anyhow::Result<Calendar> {
     let mut calendar = Calendar::builtin();
-    for (year, data) in crate::store::publication::calendar_years(store.pool()).await? {
+    for (year, data) in store.calendar_years().await? {
         let y: YearCalendar =
             serde_json::from_str(&data).with_context(|| format!("stored calendar of {year}"))?;
         calendar

@@ -4,7 +4,7 @@ use super::extract::{ApiQuery, limit};
 use crate::app::AppState;
 use crate::auth::{Principal, Role};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::store::audit::{self, AuditEntry, AuditFilter, ChainReport};
+use crate::store::audit::{AuditEntry, AuditFilter, ChainReport};
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -78,7 +78,7 @@ async fn list_audit_log(
         actor: q.actor,
         limit: limit + 1,
     };
-    let mut items = audit::list(state.store.pool(), &filter).await?;
+    let mut items = state.store.audit_log(&filter).await?;
     let next_cursor = if items.len() as i64 > limit {
         items.truncate(limit as usize);
         items.last().map(|e| e.seq.to_string())
@@ -99,5 +99,5 @@ async fn verify_audit_log(
     who: Principal,
 ) -> ApiResult<Json<ChainReport>> {
     require_reader(&who)?;
-    Ok(Json(audit::verify_chain(state.store.pool()).await?))
+    Ok(Json(state.store.verify_audit_chain().await?))
 }

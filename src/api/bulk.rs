@@ -13,7 +13,7 @@ use crate::bulk::{ImportError, ImportReport, Importer, Mode, Options};
 use crate::domain::registry::{InspectorInput, InstitutionInput};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::records::Stored;
-use crate::store::registry::{self, Page};
+use crate::store::registry::Page;
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -393,15 +393,15 @@ async fn export_institutions(
         limit: None,
     }
     .filter()?;
-    let pool = state.store.pool().clone();
+    let store = state.store.clone();
     let pager: Pager<InstitutionInput> = Arc::new(move |after| {
-        let (pool, filter) = (pool.clone(), filter.clone());
+        let (store, filter) = (store.clone(), filter.clone());
         Box::pin(async move {
             let page = Page {
                 after,
                 limit: EXPORT_PAGE,
             };
-            registry::list_institutions(&pool, &filter, &page).await
+            store.institutions(&filter, &page).await
         })
     });
     export(q.format, pager, "institutions").await
@@ -429,15 +429,15 @@ async fn export_inspectors(
         limit: None,
     }
     .filter()?;
-    let pool = state.store.pool().clone();
+    let store = state.store.clone();
     let pager: Pager<InspectorInput> = Arc::new(move |after| {
-        let (pool, filter) = (pool.clone(), filter.clone());
+        let (store, filter) = (store.clone(), filter.clone());
         Box::pin(async move {
             let page = Page {
                 after,
                 limit: EXPORT_PAGE,
             };
-            registry::list_inspectors(&pool, &filter, &page).await
+            store.inspectors(&filter, &page).await
         })
     });
     export(q.format, pager, "inspectors").await

@@ -25,7 +25,7 @@ async fn list_departments(
     State(state): State<AppState>,
     _who: Principal,
 ) -> ApiResult<Json<ListOf<Department>>> {
-    let items = registry::list_departments(state.store.pool()).await?;
+    let items = state.store.departments().await?;
     Ok(Json(ListOf {
         items,
         next_cursor: None,

@@ -76,8 +76,7 @@ async fn list_inspectors(
         after: cursor(query.cursor)?,
         limit: limit(query.limit)?,
     };
-    let (items, next_cursor) =
-        registry::list_inspectors(state.store.pool(), &filter, &page).await?;
+    let (items, next_cursor) = state.store.inspectors(&filter, &page).await?;
     Ok(Json(ListOf {
         items: items.into_iter().map(Inspector::from).collect(),
         next_cursor,

@@ -96,8 +96,7 @@ async fn list_institutions(
         after: cursor(query.cursor)?,
         limit: limit(query.limit)?,
     };
-    let (items, next_cursor) =
-        registry::list_institutions(state.store.pool(), &filter, &page).await?;
+    let (items, next_cursor) = state.store.institutions(&filter, &page).await?;
     Ok(Json(ListOf {
         items: items.into_iter().map(Institution::from).collect(),
         next_cursor,

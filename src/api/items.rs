@@ -15,7 +15,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use sqlx::Row;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -65,7 +64,7 @@ async fn list_items(
         after: cursor(query.cursor)?,
         limit: limit(query.limit)?,
     };
-    let (items, next_cursor) = registry::list_items(state.store.pool(), &filter, &page).await?;
+    let (items, next_cursor) = state.store.items(&filter, &page).await?;
     Ok(Json(ListOf {
         items: items.into_iter().map(Item::from).collect(),
         next_cursor,
@@ -79,20 +78,14 @@ async fn check_references(tx: &mut Tx, input: &ItemInput, id: Option<&str>) -> A
             format!("no department {}", input.department),
         ));
     }
-    let existing =
-        sqlx::query("SELECT id FROM inspection_items WHERE department = $1 AND code = $2")
-            .bind(input.department.as_str())
-            .bind(&input.code)
-            .fetch_optional(&mut **tx)
-            .await?;
-    if let Some(row) = existing {
-        let other: String = row.try_get("id")?;
-        if Some(other.as_str()) != id {
-            return Err(ApiError::Conflict(format!(
-                "code {} already exists in department {} (item {other})",
-                input.code, input.department
-            )));
-        }
+    let existing = registry::item_with_code(tx, input.department.as_str(), &input.code).await?;
+    if let Some(other) = existing
+        && Some(other.as_str()) != id
+    {
+        return Err(ApiError::Conflict(format!(
+            "code {} already exists in department {} (item {other})",
+            input.code, input.department
+        )));
     }
     Ok(())
 }

@@ -7,8 +7,7 @@ use crate::auth::Principal;
 use crate::domain::result::china_today;
 use crate::domain::task::TaskState;
 use crate::error::{ApiResult, Problem};
-use crate::store::publication;
-use crate::store::tasks::{self as task_store, TaskFilter};
+use crate::store::tasks::TaskFilter;
 use axum::Json;
 use axum::extract::State;
 use chrono::NaiveDate;
@@ -100,7 +99,7 @@ async fn overdue(
     let mut unknown = Vec::new();
     let mut after = None;
     loop {
-        let (tasks, next) = task_store::list(state.store.pool(), &filter, after, 200).await?;
+        let (tasks, next) = state.store.tasks(&filter, after, 200).await?;
         for task in tasks {
             let d = deadlines(&state, &task.config);
             let late = |due: NaiveDate| {
@@ -127,8 +126,7 @@ async fn overdue(
             }
             match (d.results_due, d.results_due_problem) {
                 (Some(due), _) if as_of > due => {
-                    let pending =
-                        publication::unpublished_count(state.store.pool(), &task.id).await?;
+                    let pending = state.store.unpublished_count(&task.id).await?;
                     if pending > 0 {
                         by_department
                             .entry(department)

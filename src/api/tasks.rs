@@ -8,7 +8,6 @@ use crate::domain::task::{TaskInput, TaskState};
 use crate::domain::{DepartmentCode, IdempotencyKey};
 use crate::draw::{self, CanonicalJson, DrawResult, EntropyValue};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::store::publication;
 use crate::store::tasks::{self as store, EntropyStatus, TaskFilter, TaskRow};
 use crate::tasks::{self, CancelInput, CommitmentInput, Drawn, ReplacementInput, RevealInput};
 use axum::Json;
@@ -219,16 +218,15 @@ async fn with_names(
     if selections.is_empty() {
         return Ok(selections);
     }
-    let pool = state.store.pool();
     let ids: Vec<String> = selections.iter().map(|s| s.institution.clone()).collect();
-    let institutions = publication::institution_cards(pool, &ids).await?;
+    let institutions = state.store.institution_cards(&ids).await?;
     let mut people: Vec<String> = selections
         .iter()
         .flat_map(|s| s.team.iter().flat_map(|t| t.inspectors.iter().cloned()))
         .collect();
     people.sort();
     people.dedup();
-    let inspectors = publication::inspector_cards(pool, &people).await?;
+    let inspectors = state.store.inspector_cards(&people).await?;
     for s in &mut selections {
         if let Some((name, code, _, _)) = institutions.get(&s.institution) {
             s.institution_name = Some(name.clone());
@@ -390,13 +388,10 @@ async fn list_tasks(
         })?,
         ..Default::default()
     };
-    let (rows, next_cursor) = store::list(
-        state.store.pool(),
-        &filter,
-        cursor(q.cursor)?,
-        limit(q.limit)?,
-    )
-    .await?;
+    let (rows, next_cursor) = state
+        .store
+        .tasks(&filter, cursor(q.cursor)?, limit(q.limit)?)
+        .await?;
     Ok(Json(TaskList {
         items: rows
             .into_iter()

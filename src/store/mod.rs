@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod bulk;
 pub mod publication;
+mod reads;
 pub mod records;
 pub mod registry;
 pub mod tasks;

@@ -25,7 +25,7 @@ use utoipa::ToSchema;
 
 /// Reads a task, or `NotFound`.
 pub async fn get(db: &Store, id: &str) -> TaskResult<TaskRow> {
-    store::get(db.pool(), id)
+    store::get(&mut *db.read().await?, id)
         .await?
         .ok_or_else(|| TaskError::not_found(id))
 }
@@ -580,7 +580,7 @@ pub struct Recorded {
 /// Every result of a task with every version (published or not).
 pub async fn results(db: &Store, id: &str) -> TaskResult<Vec<ResultRow>> {
     get(db, id).await?;
-    Ok(results_store::results(db.pool(), id).await?)
+    Ok(results_store::results(&mut *db.read().await?, id).await?)
 }
 
 /// Records the result for one drawn institution (lead; task `drawn`, `published` or
@@ -629,7 +629,7 @@ pub async fn record_result(
     } else {
         tx.commit().await?;
     }
-    let versions = results_store::results(db.pool(), id)
+    let versions = results_store::results(&mut *db.read().await?, id)
         .await?
         .into_iter()
         .filter(|r| r.institution_id == institution)
