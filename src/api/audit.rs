@@ -1,6 +1,7 @@
 //! `/api/v1/audit-log`: the append-only record of every change (全程留痕).
 
 use super::extract::{ApiQuery, limit};
+use super::problems::WriteProblems;
 use crate::app::AppState;
 use crate::auth::{Principal, Role};
 use crate::error::{ApiError, ApiResult, Problem};
@@ -51,10 +52,7 @@ pub struct AuditPage {
 /// Audit-log entries in order (admin, auditor).
 #[utoipa::path(get, path = "/api/v1/audit-log", tag = "audit",
     security(("bearer" = [])), params(AuditQuery),
-    responses((status = 200, body = AuditPage),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = AuditPage), WriteProblems))]
 async fn list_audit_log(
     State(state): State<AppState>,
     who: Principal,

@@ -184,6 +184,20 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
+/// Any authenticated caller (admin, coordinator or auditor): everything under
+/// `/api/v1` that only reads.
+pub struct Reader(pub Principal);
+
+impl FromRequestParts<AppState> for Reader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Principal::from_request_parts(parts, state)
+            .await
+            .map(Reader)
+    }
+}
+
 /// Splits a comma-separated filter value and checks each element.
 pub fn list_param(
     field: &str,

@@ -1,12 +1,13 @@
 //! `/api/v1/inspection-items`: each department's inspection-item list (抽查事项清单).
 
-use super::extract::{ApiJson, ApiPath, ApiQuery, IfMatch, cursor, limit, list_param};
+use super::extract::{ApiJson, ApiPath, ApiQuery, IfMatch, Reader, cursor, limit, list_param};
+use super::problems::{CreateProblems, ListProblems, ReadOne, UpdateProblems};
 use super::registry::{History, ListOf, check, created, fetch, update_outcome, with_etag};
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::domain::DepartmentCode;
 use crate::domain::registry::{InstitutionKind, Item, ItemInput, ItemStatus};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult};
 use crate::store::Tx;
 use crate::store::records;
 use crate::store::registry::{self, ItemFilter, Page};
@@ -41,12 +42,10 @@ pub struct ItemQuery {
 /// List inspection items.
 #[utoipa::path(get, path = "/api/v1/inspection-items", tag = "registries",
     security(("bearer" = [])), params(ItemQuery),
-    responses((status = 200, body = ListOf<Item>),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ListOf<Item>), ListProblems))]
 async fn list_items(
     State(state): State<AppState>,
-    _who: Principal,
+    _: Reader,
     ApiQuery(query): ApiQuery<ItemQuery>,
 ) -> ApiResult<Json<ListOf<Item>>> {
     let filter = ItemFilter {
@@ -93,11 +92,7 @@ async fn check_references(tx: &mut Tx, input: &ItemInput, id: Option<&str>) -> A
 /// Add an inspection item (admin, or a coordinator of the item's department).
 #[utoipa::path(post, path = "/api/v1/inspection-items", tag = "registries",
     security(("bearer" = [])), request_body = ItemInput,
-    responses((status = 201, body = Item, headers(("ETag" = String), ("Location" = String))),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 409, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = Item, headers(("ETag" = String), ("Location" = String))), CreateProblems))]
 async fn create_item(
     State(state): State<AppState>,
     who: Principal,
@@ -119,12 +114,10 @@ async fn create_item(
 /// One inspection item.
 #[utoipa::path(get, path = "/api/v1/inspection-items/{id}", tag = "registries",
     security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = Item, headers(("ETag" = String))),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Item, headers(("ETag" = String))), ReadOne))]
 async fn get_item(
     State(state): State<AppState>,
-    _who: Principal,
+    _: Reader,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     let s = fetch::<ItemInput>(&state, &id).await?;
@@ -135,14 +128,7 @@ async fn get_item(
 #[utoipa::path(put, path = "/api/v1/inspection-items/{id}", tag = "registries",
     security(("bearer" = [])), request_body = ItemInput,
     params(("id" = String, Path), ("If-Match" = String, Header, description = "current ETag")),
-    responses((status = 200, body = Item, headers(("ETag" = String))),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
-              (status = 409, body = Problem, content_type = "application/problem+json"),
-              (status = 412, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json"),
-              (status = 428, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Item, headers(("ETag" = String))), UpdateProblems))]
 async fn update_item(
     State(state): State<AppState>,
     who: Principal,
@@ -165,12 +151,10 @@ async fn update_item(
 /// Every version of an inspection item.
 #[utoipa::path(get, path = "/api/v1/inspection-items/{id}/history", tag = "registries",
     security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = History),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = History), ReadOne))]
 async fn item_history(
     State(state): State<AppState>,
-    _who: Principal,
+    _: Reader,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<History>> {
     Ok(Json(

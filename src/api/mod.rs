@@ -21,6 +21,8 @@ pub mod institutions;
 pub mod items;
 /// Liveness, readiness, the API description.
 pub mod ops;
+/// The problem responses of each kind of endpoint, declared once.
+pub mod problems;
 /// What the public reads: published tasks, results, bundles, feed.
 pub mod public;
 /// Shapes and steps shared by the registry resources.

@@ -1,12 +1,12 @@
 //! `/api/v1/reports`: what is past its legal disclosure deadline.
 
-use super::extract::ApiQuery;
+use super::extract::{ApiQuery, Reader};
+use super::problems::ListProblems;
 use super::tasks::deadlines;
 use crate::app::AppState;
-use crate::auth::Principal;
 use crate::domain::result::china_today;
 use crate::domain::task::TaskState;
-use crate::error::{ApiResult, Problem};
+use crate::error::ApiResult;
 use crate::store::tasks::TaskFilter;
 use axum::Json;
 use axum::extract::State;
@@ -79,12 +79,10 @@ pub struct OverdueReport {
 /// Tasks whose drawn list or results are past due, per lead department.
 #[utoipa::path(get, path = "/api/v1/reports/overdue", tag = "publication",
     security(("bearer" = [])), params(OverdueQuery),
-    responses((status = 200, body = OverdueReport),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = OverdueReport), ListProblems))]
 async fn overdue(
     State(state): State<AppState>,
-    _who: Principal,
+    _: Reader,
     ApiQuery(q): ApiQuery<OverdueQuery>,
 ) -> ApiResult<Json<OverdueReport>> {
     let as_of = q.as_of.unwrap_or_else(china_today);

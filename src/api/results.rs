@@ -1,6 +1,7 @@
 //! Publishing a task's drawn list, and recording, correcting and publishing its results.
 
-use super::extract::{ApiJson, ApiPath};
+use super::extract::{ApiJson, ApiPath, Reader};
+use super::problems::{ReadOne, StepProblems};
 use super::tasks::{TaskView, task_view};
 use crate::app::AppState;
 use crate::auth::Principal;
@@ -100,12 +101,10 @@ fn group(rows: Vec<ResultRow>) -> Vec<InstitutionResults> {
 /// Every result of a task with every version (published or not).
 #[utoipa::path(get, path = "/api/v1/tasks/{id}/results", tag = "publication",
     security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = ResultList),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ResultList), ReadOne))]
 async fn list_results(
     State(state): State<AppState>,
-    _who: Principal,
+    _: Reader,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ResultList>> {
     let rows = tasks::results(&state.store, &id).await?;
@@ -119,12 +118,7 @@ async fn list_results(
     security(("bearer" = [])), request_body = ResultInput,
     params(("id" = String, Path), ("institution_id" = String, Path)),
     responses((status = 200, body = InstitutionResults, description = "Unchanged"),
-              (status = 201, body = InstitutionResults, description = "A new version"),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
-              (status = 409, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+              (status = 201, body = InstitutionResults, description = "A new version"), StepProblems))]
 async fn put_result(
     State(state): State<AppState>,
     who: Principal,
@@ -157,12 +151,7 @@ pub struct PublishedResults {
 /// published result, the task is `closed`.
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/results/publish", tag = "publication",
     security(("bearer" = [])), params(("id" = String, Path)), request_body = PublishResultsInput,
-    responses((status = 200, body = PublishedResults),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
-              (status = 409, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = PublishedResults), StepProblems))]
 async fn publish_results(
     State(state): State<AppState>,
     who: Principal,

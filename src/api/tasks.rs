@@ -1,7 +1,8 @@
 //! `/api/v1/tasks`: joint draw tasks and their life: configure, commit, seal, reveal,
 //! draw, replace, cancel; and the bundle anyone can verify offline.
 
-use super::extract::{ApiJson, ApiPath, ApiQuery, cursor, limit, list_param};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Reader, cursor, limit, list_param};
+use super::problems::{ListProblems, ReadOne, StepProblems, WriteProblems};
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::domain::task::{TaskInput, TaskState};
@@ -311,10 +312,7 @@ pub async fn task_view(state: &AppState, task: TaskRow) -> ApiResult<Json<TaskVi
 /// Create a joint task (admin, or a coordinator of the lead department).
 #[utoipa::path(post, path = "/api/v1/tasks", tag = "tasks",
     security(("bearer" = [])), request_body = TaskInput,
-    responses((status = 201, body = TaskView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = TaskView), WriteProblems))]
 async fn create_task(
     State(state): State<AppState>,
     who: Principal,
@@ -370,12 +368,10 @@ pub struct TaskList {
 /// List tasks.
 #[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks",
     security(("bearer" = [])), params(TaskQuery),
-    responses((status = 200, body = TaskList),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = TaskList), ListProblems))]
 async fn list_tasks(
     State(state): State<AppState>,
-    _who: Principal,
+    _: Reader,
     ApiQuery(q): ApiQuery<TaskQuery>,
 ) -> ApiResult<Json<TaskList>> {
     let filter = TaskFilter {
@@ -416,12 +412,10 @@ async fn list_tasks(
 /// One task: configuration, state, pool hash, seed, selections with teams and leaders.
 #[utoipa::path(get, path = "/api/v1/tasks/{id}", tag = "tasks",
     security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = TaskView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = TaskView), ReadOne))]
 async fn get_task(
     State(state): State<AppState>,
-    _who: Principal,
+    _: Reader,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<TaskView>> {
     let task = tasks::get(&state.store, &id).await?;
@@ -433,12 +427,7 @@ async fn get_task(
 /// Post a department's commitment (that department's coordinator; task in `draft`).
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/commitments", tag = "tasks",
     security(("bearer" = [])), params(("id" = String, Path)), request_body = CommitmentInput,
-    responses((status = 201, body = TaskView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
-              (status = 409, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = TaskView), StepProblems))]
 async fn post_commitment(
     State(state): State<AppState>,
     who: Principal,
@@ -453,12 +442,7 @@ async fn post_commitment(
 /// coordinator; admins too). Task in `sealed`.
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/reveals", tag = "tasks",
     security(("bearer" = [])), params(("id" = String, Path)), request_body = RevealInput,
-    responses((status = 201, body = TaskView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
-              (status = 409, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = TaskView), StepProblems))]
 async fn post_reveal(
     State(state): State<AppState>,
     who: Principal,
@@ -476,12 +460,7 @@ async fn post_reveal(
 /// get a full team from some department.
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/seal", tag = "tasks",
     security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = TaskView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
-              (status = 409, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = TaskView), StepProblems))]
 async fn seal_task(
     State(state): State<AppState>,
     who: Principal,
@@ -512,12 +491,7 @@ fn json_bytes(body: String) -> Response {
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/draw", tag = "tasks",
     security(("bearer" = [])),
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 200, body = TaskView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
-              (status = 409, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = TaskView), StepProblems))]
 async fn draw_task(
     State(state): State<AppState>,
     who: Principal,
@@ -546,12 +520,7 @@ async fn draw_task(
 /// coordinator of the team's department; task `drawn` or `published`).
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/replacements", tag = "tasks",
     security(("bearer" = [])), params(("id" = String, Path)), request_body = ReplacementInput,
-    responses((status = 201, body = ReplacementView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
-              (status = 409, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = ReplacementView), StepProblems))]
 async fn post_replacement(
     State(state): State<AppState>,
     who: Principal,
@@ -565,12 +534,7 @@ async fn post_replacement(
 /// Cancel a task before its draw, with a reason (lead; `draft` or `sealed`). The record stays.
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/cancel", tag = "tasks",
     security(("bearer" = [])), params(("id" = String, Path)), request_body = CancelInput,
-    responses((status = 200, body = TaskView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
-              (status = 409, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = TaskView), StepProblems))]
 async fn cancel_task(
     State(state): State<AppState>,
     who: Principal,
@@ -627,7 +591,7 @@ pub async fn bundle_response(state: &AppState, task: &TaskRow) -> ApiResult<Resp
               (status = 409, body = Problem, content_type = "application/problem+json")))]
 async fn get_bundle(
     State(state): State<AppState>,
-    _who: Principal,
+    _: Reader,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     let task = tasks::get(&state.store, &id).await?;
