@@ -1,8 +1,8 @@
 //! `/api/v1/audit-log`: the append-only record of every change (全程留痕).
 
+use super::AppState;
 use super::extract::{ApiQuery, limit};
 use super::problems::WriteProblems;
-use crate::app::AppState;
 use crate::auth::{Principal, Role};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::store::audit::{AuditEntry, AuditFilter, ChainReport};

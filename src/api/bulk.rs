@@ -1,11 +1,11 @@
 //! Bulk import and export of the registries: `POST /api/v1/{institutions,inspectors}/import`
 //! (CSV in UTF-8 or GB18030, or XLSX; all or nothing) and `GET …/export` (CSV or XLSX).
 
+use super::AppState;
 use super::extract::{ApiQuery, Reader};
 use super::inspectors::InspectorQuery;
 use super::institutions::InstitutionQuery;
 use super::problems::{ImportProblems, ListProblems};
-use crate::app::AppState;
 use crate::auth::{Principal, Role};
 use crate::bulk::export::{XlsxExport, csv_header, csv_rows};
 use crate::bulk::schema::BulkRecord;

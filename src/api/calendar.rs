@@ -1,9 +1,9 @@
 //! `/api/v1/calendar`: the official working-day calendar (国务院办公厅 holiday notices)
 //! and the deadline arithmetic of the disclosure rules.
 
+use super::AppState;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::problems::WriteProblems;
-use crate::app::AppState;
 use crate::auth::Principal;
 use crate::domain::calendar::{CalendarError, YearCalendar};
 use crate::error::{ApiError, ApiResult, Problem};

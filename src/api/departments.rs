@@ -1,9 +1,9 @@
 //! `/api/v1/departments`: the departments taking part in joint inspections.
 
+use super::AppState;
 use super::extract::{ApiJson, Reader};
 use super::problems::CreateProblems;
 use super::registry::{ListOf, check};
-use crate::app::AppState;
 use crate::auth::Principal;
 use crate::domain::registry::{Department, DepartmentInput};
 use crate::error::{ApiError, ApiResult, Problem};

@@ -1,7 +1,7 @@
 //! Extractors that turn every malformed request into a problem document naming what is
 //! wrong: JSON bodies, query strings, `If-Match`, and the bearer token.
 
-use crate::app::AppState;
+use super::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, FieldError};
 use axum::body::Bytes;

@@ -1,10 +1,10 @@
 //! `/api/v1/inspectors`: the inspector registry (执法检查人员名录库) with each inspector's
 //! declared conflicts of interest (回避), which the draw respects.
 
+use super::AppState;
 use super::extract::{ApiJson, ApiPath, ApiQuery, IfMatch, Reader, cursor, limit, list_param};
 use super::problems::{CreateProblems, ListProblems, ReadOne, UpdateProblems};
 use super::registry::{History, ListOf, check, created, fetch, update_outcome, with_etag};
-use crate::app::AppState;
 use crate::auth::Principal;
 use crate::domain::DepartmentCode;
 use crate::domain::codes::parse_region_prefix;

@@ -1,9 +1,9 @@
 //! `/api/v1/institutions`: the institution registry (检查对象名录库).
 
+use super::AppState;
 use super::extract::{ApiJson, ApiPath, ApiQuery, IfMatch, Reader, cursor, limit, list_param};
 use super::problems::{CreateProblems, ListProblems, ReadOne, UpdateProblems};
 use super::registry::{History, ListOf, check, created, fetch, update_outcome, with_etag};
-use crate::app::AppState;
 use crate::auth::Principal;
 use crate::domain::CreditCode;
 use crate::domain::codes::parse_region_prefix;

@@ -1,9 +1,9 @@
 //! `/api/v1/inspection-items`: each department's inspection-item list (抽查事项清单).
 
+use super::AppState;
 use super::extract::{ApiJson, ApiPath, ApiQuery, IfMatch, Reader, cursor, limit, list_param};
 use super::problems::{CreateProblems, ListProblems, ReadOne, UpdateProblems};
 use super::registry::{History, ListOf, check, created, fetch, update_outcome, with_etag};
-use crate::app::AppState;
 use crate::auth::Principal;
 use crate::domain::DepartmentCode;
 use crate::domain::registry::{InstitutionKind, Item, ItemInput, ItemStatus};

@@ -34,13 +34,28 @@ pub mod results;
 /// Joint draw tasks: commit, seal, reveal, draw, replace, bundle.
 pub mod tasks;
 
-use crate::app::AppState;
+use crate::auth::Authenticator;
+use crate::domain::calendar::Calendar;
 use crate::error::{FieldError, Problem, RowError};
+use crate::store::Store;
+use std::sync::Arc;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder};
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub auth: Arc<Authenticator>,
+    pub openapi_yaml: Arc<str>,
+    /// Largest file the import endpoints accept, in bytes.
+    pub import_limit: usize,
+    /// The official working-day calendar: built-in years plus years loaded by admins.
+    pub calendar: Arc<std::sync::RwLock<Calendar>>,
+}
 
 #[derive(OpenApi)]
 #[openapi(

@@ -1,8 +1,8 @@
 //! Shared shapes and steps of the registry resources: list envelopes, history, and the
 //! create/update flow every versioned record goes through.
 
+use super::AppState;
 use super::extract::etag;
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::store::records::{self, Record, Stored, Update};
 use axum::Json;

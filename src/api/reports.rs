@@ -1,9 +1,9 @@
 //! `/api/v1/reports`: what is past its legal disclosure deadline.
 
+use super::AppState;
 use super::extract::{ApiQuery, Reader};
 use super::problems::ListProblems;
 use super::tasks::deadlines;
-use crate::app::AppState;
 use crate::domain::result::china_today;
 use crate::domain::task::TaskState;
 use crate::error::ApiResult;

@@ -1,9 +1,9 @@
 //! Publishing a task's drawn list, and recording, correcting and publishing its results.
 
+use super::AppState;
 use super::extract::{ApiJson, ApiPath, Reader};
 use super::problems::{ReadOne, StepProblems};
 use super::tasks::{TaskView, task_view};
-use crate::app::AppState;
 use crate::auth::Principal;
 use crate::domain::result::{ResultCategory, ResultInput};
 use crate::domain::task::TaskState;

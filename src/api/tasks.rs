@@ -1,9 +1,9 @@
 //! `/api/v1/tasks`: joint draw tasks and their life: configure, commit, seal, reveal,
 //! draw, replace, cancel; and the bundle anyone can verify offline.
 
+use super::AppState;
 use super::extract::{ApiJson, ApiPath, ApiQuery, Reader, cursor, limit, list_param};
 use super::problems::{ListProblems, ReadOne, StepProblems, WriteProblems};
-use crate::app::AppState;
 use crate::auth::Principal;
 use crate::domain::task::{TaskInput, TaskState};
 use crate::domain::{DepartmentCode, IdempotencyKey};

@@ -1,7 +1,7 @@
 //! Publication (一公开): loaded calendars, the drawn list, and versioned results.
 
-use super::audit::Actor;
 use super::{QueryBuilder, Tx, dynamic, now};
+use crate::domain::Actor;
 use crate::domain::result::ResultInput;
 use sqlx::{AnyPool, Row};
 

@@ -2,9 +2,9 @@
 //! snapshot, the result, replacements. State changes are conditional updates
 //! (`… WHERE state = $expected`), so two concurrent calls can never both move a task.
 
-use super::audit::Actor;
 use super::records::stored_from_row;
 use super::{Param, QueryBuilder, Tx, dynamic, now};
+use crate::domain::Actor;
 use crate::domain::registry::InspectorInput;
 use crate::domain::stored::StoredTaskConfig;
 use crate::domain::task::{TaskInput, TaskState};
