@@ -9,7 +9,6 @@
 //! default, so the test runs on SQLite only.
 
 use crate::helpers::*;
-use crate::tasks::*;
 use serde_json::json;
 use sqlx::Connection;
 
