@@ -68,6 +68,42 @@ impl Reply {
     }
 }
 
+/// Drops a test's PostgreSQL database when the test ends (its server still holds
+/// connections, hence `WITH (FORCE)`, PostgreSQL 13+). Runs on its own thread and runtime
+/// because `Drop` cannot await.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+            return;
+        };
+        if !self.database_url.starts_with("postgres") {
+            return;
+        }
+        let Some((_, name)) = self.database_url.rsplit_once('/') else {
+            return;
+        };
+        let name = name.to_string();
+        let dropper = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime to drop the test database");
+            rt.block_on(async move {
+                let mut conn = sqlx::AnyConnection::connect(&admin_url).await?;
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await?;
+                conn.close().await
+            })
+        });
+        if let Ok(Err(e)) = dropper.join() {
+            eprintln!("could not drop the test database: {e}");
+        }
+    }
+}
+
 async fn fresh_database(dir: &std::path::Path) -> String {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(url) if url.starts_with("postgres") => {
