@@ -33,6 +33,8 @@ pub mod reports;
 pub mod results;
 /// Joint draw tasks: commit, seal, reveal, draw, replace, bundle.
 pub mod tasks;
+/// The coordinator's task view and the bundle, shared by the task endpoints.
+pub mod views;
 
 use crate::auth::Authenticator;
 use crate::domain::calendar::Calendar;

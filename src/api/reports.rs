@@ -3,7 +3,7 @@
 use super::AppState;
 use super::extract::{ApiQuery, Reader};
 use super::problems::ListProblems;
-use super::tasks::deadlines;
+use super::views::deadlines;
 use crate::domain::result::china_today;
 use crate::domain::task::TaskState;
 use crate::error::ApiResult;

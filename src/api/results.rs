@@ -3,7 +3,7 @@
 use super::AppState;
 use super::extract::{ApiJson, ApiPath, Reader};
 use super::problems::{ReadOne, StepProblems};
-use super::tasks::{TaskView, task_view};
+use super::views::{TaskView, task_view};
 use crate::auth::Principal;
 use crate::domain::result::{ResultCategory, ResultInput};
 use crate::domain::task::TaskState;
