@@ -8,7 +8,7 @@ use crate::auth::Principal;
 use crate::domain::task::{TaskInput, TaskState};
 use crate::domain::{DepartmentCode, IdempotencyKey};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::store::tasks::TaskFilter;
+use crate::store::tasks::{TaskFilter, TaskRow};
 use crate::tasks::{self, CancelInput, CommitmentInput, Drawn, ReplacementInput, RevealInput};
 use axum::Json;
 use axum::extract::State;
@@ -103,39 +103,46 @@ async fn list_tasks(
     _: Reader,
     ApiQuery(q): ApiQuery<TaskQuery>,
 ) -> ApiResult<Json<TaskList>> {
-    let filter = TaskFilter {
-        year: q.year,
-        state: list_param("state", &q.state, |s| {
-            TaskState::parse(s).map(|_| s.to_string())
-        })?,
-        lead_department: list_param("lead_department", &q.lead_department, |s| {
-            DepartmentCode::parse(s).map(|_| s.to_string())
-        })?,
-        ..Default::default()
-    };
     let (rows, next_cursor) = state
         .store
-        .tasks(&filter, cursor(q.cursor)?, limit(q.limit)?)
+        .tasks(&q.filter()?, cursor(q.cursor)?, limit(q.limit)?)
         .await?;
-    Ok(Json(TaskList {
-        items: rows
-            .into_iter()
-            .map(|t| TaskSummary {
-                id: t.id,
-                state: t.state,
-                title: t.config.title,
-                year: t.config.year,
-                round: t.config.round,
-                lead_department: t.config.lead_department.to_string(),
-                inspection_start: t.config.inspection_start.to_string(),
-                inspection_end: t.config.inspection_end.to_string(),
-                pool_hash: t.pool_hash,
-                seed: t.seed,
-                created_at: t.created_at,
-            })
-            .collect(),
-        next_cursor,
-    }))
+    let items = rows.into_iter().map(TaskSummary::from).collect();
+    Ok(Json(TaskList { items, next_cursor }))
+}
+
+impl TaskQuery {
+    /// The typed filter, naming the parameter a bad value came in.
+    fn filter(&self) -> ApiResult<TaskFilter> {
+        Ok(TaskFilter {
+            year: self.year,
+            state: list_param("state", &self.state, |s| {
+                TaskState::parse(s).map(|_| s.to_string())
+            })?,
+            lead_department: list_param("lead_department", &self.lead_department, |s| {
+                DepartmentCode::parse(s).map(|_| s.to_string())
+            })?,
+            ..Default::default()
+        })
+    }
+}
+
+impl From<TaskRow> for TaskSummary {
+    fn from(t: TaskRow) -> Self {
+        Self {
+            id: t.id,
+            state: t.state,
+            title: t.config.title,
+            year: t.config.year,
+            round: t.config.round,
+            lead_department: t.config.lead_department.to_string(),
+            inspection_start: t.config.inspection_start.to_string(),
+            inspection_end: t.config.inspection_end.to_string(),
+            pool_hash: t.pool_hash,
+            seed: t.seed,
+            created_at: t.created_at,
+        }
+    }
 }
 
 /// One task: configuration, state, pool hash, seed, selections with teams and leaders.
