@@ -234,19 +234,18 @@ async fn with_names(
 pub async fn view(state: &AppState, task: TaskRow) -> ApiResult<TaskView> {
     let mut conn = state.store.read().await?;
     let entropy = store::entropy(&mut *conn, &task.id).await?;
-    let (selections, replacements) = match store::load_draw(&mut conn, &task.id).await? {
-        Some(record) => (
-            current_selections(
-                &record.result,
-                task.config.lead_department.as_str(),
-                &record.replacements,
-            ),
-            record
-                .replacements
-                .into_iter()
-                .map(ReplacementView::from)
-                .collect(),
-        ),
+    let (selections, replacements) = match store::drawn_result(&mut conn, &task.id).await? {
+        Some(result) => {
+            let replacements = store::replacements(&mut *conn, &task.id).await?;
+            let lead = task.config.lead_department.as_str();
+            (
+                current_selections(&result, lead, &replacements),
+                replacements
+                    .into_iter()
+                    .map(ReplacementView::from)
+                    .collect(),
+            )
+        }
         None => (Vec::new(), Vec::new()),
     };
     drop(conn);

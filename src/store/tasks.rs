@@ -517,6 +517,18 @@ pub async fn sealed_snapshot(
         .transpose()
 }
 
+/// The draw's result as first made, once the task is drawn (without the snapshot, which
+/// a view does not need).
+pub async fn drawn_result(
+    conn: &mut sqlx::AnyConnection,
+    task_id: &str,
+) -> Result<Option<DrawResult>, sqlx::Error> {
+    result(&mut *conn, task_id)
+        .await?
+        .map(|json| stored(&json, "result"))
+        .transpose()
+}
+
 /// The draw's snapshot, result and replacements, once the task is drawn.
 pub async fn load_draw(
     conn: &mut sqlx::AnyConnection,
@@ -533,19 +545,6 @@ pub async fn load_draw(
         result: stored(&result, "result")?,
         replacements: replacements(&mut *conn, task_id).await?,
     }))
-}
-
-/// Stores the sealed snapshot in canonical JSON with its pool hash; returns the hash.
-pub async fn save_snapshot(
-    tx: &mut Tx,
-    task_id: &str,
-    snapshot: &Snapshot,
-) -> Result<String, sqlx::Error> {
-    let canonical = String::from_utf8(snapshot.canonical_bytes())
-        .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    let pool_hash = crate::draw::pool_hash(snapshot);
-    store_snapshot(tx, task_id, &canonical, &pool_hash).await?;
-    Ok(pool_hash)
 }
 
 /// Stores the draw's result in canonical JSON with its seed, hash and the idempotency

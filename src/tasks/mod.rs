@@ -14,7 +14,7 @@ use crate::domain::registry::{InspectorInput, InstitutionInput, check_text};
 use crate::domain::result::ResultInput;
 use crate::domain::task::{SealInputs, TaskInput, TaskState, assemble_snapshot};
 use crate::domain::{CreditCode, HexValue, IdempotencyKey, Source};
-use crate::draw::{self, EntropyValue, ReplaceError, Replacement};
+use crate::draw::{self, CanonicalJson, EntropyValue, ReplaceError, Replacement};
 use crate::error::{FieldError, InfeasiblePair};
 use crate::store::publication::{self as results_store, ResultRow, SelectionRow};
 use crate::store::tasks::{self as store, TaskRow};
@@ -258,7 +258,7 @@ pub async fn seal(db: &Store, who: &Principal, id: &str) -> TaskResult<TaskRow> 
         .collect();
     let cfg = task.config.clone();
     let task_id = id.to_string();
-    let (snapshot, problems, infeasible) = tokio::task::spawn_blocking(move || {
+    let (snapshot, problems, infeasible, sealed) = tokio::task::spawn_blocking(move || {
         let inputs = SealInputs {
             candidates,
             inspectors,
@@ -267,7 +267,15 @@ pub async fn seal(db: &Store, who: &Principal, id: &str) -> TaskResult<TaskRow> 
         let snapshot = assemble_snapshot(&task_id, &cfg, inputs);
         let problems = draw::validate(&snapshot);
         let infeasible = draw::infeasible_pairs(&snapshot);
-        (snapshot, problems, infeasible)
+        // The canonical text and its hash, written side by side on two threads.
+        let sealed = (problems.is_empty() && infeasible.is_empty()).then(|| {
+            std::thread::scope(|s| {
+                let hash = s.spawn(|| draw::pool_hash(&snapshot));
+                let canonical = String::from_utf8(snapshot.canonical_bytes());
+                (canonical, hash.join())
+            })
+        });
+        (snapshot, problems, infeasible, sealed)
     })
     .await
     .map_err(|e| TaskError::Internal(e.into()))?;
@@ -294,7 +302,10 @@ pub async fn seal(db: &Store, who: &Principal, id: &str) -> TaskResult<TaskRow> 
                 .collect(),
         ));
     }
-    let pool_hash = store::save_snapshot(&mut tx, id, &snapshot).await?;
+    let Some((Ok(canonical), Ok(pool_hash))) = sealed else {
+        return Err(TaskError::internal("the snapshot could not be written"));
+    };
+    store::store_snapshot(&mut tx, id, &canonical, &pool_hash).await?;
     store::transition(&mut tx, id, TaskState::Draft, TaskState::Sealed).await?;
     finish(tx, who, "task.seal", id, &pool_hash).await?;
     let members: usize = snapshot.strata.iter().map(|s| s.members.len()).sum();
