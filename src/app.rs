@@ -17,22 +17,14 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Store,
-    pub auth: Arc<Authenticator>,
-    pub openapi_yaml: Arc<str>,
-    /// Largest file the import endpoints accept, in bytes.
-    pub import_limit: usize,
-    /// The official working-day calendar: built-in years plus years loaded by admins.
-    pub calendar: Arc<std::sync::RwLock<Calendar>>,
-}
+/// The state every handler can reach lives with the router in `api`; re-exported here
+/// for `portal.rs` and `api/public.rs` until they import it from `api`.
+pub use crate::api::AppState;
 
 /// The built-in calendar with every year an administrator loaded on top.
 pub async fn load_calendar(store: &Store) -> anyhow::Result<Calendar> {
     let mut calendar = Calendar::builtin();
-    for (year, data) in crate::store::publication::calendar_years(store.pool()).await? {
+    for (year, data) in store.calendar_years().await? {
         let y: YearCalendar =
             serde_json::from_str(&data).with_context(|| format!("stored calendar of {year}"))?;
         calendar

@@ -5,9 +5,9 @@
 //! (PEM or JWKS) and pinned to the key's algorithm: the `alg` in a token header is never
 //! trusted to pick the verification method on its own.
 
+use crate::domain::Actor;
 use crate::domain::DepartmentCode;
 use crate::error::ApiError;
-use crate::store::audit::Actor;
 use anyhow::{Context, bail};
 use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};

@@ -26,5 +26,8 @@ pub mod portal;
 pub mod store;
 /// The browser verifier page `/verify` and its static files.
 pub mod verifier;
+/// The task lifecycle as a library: create, commit, seal, reveal, draw, replace, cancel,
+/// publish, results. The API and the CLI call it.
+pub mod tasks;
 /// `suiji verify`: check a draw bundle offline.
 pub mod verify_cmd;

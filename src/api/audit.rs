@@ -1,10 +1,11 @@
 //! `/api/v1/audit-log`: the append-only record of every change (全程留痕).
 
+use super::AppState;
 use super::extract::{ApiQuery, limit};
-use crate::app::AppState;
+use super::problems::WriteProblems;
 use crate::auth::{Principal, Role};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::store::audit::{self, AuditEntry, AuditFilter, ChainReport};
+use crate::store::audit::{AuditEntry, AuditFilter, ChainReport};
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -51,10 +52,7 @@ pub struct AuditPage {
 /// Audit-log entries in order (admin, auditor).
 #[utoipa::path(get, path = "/api/v1/audit-log", tag = "audit",
     security(("bearer" = [])), params(AuditQuery),
-    responses((status = 200, body = AuditPage),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = AuditPage), WriteProblems))]
 async fn list_audit_log(
     State(state): State<AppState>,
     who: Principal,
@@ -78,7 +76,7 @@ async fn list_audit_log(
         actor: q.actor,
         limit: limit + 1,
     };
-    let mut items = audit::list(state.store.pool(), &filter).await?;
+    let mut items = state.store.audit_log(&filter).await?;
     let next_cursor = if items.len() as i64 > limit {
         items.truncate(limit as usize);
         items.last().map(|e| e.seq.to_string())
@@ -99,5 +97,5 @@ async fn verify_audit_log(
     who: Principal,
 ) -> ApiResult<Json<ChainReport>> {
     require_reader(&who)?;
-    Ok(Json(audit::verify_chain(state.store.pool()).await?))
+    Ok(Json(state.store.verify_audit_chain().await?))
 }

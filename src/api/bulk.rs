@@ -1,19 +1,20 @@
 //! Bulk import and export of the registries: `POST /api/v1/{institutions,inspectors}/import`
 //! (CSV in UTF-8 or GB18030, or XLSX; all or nothing) and `GET …/export` (CSV or XLSX).
 
-use super::extract::ApiQuery;
+use super::AppState;
+use super::extract::{ApiQuery, Reader};
 use super::inspectors::InspectorQuery;
 use super::institutions::InstitutionQuery;
-use crate::app::AppState;
+use super::problems::{ImportProblems, ListProblems};
 use crate::auth::{Principal, Role};
 use crate::bulk::export::{XlsxExport, csv_header, csv_rows};
 use crate::bulk::schema::BulkRecord;
 use crate::bulk::source::{Format, Table, XLSX_MIME, detect_encoding, format_of};
 use crate::bulk::{ImportError, ImportReport, Importer, Mode, Options};
 use crate::domain::registry::{InspectorInput, InstitutionInput};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult};
 use crate::store::records::Stored;
-use crate::store::registry::{self, Page};
+use crate::store::registry::Page;
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -175,12 +176,7 @@ async fn run_import<T: BulkRecord>(
     security(("bearer" = [])), params(ImportQuery),
     request_body(description = "The registry file",
         content((String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
-    responses((status = 200, body = ImportReport),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 413, body = Problem, content_type = "application/problem+json"),
-              (status = 415, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ImportReport), ImportProblems))]
 async fn import_institutions(
     State(state): State<AppState>,
     who: Principal,
@@ -206,12 +202,7 @@ async fn import_institutions(
     security(("bearer" = [])), params(ImportQuery),
     request_body(description = "The registry file",
         content((String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
-    responses((status = 200, body = ImportReport),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 413, body = Problem, content_type = "application/problem+json"),
-              (status = 415, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ImportReport), ImportProblems))]
 async fn import_inspectors(
     State(state): State<AppState>,
     who: Principal,
@@ -379,12 +370,10 @@ async fn export<T: BulkRecord>(
 #[utoipa::path(get, path = "/api/v1/institutions/export", tag = "registries",
     security(("bearer" = [])), params(InstitutionExportQuery),
     responses((status = 200, description = "The file (Content-Disposition: attachment)",
-               content((String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+               content((String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))), ListProblems))]
 async fn export_institutions(
     State(state): State<AppState>,
-    _who: Principal,
+    _: Reader,
     ApiQuery(q): ApiQuery<InstitutionExportQuery>,
 ) -> ApiResult<Response> {
     let filter = InstitutionQuery {
@@ -401,15 +390,15 @@ async fn export_institutions(
         limit: None,
     }
     .filter()?;
-    let pool = state.store.pool().clone();
+    let store = state.store.clone();
     let pager: Pager<InstitutionInput> = Arc::new(move |after| {
-        let (pool, filter) = (pool.clone(), filter.clone());
+        let (store, filter) = (store.clone(), filter.clone());
         Box::pin(async move {
             let page = Page {
                 after,
                 limit: EXPORT_PAGE,
             };
-            registry::list_institutions(&pool, &filter, &page).await
+            store.institutions(&filter, &page).await
         })
     });
     export(q.format, pager, "institutions").await
@@ -419,12 +408,10 @@ async fn export_institutions(
 #[utoipa::path(get, path = "/api/v1/inspectors/export", tag = "registries",
     security(("bearer" = [])), params(InspectorExportQuery),
     responses((status = 200, description = "The file (Content-Disposition: attachment)",
-               content((String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+               content((String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))), ListProblems))]
 async fn export_inspectors(
     State(state): State<AppState>,
-    _who: Principal,
+    _: Reader,
     ApiQuery(q): ApiQuery<InspectorExportQuery>,
 ) -> ApiResult<Response> {
     let filter = InspectorQuery {
@@ -437,15 +424,15 @@ async fn export_inspectors(
         limit: None,
     }
     .filter()?;
-    let pool = state.store.pool().clone();
+    let store = state.store.clone();
     let pager: Pager<InspectorInput> = Arc::new(move |after| {
-        let (pool, filter) = (pool.clone(), filter.clone());
+        let (store, filter) = (store.clone(), filter.clone());
         Box::pin(async move {
             let page = Page {
                 after,
                 limit: EXPORT_PAGE,
             };
-            registry::list_inspectors(&pool, &filter, &page).await
+            store.inspectors(&filter, &page).await
         })
     });
     export(q.format, pager, "inspectors").await

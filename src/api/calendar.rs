@@ -1,8 +1,9 @@
 //! `/api/v1/calendar`: the official working-day calendar (国务院办公厅 holiday notices)
 //! and the deadline arithmetic of the disclosure rules.
 
+use super::AppState;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::app::AppState;
+use super::problems::WriteProblems;
 use crate::auth::Principal;
 use crate::domain::calendar::{CalendarError, YearCalendar};
 use crate::error::{ApiError, ApiResult, Problem};
@@ -113,10 +114,7 @@ fn calendar_problem(e: CalendarError) -> ApiError {
 /// Load or correct a year's official calendar (admin). Audited; earlier versions are kept.
 #[utoipa::path(put, path = "/api/v1/calendar/{year}", tag = "calendar",
     security(("bearer" = [])), params(("year" = i32, Path)), request_body = YearInput,
-    responses((status = 200, body = YearView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = YearView), WriteProblems))]
 async fn put_year(
     State(state): State<AppState>,
     who: Principal,

@@ -1,7 +1,7 @@
 //! Extractors that turn every malformed request into a problem document naming what is
 //! wrong: JSON bodies, query strings, `If-Match`, and the bearer token.
 
-use crate::app::AppState;
+use super::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, FieldError};
 use axum::body::Bytes;
@@ -198,6 +198,20 @@ impl FromRequestParts<AppState> for Principal {
             )));
         }
         Ok(principal)
+    }
+}
+
+/// Any authenticated caller (admin, coordinator or auditor): everything under
+/// `/api/v1` that only reads.
+pub struct Reader(pub Principal);
+
+impl FromRequestParts<AppState> for Reader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Principal::from_request_parts(parts, state)
+            .await
+            .map(Reader)
     }
 }
 

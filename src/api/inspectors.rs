@@ -1,14 +1,15 @@
 //! `/api/v1/inspectors`: the inspector registry (执法检查人员名录库) with each inspector's
 //! declared conflicts of interest (回避), which the draw respects.
 
-use super::extract::{ApiJson, ApiPath, ApiQuery, IfMatch, cursor, limit, list_param};
+use super::AppState;
+use super::extract::{ApiJson, ApiPath, ApiQuery, IfMatch, Reader, cursor, limit, list_param};
+use super::problems::{CreateProblems, ListProblems, ReadOne, UpdateProblems};
 use super::registry::{History, ListOf, check, created, fetch, update_outcome, with_etag};
-use crate::app::AppState;
 use crate::auth::Principal;
 use crate::domain::DepartmentCode;
 use crate::domain::codes::parse_region_prefix;
 use crate::domain::registry::{Inspector, InspectorInput, InspectorStatus};
-use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::error::{ApiError, ApiResult, FieldError};
 use crate::store::Tx;
 use crate::store::records;
 use crate::store::registry::{self, InspectorFilter, Page};
@@ -63,12 +64,10 @@ impl InspectorQuery {
 /// List inspectors.
 #[utoipa::path(get, path = "/api/v1/inspectors", tag = "registries",
     security(("bearer" = [])), params(InspectorQuery),
-    responses((status = 200, body = ListOf<Inspector>),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ListOf<Inspector>), ListProblems))]
 async fn list_inspectors(
     State(state): State<AppState>,
-    _who: Principal,
+    _: Reader,
     ApiQuery(query): ApiQuery<InspectorQuery>,
 ) -> ApiResult<Json<ListOf<Inspector>>> {
     let filter = query.filter()?;
@@ -76,8 +75,7 @@ async fn list_inspectors(
         after: cursor(query.cursor)?,
         limit: limit(query.limit)?,
     };
-    let (items, next_cursor) =
-        registry::list_inspectors(state.store.pool(), &filter, &page).await?;
+    let (items, next_cursor) = state.store.inspectors(&filter, &page).await?;
     Ok(Json(ListOf {
         items: items.into_iter().map(Inspector::from).collect(),
         next_cursor,
@@ -129,11 +127,7 @@ async fn check_references(tx: &mut Tx, input: &InspectorInput, id: Option<&str>)
 /// Register an inspector (admin, or a coordinator of the inspector's department).
 #[utoipa::path(post, path = "/api/v1/inspectors", tag = "registries",
     security(("bearer" = [])), request_body = InspectorInput,
-    responses((status = 201, body = Inspector, headers(("ETag" = String), ("Location" = String))),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 409, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = Inspector, headers(("ETag" = String), ("Location" = String))), CreateProblems))]
 async fn create_inspector(
     State(state): State<AppState>,
     who: Principal,
@@ -155,12 +149,10 @@ async fn create_inspector(
 /// One inspector.
 #[utoipa::path(get, path = "/api/v1/inspectors/{id}", tag = "registries",
     security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = Inspector, headers(("ETag" = String))),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Inspector, headers(("ETag" = String))), ReadOne))]
 async fn get_inspector(
     State(state): State<AppState>,
-    _who: Principal,
+    _: Reader,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     let s = fetch::<InspectorInput>(&state, &id).await?;
@@ -171,14 +163,7 @@ async fn get_inspector(
 #[utoipa::path(put, path = "/api/v1/inspectors/{id}", tag = "registries",
     security(("bearer" = [])), request_body = InspectorInput,
     params(("id" = String, Path), ("If-Match" = String, Header, description = "current ETag")),
-    responses((status = 200, body = Inspector, headers(("ETag" = String))),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
-              (status = 409, body = Problem, content_type = "application/problem+json"),
-              (status = 412, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json"),
-              (status = 428, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Inspector, headers(("ETag" = String))), UpdateProblems))]
 async fn update_inspector(
     State(state): State<AppState>,
     who: Principal,
@@ -201,12 +186,10 @@ async fn update_inspector(
 /// Every version of an inspector.
 #[utoipa::path(get, path = "/api/v1/inspectors/{id}/history", tag = "registries",
     security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = History),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = History), ReadOne))]
 async fn inspector_history(
     State(state): State<AppState>,
-    _who: Principal,
+    _: Reader,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<History>> {
     Ok(Json(

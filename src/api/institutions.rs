@@ -1,15 +1,16 @@
 //! `/api/v1/institutions`: the institution registry (检查对象名录库).
 
-use super::extract::{ApiJson, ApiPath, ApiQuery, IfMatch, cursor, limit, list_param};
+use super::AppState;
+use super::extract::{ApiJson, ApiPath, ApiQuery, IfMatch, Reader, cursor, limit, list_param};
+use super::problems::{CreateProblems, ListProblems, ReadOne, UpdateProblems};
 use super::registry::{History, ListOf, check, created, fetch, update_outcome, with_etag};
-use crate::app::AppState;
 use crate::auth::Principal;
 use crate::domain::CreditCode;
 use crate::domain::codes::parse_region_prefix;
 use crate::domain::registry::{
     Institution, InstitutionInput, InstitutionKind, InstitutionStatus, Level, Ownership, RiskGrade,
 };
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult};
 use crate::store::records;
 use crate::store::registry::{self, InstitutionFilter, Page};
 use axum::Json;
@@ -83,12 +84,10 @@ impl InstitutionQuery {
 /// List institutions.
 #[utoipa::path(get, path = "/api/v1/institutions", tag = "registries",
     security(("bearer" = [])), params(InstitutionQuery),
-    responses((status = 200, body = ListOf<Institution>),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ListOf<Institution>), ListProblems))]
 async fn list_institutions(
     State(state): State<AppState>,
-    _who: Principal,
+    _: Reader,
     ApiQuery(query): ApiQuery<InstitutionQuery>,
 ) -> ApiResult<Json<ListOf<Institution>>> {
     let filter = query.filter()?;
@@ -96,8 +95,7 @@ async fn list_institutions(
         after: cursor(query.cursor)?,
         limit: limit(query.limit)?,
     };
-    let (items, next_cursor) =
-        registry::list_institutions(state.store.pool(), &filter, &page).await?;
+    let (items, next_cursor) = state.store.institutions(&filter, &page).await?;
     Ok(Json(ListOf {
         items: items.into_iter().map(Institution::from).collect(),
         next_cursor,
@@ -123,11 +121,7 @@ async fn ensure_credit_code_free(
 /// Register an institution (admin, coordinator).
 #[utoipa::path(post, path = "/api/v1/institutions", tag = "registries",
     security(("bearer" = [])), request_body = InstitutionInput,
-    responses((status = 201, body = Institution, headers(("ETag" = String), ("Location" = String))),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 409, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = Institution, headers(("ETag" = String), ("Location" = String))), CreateProblems))]
 async fn create_institution(
     State(state): State<AppState>,
     who: Principal,
@@ -150,12 +144,10 @@ async fn create_institution(
 /// One institution.
 #[utoipa::path(get, path = "/api/v1/institutions/{id}", tag = "registries",
     security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = Institution, headers(("ETag" = String))),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Institution, headers(("ETag" = String))), ReadOne))]
 async fn get_institution(
     State(state): State<AppState>,
-    _who: Principal,
+    _: Reader,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     let s = fetch::<InstitutionInput>(&state, &id).await?;
@@ -166,14 +158,7 @@ async fn get_institution(
 #[utoipa::path(put, path = "/api/v1/institutions/{id}", tag = "registries",
     security(("bearer" = [])), request_body = InstitutionInput,
     params(("id" = String, Path), ("If-Match" = String, Header, description = "current ETag")),
-    responses((status = 200, body = Institution, headers(("ETag" = String))),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
-              (status = 409, body = Problem, content_type = "application/problem+json"),
-              (status = 412, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json"),
-              (status = 428, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Institution, headers(("ETag" = String))), UpdateProblems))]
 async fn update_institution(
     State(state): State<AppState>,
     who: Principal,
@@ -195,12 +180,10 @@ async fn update_institution(
 /// Every version of an institution.
 #[utoipa::path(get, path = "/api/v1/institutions/{id}/history", tag = "registries",
     security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = History),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = History), ReadOne))]
 async fn institution_history(
     State(state): State<AppState>,
-    _who: Principal,
+    _: Reader,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<History>> {
     Ok(Json(

@@ -1,12 +1,13 @@
 //! `/api/v1/inspection-items`: each department's inspection-item list (抽查事项清单).
 
-use super::extract::{ApiJson, ApiPath, ApiQuery, IfMatch, cursor, limit, list_param};
+use super::AppState;
+use super::extract::{ApiJson, ApiPath, ApiQuery, IfMatch, Reader, cursor, limit, list_param};
+use super::problems::{CreateProblems, ListProblems, ReadOne, UpdateProblems};
 use super::registry::{History, ListOf, check, created, fetch, update_outcome, with_etag};
-use crate::app::AppState;
 use crate::auth::Principal;
 use crate::domain::DepartmentCode;
 use crate::domain::registry::{InstitutionKind, Item, ItemInput, ItemStatus};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult};
 use crate::store::Tx;
 use crate::store::records;
 use crate::store::registry::{self, ItemFilter, Page};
@@ -15,7 +16,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use sqlx::Row;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -42,12 +42,10 @@ pub struct ItemQuery {
 /// List inspection items.
 #[utoipa::path(get, path = "/api/v1/inspection-items", tag = "registries",
     security(("bearer" = [])), params(ItemQuery),
-    responses((status = 200, body = ListOf<Item>),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ListOf<Item>), ListProblems))]
 async fn list_items(
     State(state): State<AppState>,
-    _who: Principal,
+    _: Reader,
     ApiQuery(query): ApiQuery<ItemQuery>,
 ) -> ApiResult<Json<ListOf<Item>>> {
     let filter = ItemFilter {
@@ -65,7 +63,7 @@ async fn list_items(
         after: cursor(query.cursor)?,
         limit: limit(query.limit)?,
     };
-    let (items, next_cursor) = registry::list_items(state.store.pool(), &filter, &page).await?;
+    let (items, next_cursor) = state.store.items(&filter, &page).await?;
     Ok(Json(ListOf {
         items: items.into_iter().map(Item::from).collect(),
         next_cursor,
@@ -79,20 +77,14 @@ async fn check_references(tx: &mut Tx, input: &ItemInput, id: Option<&str>) -> A
             format!("no department {}", input.department),
         ));
     }
-    let existing =
-        sqlx::query("SELECT id FROM inspection_items WHERE department = $1 AND code = $2")
-            .bind(input.department.as_str())
-            .bind(&input.code)
-            .fetch_optional(&mut **tx)
-            .await?;
-    if let Some(row) = existing {
-        let other: String = row.try_get("id")?;
-        if Some(other.as_str()) != id {
-            return Err(ApiError::Conflict(format!(
-                "code {} already exists in department {} (item {other})",
-                input.code, input.department
-            )));
-        }
+    let existing = registry::item_with_code(tx, input.department.as_str(), &input.code).await?;
+    if let Some(other) = existing
+        && Some(other.as_str()) != id
+    {
+        return Err(ApiError::Conflict(format!(
+            "code {} already exists in department {} (item {other})",
+            input.code, input.department
+        )));
     }
     Ok(())
 }
@@ -100,11 +92,7 @@ async fn check_references(tx: &mut Tx, input: &ItemInput, id: Option<&str>) -> A
 /// Add an inspection item (admin, or a coordinator of the item's department).
 #[utoipa::path(post, path = "/api/v1/inspection-items", tag = "registries",
     security(("bearer" = [])), request_body = ItemInput,
-    responses((status = 201, body = Item, headers(("ETag" = String), ("Location" = String))),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 409, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = Item, headers(("ETag" = String), ("Location" = String))), CreateProblems))]
 async fn create_item(
     State(state): State<AppState>,
     who: Principal,
@@ -126,12 +114,10 @@ async fn create_item(
 /// One inspection item.
 #[utoipa::path(get, path = "/api/v1/inspection-items/{id}", tag = "registries",
     security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = Item, headers(("ETag" = String))),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Item, headers(("ETag" = String))), ReadOne))]
 async fn get_item(
     State(state): State<AppState>,
-    _who: Principal,
+    _: Reader,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     let s = fetch::<ItemInput>(&state, &id).await?;
@@ -142,14 +128,7 @@ async fn get_item(
 #[utoipa::path(put, path = "/api/v1/inspection-items/{id}", tag = "registries",
     security(("bearer" = [])), request_body = ItemInput,
     params(("id" = String, Path), ("If-Match" = String, Header, description = "current ETag")),
-    responses((status = 200, body = Item, headers(("ETag" = String))),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
-              (status = 409, body = Problem, content_type = "application/problem+json"),
-              (status = 412, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json"),
-              (status = 428, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Item, headers(("ETag" = String))), UpdateProblems))]
 async fn update_item(
     State(state): State<AppState>,
     who: Principal,
@@ -172,12 +151,10 @@ async fn update_item(
 /// Every version of an inspection item.
 #[utoipa::path(get, path = "/api/v1/inspection-items/{id}/history", tag = "registries",
     security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = History),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = History), ReadOne))]
 async fn item_history(
     State(state): State<AppState>,
-    _who: Principal,
+    _: Reader,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<History>> {
     Ok(Json(

@@ -20,6 +20,8 @@ pub mod institutions;
 pub mod items;
 /// Liveness, readiness, the API description.
 pub mod ops;
+/// The problem responses of each kind of endpoint, declared once.
+pub mod problems;
 /// What the public reads: published tasks, results, bundles, feed.
 pub mod public;
 /// Shapes and steps shared by the registry resources.
@@ -30,16 +32,33 @@ pub mod reports;
 pub mod results;
 /// Joint draw tasks: commit, seal, reveal, draw, replace, bundle.
 pub mod tasks;
-/// Audit-log listing and chain verification.
+/// What the generated description adds so it matches the wire (400 and 415 responses).
 pub mod wire;
+/// The coordinator's task view and the bundle, shared by the task endpoints.
+pub mod views;
 
-use crate::app::AppState;
+use crate::auth::Authenticator;
+use crate::domain::calendar::Calendar;
 use crate::error::{FieldError, Problem, RowError};
+use crate::store::Store;
+use std::sync::Arc;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder};
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub auth: Arc<Authenticator>,
+    pub openapi_yaml: Arc<str>,
+    /// Largest file the import endpoints accept, in bytes.
+    pub import_limit: usize,
+    /// The official working-day calendar: built-in years plus years loaded by admins.
+    pub calendar: Arc<std::sync::RwLock<Calendar>>,
+}
 
 #[derive(OpenApi)]
 #[openapi(

@@ -1,6 +1,6 @@
 //! Operations: liveness, readiness and the API description.
 
-use crate::app::AppState;
+use super::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};

@@ -1,8 +1,8 @@
 //! Shared shapes and steps of the registry resources: list envelopes, history, and the
 //! create/update flow every versioned record goes through.
 
+use super::AppState;
 use super::extract::etag;
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::store::records::{self, Record, Stored, Update};
 use axum::Json;
@@ -53,7 +53,9 @@ pub fn check(errors: Vec<crate::error::FieldError>) -> ApiResult<()> {
 
 /// Fetches a record or 404s naming what was looked for.
 pub async fn fetch<T: Record>(state: &AppState, id: &str) -> ApiResult<Stored<T>> {
-    records::get::<T, _>(state.store.pool(), id)
+    state
+        .store
+        .record::<T>(id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no {} with id {id}", T::OBJECT)))
 }
@@ -72,7 +74,7 @@ pub fn update_outcome<T: Record>(outcome: Update<T>, id: &str) -> ApiResult<Stor
 
 pub async fn history<T: Record>(state: &AppState, id: &str) -> ApiResult<History> {
     fetch::<T>(state, id).await?;
-    let items = records::history(state.store.pool(), T::OBJECT, id).await?;
+    let items = state.store.history(T::OBJECT, id).await?;
     Ok(History {
         items,
         next_cursor: None,

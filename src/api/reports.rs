@@ -1,14 +1,13 @@
 //! `/api/v1/reports`: what is past its legal disclosure deadline.
 
-use super::extract::ApiQuery;
-use super::tasks::deadlines;
-use crate::app::AppState;
-use crate::auth::Principal;
+use super::AppState;
+use super::extract::{ApiQuery, Reader};
+use super::problems::ListProblems;
+use super::views::deadlines;
 use crate::domain::result::china_today;
 use crate::domain::task::TaskState;
-use crate::error::{ApiResult, Problem};
-use crate::store::publication;
-use crate::store::tasks::{self as task_store, TaskFilter};
+use crate::error::ApiResult;
+use crate::store::tasks::TaskFilter;
 use axum::Json;
 use axum::extract::State;
 use chrono::NaiveDate;
@@ -80,12 +79,10 @@ pub struct OverdueReport {
 /// Tasks whose drawn list or results are past due, per lead department.
 #[utoipa::path(get, path = "/api/v1/reports/overdue", tag = "publication",
     security(("bearer" = [])), params(OverdueQuery),
-    responses((status = 200, body = OverdueReport),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = OverdueReport), ListProblems))]
 async fn overdue(
     State(state): State<AppState>,
-    _who: Principal,
+    _: Reader,
     ApiQuery(q): ApiQuery<OverdueQuery>,
 ) -> ApiResult<Json<OverdueReport>> {
     let as_of = q.as_of.unwrap_or_else(china_today);
@@ -100,7 +97,7 @@ async fn overdue(
     let mut unknown = Vec::new();
     let mut after = None;
     loop {
-        let (tasks, next) = task_store::list(state.store.pool(), &filter, after, 200).await?;
+        let (tasks, next) = state.store.tasks(&filter, after, 200).await?;
         for task in tasks {
             let d = deadlines(&state, &task.config);
             let late = |due: NaiveDate| {
@@ -127,8 +124,7 @@ async fn overdue(
             }
             match (d.results_due, d.results_due_problem) {
                 (Some(due), _) if as_of > due => {
-                    let pending =
-                        publication::unpublished_count(state.store.pool(), &task.id).await?;
+                    let pending = state.store.unpublished_count(&task.id).await?;
                     if pending > 0 {
                         by_department
                             .entry(department)

@@ -1,19 +1,19 @@
 //! Publishing a task's drawn list, and recording, correcting and publishing its results.
 
-use super::extract::{ApiJson, ApiPath};
-use super::registry::check;
-use super::tasks::{TaskView, lock, require_lead, require_state};
-use crate::app::AppState;
+use super::AppState;
+use super::extract::{ApiJson, ApiPath, Reader};
+use super::problems::{ReadOne, StepProblems};
+use super::views::{TaskView, task_view};
 use crate::auth::Principal;
 use crate::domain::result::{ResultCategory, ResultInput};
 use crate::domain::task::TaskState;
-use crate::error::{ApiError, ApiResult, Problem};
-use crate::store::publication::{self, ResultRow};
-use crate::store::{audit, tasks as task_store};
+use crate::error::{ApiResult, Problem};
+use crate::store::publication::ResultRow;
+use crate::tasks::{self, PublishResultsInput};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -38,23 +38,8 @@ async fn publish_task(
     who: Principal,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<TaskView>> {
-    let mut tx = state.store.begin().await?;
-    let task = lock(&mut tx, &id).await?;
-    require_lead(&who, &task.config)?;
-    require_state(&task, &[TaskState::Drawn], "publish the drawn list")?;
-    task_store::transition(&mut tx, &id, TaskState::Drawn, TaskState::Published).await?;
-    audit::append(
-        &mut tx,
-        &who.actor(),
-        "task.publish",
-        "task",
-        &id,
-        &audit::payload_digest(&id),
-    )
-    .await?;
-    tx.commit().await?;
-    tracing::info!(task = %id, "drawn list published");
-    Ok(Json(super::tasks::get_view(&state, &id).await?))
+    let task = tasks::publish(&state.store, &who, &id).await?;
+    task_view(&state, task).await
 }
 
 /// One version of a result.
@@ -116,18 +101,13 @@ fn group(rows: Vec<ResultRow>) -> Vec<InstitutionResults> {
 /// Every result of a task with every version (published or not).
 #[utoipa::path(get, path = "/api/v1/tasks/{id}/results", tag = "publication",
     security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = ResultList),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ResultList), ReadOne))]
 async fn list_results(
     State(state): State<AppState>,
-    _who: Principal,
+    _: Reader,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ResultList>> {
-    task_store::get(state.store.pool(), &id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no task with id {id}")))?;
-    let rows = publication::results(state.store.pool(), &id).await?;
+    let rows = tasks::results(&state.store, &id).await?;
     Ok(Json(ResultList { items: group(rows) }))
 }
 
@@ -138,82 +118,23 @@ async fn list_results(
     security(("bearer" = [])), request_body = ResultInput,
     params(("id" = String, Path), ("institution_id" = String, Path)),
     responses((status = 200, body = InstitutionResults, description = "Unchanged"),
-              (status = 201, body = InstitutionResults, description = "A new version"),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
-              (status = 409, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+              (status = 201, body = InstitutionResults, description = "A new version"), StepProblems))]
 async fn put_result(
     State(state): State<AppState>,
     who: Principal,
     ApiPath((id, institution)): ApiPath<(String, String)>,
     ApiJson(input): ApiJson<ResultInput>,
 ) -> ApiResult<(StatusCode, Json<InstitutionResults>)> {
-    let mut tx = state.store.begin().await?;
-    let task = lock(&mut tx, &id).await?;
-    require_lead(&who, &task.config)?;
-    require_state(
-        &task,
-        &[TaskState::Drawn, TaskState::Published, TaskState::Closed],
-        "record a result",
-    )?;
-    if !publication::is_selected(&mut *tx, &id, &institution).await? {
-        return Err(ApiError::NotFound(format!(
-            "institution {institution} was not drawn in task {id}"
-        )));
-    }
-    check(input.validate(&task.config.items, task.config.inspection_start))?;
-    let latest = publication::latest_result(&mut tx, &id, &institution).await?;
-    let status = match &latest {
-        Some(l) if l.data == input.content() => StatusCode::OK,
-        Some(l) => {
-            if l.published_at.is_some() && input.correction_reason.is_none() {
-                return Err(ApiError::field(
-                    "correction_reason",
-                    format!(
-                        "version {} is published; a correction needs a reason, and both versions stay visible",
-                        l.version
-                    ),
-                ));
-            }
-            let version = l.version + 1;
-            publication::insert_result(&mut tx, &id, &institution, version, &input, &who.actor())
-                .await?;
-            StatusCode::CREATED
-        }
-        None => {
-            publication::insert_result(&mut tx, &id, &institution, 1, &input, &who.actor()).await?;
-            StatusCode::CREATED
-        }
+    let recorded = tasks::record_result(&state.store, &who, &id, &institution, &input).await?;
+    let status = if recorded.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
     };
-    if status == StatusCode::CREATED {
-        audit::append(
-            &mut tx,
-            &who.actor(),
-            "result.record",
-            "task",
-            &id,
-            &audit::payload_digest(&(&institution, &input)),
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    let rows: Vec<ResultRow> = publication::results(state.store.pool(), &id)
-        .await?
-        .into_iter()
-        .filter(|r| r.institution_id == institution)
-        .collect();
-    let group = group(rows).pop().expect("a result was just recorded");
+    let group = group(recorded.versions)
+        .pop()
+        .expect("a result was just recorded");
     Ok((status, Json(group)))
-}
-
-/// Which results to publish; all when absent or empty.
-#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PublishResultsInput {
-    #[serde(default)]
-    pub institutions: Vec<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -230,12 +151,7 @@ pub struct PublishedResults {
 /// published result, the task is `closed`.
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/results/publish", tag = "publication",
     security(("bearer" = [])), params(("id" = String, Path)), request_body = PublishResultsInput,
-    responses((status = 200, body = PublishedResults),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
-              (status = 409, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = PublishedResults), StepProblems))]
 async fn publish_results(
     State(state): State<AppState>,
     who: Principal,
@@ -257,45 +173,11 @@ async fn publish_results(
     } else {
         PublishResultsInput::default()
     };
-    let mut tx = state.store.begin().await?;
-    let task = lock(&mut tx, &id).await?;
-    require_lead(&who, &task.config)?;
-    require_state(
-        &task,
-        &[TaskState::Published, TaskState::Closed],
-        "publish results (publish the drawn list first)",
-    )?;
-    for (i, inst) in input.institutions.iter().enumerate() {
-        if !publication::is_selected(&mut *tx, &id, inst).await? {
-            return Err(ApiError::field(
-                format!("institutions[{i}]"),
-                format!("{inst} was not drawn in this task"),
-            ));
-        }
-    }
-    let published = publication::publish_results(&mut tx, &id, &input.institutions).await?;
-    let pending = publication::unpublished_count(&mut *tx, &id).await?;
-    let mut new_state = task.state;
-    if pending == 0 && task.state == TaskState::Published {
-        task_store::transition(&mut tx, &id, TaskState::Published, TaskState::Closed).await?;
-        new_state = TaskState::Closed;
-    }
-    if published > 0 {
-        audit::append(
-            &mut tx,
-            &who.actor(),
-            "result.publish",
-            "task",
-            &id,
-            &audit::payload_digest(&input),
-        )
-        .await?;
-    }
-    tx.commit().await?;
+    let done = tasks::publish_results(&state.store, &who, &id, &input).await?;
     Ok(Json(PublishedResults {
-        published,
-        pending,
-        state: new_state,
+        published: done.published,
+        pending: done.pending,
+        state: done.state,
     }))
 }
 

@@ -3,9 +3,20 @@
 
 pub mod calendar;
 pub mod codes;
+pub mod ids;
 pub mod registry;
 pub mod result;
 pub mod spreadsheet;
+pub mod stored;
 pub mod task;
 
 pub use codes::{CreditCode, DepartmentCode, RegionCode};
+pub use ids::{HexValue, IdempotencyKey, Source};
+
+/// Who did something, as the audit chain and the record history keep it: the token's
+/// subject and role (`coordinator:<department>` for coordinators).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub sub: String,
+    pub role: String,
+}

@@ -11,12 +11,7 @@ use utoipa::ToSchema;
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// Who did something: the token's subject and role.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub sub: String,
-    pub role: String,
-}
+pub use crate::domain::Actor;
 
 /// One link of the chain.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]

@@ -4,9 +4,9 @@
 //! exactly as a single-record write would; the caller appends one audit entry for the
 //! whole import.
 
-use super::audit::Actor;
 use super::records::Record;
 use super::{Backend, Tx, dynamic, now};
+use crate::domain::Actor;
 use sqlx::Row;
 use std::collections::HashMap;
 

@@ -8,6 +8,7 @@ pub mod bulk;
 pub mod metrics;
 pub mod preflight;
 pub mod publication;
+mod reads;
 pub mod records;
 pub mod registry;
 pub mod tasks;
@@ -29,6 +30,15 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// The backend behind a connection (a transaction knows its own dialect).
+    pub fn of(conn: &sqlx::AnyConnection) -> Self {
+        if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        }
+    }
+
     pub fn from_url(url: &str) -> anyhow::Result<Self> {
         if url.starts_with("sqlite:") {
             Ok(Backend::Sqlite)
@@ -103,8 +113,16 @@ impl Store {
         self.backend
     }
 
+    /// The pool itself. Only for the public read handlers that still query it directly
+    /// (`api/public.rs`, `portal.rs`); everything else goes through [`Store::read`] and
+    /// [`Store::begin`].
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// A connection for reads outside a write transaction.
+    pub async fn read(&self) -> Result<sqlx::pool::PoolConnection<Any>, sqlx::Error> {
+        self.pool.acquire().await
     }
 
     /// Starts a write transaction. On SQLite it takes the write lock at once

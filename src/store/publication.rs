@@ -1,7 +1,7 @@
 //! Publication (一公开): loaded calendars, the drawn list, and versioned results.
 
-use super::audit::Actor;
 use super::{QueryBuilder, Tx, dynamic, now};
+use crate::domain::Actor;
 use crate::domain::result::ResultInput;
 use sqlx::{AnyPool, Row};
 
@@ -77,10 +77,10 @@ pub struct SelectionRow {
 
 pub async fn insert_selections(
     tx: &mut Tx,
-    backend: super::Backend,
     task_id: &str,
     rows: &[SelectionRow],
 ) -> Result<(), sqlx::Error> {
+    let backend = super::Backend::of(tx);
     // Multi-row inserts keep a national draw (tens of thousands of selections) quick;
     // the bulk placeholders avoid SQLite's quadratic lookup of numbered parameters.
     for chunk in rows.chunks(200) {

@@ -3,8 +3,9 @@
 //! every version ever written; the audit log says who wrote it. Updates name the version
 //! they replace, so two coordinators editing one record cannot overwrite each other.
 
-use super::audit::{self, Actor};
+use super::audit;
 use super::{Tx, new_id, now};
+use crate::domain::Actor;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::any::AnyRow;

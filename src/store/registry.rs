@@ -57,6 +57,21 @@ impl Record for ItemInput {
     }
 }
 
+/// The id of the inspection item with this code in the department, if any.
+pub async fn item_with_code(
+    tx: &mut super::Tx,
+    department: &str,
+    code: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query("SELECT id FROM inspection_items WHERE department = $1 AND code = $2")
+        .bind(department)
+        .bind(code)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|r| r.try_get("id"))
+        .transpose()
+}
+
 // ---- departments ----
 
 pub async fn list_departments(pool: &AnyPool) -> Result<Vec<Department>, sqlx::Error> {

@@ -2,12 +2,13 @@
 //! snapshot, the result, replacements. State changes are conditional updates
 //! (`… WHERE state = $expected`), so two concurrent calls can never both move a task.
 
-use super::audit::Actor;
 use super::records::stored_from_row;
 use super::{Param, QueryBuilder, Tx, dynamic, now};
+use crate::domain::Actor;
 use crate::domain::registry::InspectorInput;
+use crate::domain::stored::StoredTaskConfig;
 use crate::domain::task::{TaskInput, TaskState};
-use crate::draw::Replacement;
+use crate::draw::{CanonicalJson, DrawResult, Replacement, Snapshot};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
@@ -50,7 +51,7 @@ fn task_from_row(r: &AnyRow) -> Result<TaskRow, sqlx::Error> {
         id: r.try_get("id")?,
         version: r.try_get("version")?,
         state: TaskState::parse(&state).map_err(|e| sqlx::Error::Decode(e.into()))?,
-        config: serde_json::from_str(&config).map_err(decode)?,
+        config: StoredTaskConfig::from_json(&config).map_err(decode)?.into(),
         pool_hash: r.try_get("pool_hash")?,
         seed: r.try_get("seed")?,
         result_hash: r.try_get("result_hash")?,
@@ -75,7 +76,8 @@ pub async fn insert(
 ) -> Result<TaskRow, sqlx::Error> {
     let id = super::new_id();
     let at = now();
-    let json = serde_json::to_string(config).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let json = serde_json::to_string(&StoredTaskConfig::from(config))
+        .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     sqlx::query(
         "INSERT INTO tasks (id, version, state, year, lead_department, config, created_by, \
          created_at, updated_at) VALUES ($1, 1, 'draft', $2, $3, $4, $5, $6, $6)",
@@ -490,4 +492,118 @@ pub async fn insert_replacement(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// Everything a draw produced, read back from the store as the draw engine's types.
+pub struct DrawRecord {
+    pub snapshot: Snapshot,
+    pub result: DrawResult,
+    pub replacements: Vec<Replacement>,
+}
+
+fn stored<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> Result<T, sqlx::Error> {
+    serde_json::from_str(json)
+        .map_err(|e| sqlx::Error::Decode(format!("stored {what} is unreadable: {e}").into()))
+}
+
+/// The sealed snapshot of a task, if it was sealed.
+pub async fn sealed_snapshot(
+    conn: &mut sqlx::AnyConnection,
+    task_id: &str,
+) -> Result<Option<Snapshot>, sqlx::Error> {
+    snapshot(&mut *conn, task_id)
+        .await?
+        .map(|json| stored(&json, "snapshot"))
+        .transpose()
+}
+
+/// The draw's result as first made, once the task is drawn (without the snapshot, which
+/// a view does not need).
+pub async fn drawn_result(
+    conn: &mut sqlx::AnyConnection,
+    task_id: &str,
+) -> Result<Option<DrawResult>, sqlx::Error> {
+    result(&mut *conn, task_id)
+        .await?
+        .map(|json| stored(&json, "result"))
+        .transpose()
+}
+
+/// The draw's snapshot, result and replacements, once the task is drawn.
+pub async fn load_draw(
+    conn: &mut sqlx::AnyConnection,
+    task_id: &str,
+) -> Result<Option<DrawRecord>, sqlx::Error> {
+    let Some(result) = result(&mut *conn, task_id).await? else {
+        return Ok(None);
+    };
+    let snapshot = sealed_snapshot(&mut *conn, task_id).await?.ok_or_else(|| {
+        sqlx::Error::Decode(format!("task {task_id} has a result but no snapshot").into())
+    })?;
+    Ok(Some(DrawRecord {
+        snapshot,
+        result: stored(&result, "result")?,
+        replacements: replacements(&mut *conn, task_id).await?,
+    }))
+}
+
+/// Stores the draw's result in canonical JSON with its seed, hash and the idempotency
+/// key of the call; returns the result hash.
+pub async fn save_result(
+    tx: &mut Tx,
+    task_id: &str,
+    result: &DrawResult,
+    draw_key: Option<&str>,
+) -> Result<String, sqlx::Error> {
+    let canonical = String::from_utf8(result.canonical_bytes())
+        .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let result_hash = crate::draw::result_hash(result);
+    store_result(
+        tx,
+        task_id,
+        &canonical,
+        &result.seed,
+        &result_hash,
+        draw_key,
+    )
+    .await?;
+    Ok(result_hash)
+}
+
+/// The kept answer of the draw call that carried `key`.
+pub async fn draw_answer(
+    conn: &mut sqlx::AnyConnection,
+    task_id: &str,
+    key: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query("SELECT body FROM draw_answers WHERE task_id = $1 AND draw_key = $2")
+        .bind(task_id)
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get("body"))
+        .transpose()
+}
+
+/// Keeps `body` as the answer of the draw call that carried `key`, unless an answer is
+/// kept already; returns the kept answer.
+pub async fn keep_draw_answer(
+    tx: &mut Tx,
+    task_id: &str,
+    key: &str,
+    body: &str,
+) -> Result<String, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO draw_answers (task_id, draw_key, body, kept_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (task_id, draw_key) DO NOTHING",
+    )
+    .bind(task_id)
+    .bind(key)
+    .bind(body)
+    .bind(now())
+    .execute(&mut **tx)
+    .await?;
+    draw_answer(tx, task_id, key)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)
 }

@@ -4,6 +4,7 @@
 
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use sqlx::Connection;
 use suiji::auth::{Authenticator, Role};
 use suiji::config::Config;
@@ -64,6 +65,42 @@ impl Reply {
             .get(name)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
+    }
+}
+
+/// Drops a test's PostgreSQL database when the test ends (its server still holds
+/// connections, hence `WITH (FORCE)`, PostgreSQL 13+). Runs on its own thread and runtime
+/// because `Drop` cannot await.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+            return;
+        };
+        if !self.database_url.starts_with("postgres") {
+            return;
+        }
+        let Some((_, name)) = self.database_url.rsplit_once('/') else {
+            return;
+        };
+        let name = name.to_string();
+        let dropper = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime to drop the test database");
+            rt.block_on(async move {
+                let mut conn = sqlx::AnyConnection::connect(&admin_url).await?;
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await?;
+                conn.close().await
+            })
+        });
+        if let Ok(Err(e)) = dropper.join() {
+            eprintln!("could not drop the test database: {e}");
+        }
     }
 }
 
@@ -293,4 +330,297 @@ pub fn inspector_body(department: &str, cert: &str, region: &str) -> Value {
         "certificate_no": cert,
         "region": region,
     })
+}
+
+// ---- the seed 003 scenario ----
+
+pub const MI: &str = "medical_insurance";
+pub const HEALTH: &str = "health";
+pub const MR: &str = "market_regulation";
+
+/// The seed 003 county: 7 designated hospitals and 72 retail pharmacies in 1506xx,
+/// 6 medical insurance, 3 health and 3 market regulation inspectors.
+pub struct County {
+    pub hospitals: Vec<String>,
+    pub pharmacies: Vec<String>,
+}
+
+pub async fn seed_003_county(app: &TestApp) -> County {
+    let mut hospitals = Vec::new();
+    let mut pharmacies = Vec::new();
+    for n in 0..79u32 {
+        let kind = if n < 7 {
+            "designated_hospital"
+        } else {
+            "retail_pharmacy"
+        };
+        let region = ["150602", "150621", "150622"][n as usize % 3];
+        let id = app.institution(institution_body(n, kind, region)).await;
+        if n < 7 {
+            hospitals.push(id)
+        } else {
+            pharmacies.push(id)
+        }
+    }
+    for (dept, count, prefix) in [(MI, 6, "YB"), (HEALTH, 3, "WJ"), (MR, 3, "SJ")] {
+        for i in 0..count {
+            let region = ["150602", "150621", "150622"][i % 3];
+            app.inspector(inspector_body(dept, &format!("{prefix}{i:04}"), region))
+                .await;
+        }
+    }
+    County {
+        hospitals,
+        pharmacies,
+    }
+}
+
+/// The seed 003 task, exactly as the issue gives it.
+pub fn seed_003_task() -> Value {
+    json!({"title": "2023年定点医药机构跨部门双随机联合抽查", "year": 2023, "round": 2,
+     "lead_department": "medical_insurance",
+     "departments": [{"code": "medical_insurance", "team_size": 2}, {"code": "health", "team_size": 1},
+                     {"code": "market_regulation", "team_size": 1}],
+     "strata": [{"id": "designated_hospitals", "filter": {"kind": ["designated_hospital"]},
+                 "ratio": {"num": 5, "den": 100}, "min": 1, "max": null},
+                {"id": "retail_pharmacies", "filter": {"kind": ["retail_pharmacy"], "region_prefix": ["1506"]},
+                 "ratio": {"num": 5, "den": 100}, "min": 1, "max": null}],
+     "cross_region": false, "max_assignments_per_inspector": null,
+     "inspection_start": "2023-08-01", "inspection_end": "2023-08-31", "items": [],
+     "entropy_plan": [{"source": "department:medical_insurance"}, {"source": "department:health"},
+                      {"source": "department:market_regulation"},
+                      {"source": "beacon:drand-quicknet", "note": "round 3500000"}]})
+}
+
+pub fn secret(dept: &str) -> String {
+    hex::encode(Sha256::digest(format!("secret of {dept}").as_bytes()))
+}
+
+pub fn commitment(dept: &str) -> String {
+    hex::encode(Sha256::digest(hex::decode(secret(dept)).unwrap()))
+}
+
+pub const BEACON: &str = "fe2ed2099f8bbc53ebfd7b9788ff3172c2ba2409849ba91b1372790d7b7f2e39";
+
+pub async fn create_task(app: &TestApp, body: Value) -> String {
+    let r = app
+        .post("/api/v1/tasks", &app.coordinator(MI), body)
+        .await
+        .expect(201);
+    assert_eq!(r.body["state"], "draft");
+    r.body["id"].as_str().unwrap().to_string()
+}
+
+pub async fn commit_all(app: &TestApp, id: &str, depts: &[&str]) {
+    for d in depts {
+        app.post(
+            &format!("/api/v1/tasks/{id}/commitments"),
+            &app.coordinator(d),
+            json!({"source": format!("department:{d}"), "commitment": commitment(d)}),
+        )
+        .await
+        .expect(201);
+    }
+}
+
+pub async fn reveal_all(app: &TestApp, id: &str, depts: &[&str], beacon: bool) {
+    for d in depts {
+        app.post(
+            &format!("/api/v1/tasks/{id}/reveals"),
+            &app.coordinator(d),
+            json!({"source": format!("department:{d}"), "value": secret(d)}),
+        )
+        .await
+        .expect(201);
+    }
+    if beacon {
+        app.post(
+            &format!("/api/v1/tasks/{id}/reveals"),
+            &app.coordinator(MI),
+            json!({"source": "beacon:drand-quicknet", "value": BEACON}),
+        )
+        .await
+        .expect(201);
+    }
+}
+
+/// Creates, commits, seals, reveals and draws the seed 003 task (the county must be
+/// registered already).
+pub async fn drawn_seed_003(app: &TestApp) -> (String, Value) {
+    let id = create_task(app, seed_003_task()).await;
+    let mut s = Scenario {
+        app,
+        county: County {
+            hospitals: Vec::new(),
+            pharmacies: Vec::new(),
+        },
+        id,
+        task: Value::Null,
+        stage: Stage::Draft,
+    }
+    .drawn()
+    .await;
+    (std::mem::take(&mut s.id), std::mem::take(&mut s.task))
+}
+
+pub async fn bundle(app: &TestApp, id: &str) -> Vec<u8> {
+    let r = app
+        .client
+        .get(format!("{}/api/v1/tasks/{id}/bundle", app.base))
+        .bearer_auth(app.auditor())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.bytes().await.unwrap().to_vec()
+}
+
+/// How far a [`Scenario`] has gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    Draft,
+    Committed,
+    Sealed,
+    Revealed,
+    Drawn,
+    Published,
+    WithResults,
+}
+
+/// The seed 003 task taken as far as a test needs, each step over the API as the lead
+/// coordinator would take it:
+/// `Scenario::seed003(&app).await.drawn().await.published().await`.
+/// Asking for a later stage takes every step before it.
+pub struct Scenario<'a> {
+    pub app: &'a TestApp,
+    pub county: County,
+    pub id: String,
+    /// The task's view as the last step answered it (the draw's answer once drawn).
+    pub task: Value,
+    pub stage: Stage,
+}
+
+impl<'a> Scenario<'a> {
+    /// The seed 003 county and its task, created (draft).
+    pub async fn seed003(app: &'a TestApp) -> Self {
+        let county = seed_003_county(app).await;
+        let task = app
+            .post("/api/v1/tasks", &app.coordinator(MI), seed_003_task())
+            .await
+            .expect(201)
+            .body;
+        Self {
+            app,
+            county,
+            id: task["id"].as_str().unwrap().to_string(),
+            task,
+            stage: Stage::Draft,
+        }
+    }
+
+    fn path(&self, step: &str) -> String {
+        format!("/api/v1/tasks/{}/{step}", self.id)
+    }
+
+    async fn step(&mut self, step: &str, status: u16) {
+        self.task = self
+            .app
+            .post(&self.path(step), &self.app.coordinator(MI), json!(null))
+            .await
+            .expect(status)
+            .body;
+    }
+
+    /// Every department committed.
+    pub async fn committed(mut self) -> Self {
+        if self.stage < Stage::Committed {
+            commit_all(self.app, &self.id, &[MI, HEALTH, MR]).await;
+            self.stage = Stage::Committed;
+        }
+        self
+    }
+
+    /// The pool sealed.
+    pub async fn sealed(self) -> Self {
+        let mut s = self.committed().await;
+        if s.stage < Stage::Sealed {
+            s.step("seal", 200).await;
+            s.stage = Stage::Sealed;
+        }
+        s
+    }
+
+    /// Every source revealed, the beacon too.
+    pub async fn revealed(self) -> Self {
+        let mut s = self.sealed().await;
+        if s.stage < Stage::Revealed {
+            reveal_all(s.app, &s.id, &[MI, HEALTH, MR], true).await;
+            s.stage = Stage::Revealed;
+        }
+        s
+    }
+
+    /// The draw made (without an idempotency key).
+    pub async fn drawn(self) -> Self {
+        let mut s = self.revealed().await;
+        if s.stage < Stage::Drawn {
+            s.step("draw", 200).await;
+            s.stage = Stage::Drawn;
+        }
+        s
+    }
+
+    /// The drawn list published.
+    pub async fn published(self) -> Self {
+        let mut s = self.drawn().await;
+        if s.stage < Stage::Published {
+            s.step("publish", 200).await;
+            s.stage = Stage::Published;
+        }
+        s
+    }
+
+    /// A published `no_problem` result for every drawn institution: the task is closed.
+    pub async fn with_results(self) -> Self {
+        let mut s = self.published().await;
+        if s.stage < Stage::WithResults {
+            for inst in s.institutions() {
+                let body = json!({"category": "no_problem", "inspection_date": "2023-08-15"});
+                s.app
+                    .send(
+                        Method::PUT,
+                        &format!("/api/v1/tasks/{}/results/{inst}", s.id),
+                        Some(&s.app.coordinator(MI)),
+                        Some(&body),
+                        &[],
+                    )
+                    .await
+                    .expect(201);
+            }
+            let r = s
+                .app
+                .post(
+                    &s.path("results/publish"),
+                    &s.app.coordinator(MI),
+                    json!(null),
+                )
+                .await
+                .expect(200);
+            assert_eq!(r.body["state"], "closed");
+            s.stage = Stage::WithResults;
+        }
+        s
+    }
+
+    /// The drawn institutions' ids, in drawn order.
+    pub fn institutions(&self) -> Vec<String> {
+        self.task["selections"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|s| s["institution"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }

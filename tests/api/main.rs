@@ -5,6 +5,7 @@ mod bulk;
 mod draw2;
 mod crash;
 mod hardening;
+mod golden;
 mod helpers;
 mod nodes;
 mod openapi;

@@ -1,7 +1,6 @@
 //! 一公开: deadlines, publication, results, the public API.
 
 use crate::helpers::*;
-use crate::tasks::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -3,158 +3,20 @@
 use crate::helpers::*;
 use reqwest::Method;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
-pub const MI: &str = "medical_insurance";
-pub const HEALTH: &str = "health";
-pub const MR: &str = "market_regulation";
-
-/// The seed 003 county: 7 designated hospitals and 72 retail pharmacies in 1506xx,
-/// 6 medical insurance, 3 health and 3 market regulation inspectors.
-pub struct County {
-    pub hospitals: Vec<String>,
-    pub pharmacies: Vec<String>,
-}
-
-pub async fn seed_003_county(app: &TestApp) -> County {
-    let mut hospitals = Vec::new();
-    let mut pharmacies = Vec::new();
-    for n in 0..79u32 {
-        let kind = if n < 7 {
-            "designated_hospital"
-        } else {
-            "retail_pharmacy"
-        };
-        let region = ["150602", "150621", "150622"][n as usize % 3];
-        let id = app.institution(institution_body(n, kind, region)).await;
-        if n < 7 {
-            hospitals.push(id)
-        } else {
-            pharmacies.push(id)
-        }
-    }
-    for (dept, count, prefix) in [(MI, 6, "YB"), (HEALTH, 3, "WJ"), (MR, 3, "SJ")] {
-        for i in 0..count {
-            let region = ["150602", "150621", "150622"][i % 3];
-            app.inspector(inspector_body(dept, &format!("{prefix}{i:04}"), region))
-                .await;
-        }
-    }
-    County {
-        hospitals,
-        pharmacies,
-    }
-}
-
-/// The seed 003 task, exactly as the issue gives it.
-pub fn seed_003_task() -> Value {
-    json!({"title": "2023年定点医药机构跨部门双随机联合抽查", "year": 2023, "round": 2,
-     "lead_department": "medical_insurance",
-     "departments": [{"code": "medical_insurance", "team_size": 2}, {"code": "health", "team_size": 1},
-                     {"code": "market_regulation", "team_size": 1}],
-     "strata": [{"id": "designated_hospitals", "filter": {"kind": ["designated_hospital"]},
-                 "ratio": {"num": 5, "den": 100}, "min": 1, "max": null},
-                {"id": "retail_pharmacies", "filter": {"kind": ["retail_pharmacy"], "region_prefix": ["1506"]},
-                 "ratio": {"num": 5, "den": 100}, "min": 1, "max": null}],
-     "cross_region": false, "max_assignments_per_inspector": null,
-     "inspection_start": "2023-08-01", "inspection_end": "2023-08-31", "items": [],
-     "entropy_plan": [{"source": "department:medical_insurance"}, {"source": "department:health"},
-                      {"source": "department:market_regulation"},
-                      {"source": "beacon:drand-quicknet", "note": "round 3500000"}]})
-}
-
-pub fn secret(dept: &str) -> String {
-    hex::encode(Sha256::digest(format!("secret of {dept}").as_bytes()))
-}
-
-pub fn commitment(dept: &str) -> String {
-    hex::encode(Sha256::digest(hex::decode(secret(dept)).unwrap()))
-}
-
-pub const BEACON: &str = "fe2ed2099f8bbc53ebfd7b9788ff3172c2ba2409849ba91b1372790d7b7f2e39";
-
-pub async fn create_task(app: &TestApp, body: Value) -> String {
-    let r = app
-        .post("/api/v1/tasks", &app.coordinator(MI), body)
-        .await
-        .expect(201);
-    assert_eq!(r.body["state"], "draft");
-    r.body["id"].as_str().unwrap().to_string()
-}
-
-pub async fn commit_all(app: &TestApp, id: &str, depts: &[&str]) {
-    for d in depts {
-        app.post(
-            &format!("/api/v1/tasks/{id}/commitments"),
-            &app.coordinator(d),
-            json!({"source": format!("department:{d}"), "commitment": commitment(d)}),
-        )
-        .await
-        .expect(201);
-    }
-}
-
-pub async fn reveal_all(app: &TestApp, id: &str, depts: &[&str], beacon: bool) {
-    for d in depts {
-        app.post(
-            &format!("/api/v1/tasks/{id}/reveals"),
-            &app.coordinator(d),
-            json!({"source": format!("department:{d}"), "value": secret(d)}),
-        )
-        .await
-        .expect(201);
-    }
-    if beacon {
-        app.post(
-            &format!("/api/v1/tasks/{id}/reveals"),
-            &app.coordinator(MI),
-            json!({"source": "beacon:drand-quicknet", "value": BEACON}),
-        )
-        .await
-        .expect(201);
-    }
-}
-
-/// Creates, commits, seals, reveals and draws the seed 003 task.
-pub async fn drawn_seed_003(app: &TestApp) -> (String, Value) {
-    let id = create_task(app, seed_003_task()).await;
-    commit_all(app, &id, &[MI, HEALTH, MR]).await;
-    app.post(
-        &format!("/api/v1/tasks/{id}/seal"),
-        &app.coordinator(MI),
-        json!(null),
-    )
-    .await
-    .expect(200);
-    reveal_all(app, &id, &[MI, HEALTH, MR], true).await;
-    let r = app
-        .post(
-            &format!("/api/v1/tasks/{id}/draw"),
-            &app.coordinator(MI),
-            json!(null),
-        )
-        .await
-        .expect(200);
-    (id, r.body)
-}
-
-pub async fn bundle(app: &TestApp, id: &str) -> Vec<u8> {
-    let r = app
-        .client
-        .get(format!("{}/api/v1/tasks/{id}/bundle", app.base))
-        .bearer_auth(app.auditor())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.bytes().await.unwrap().to_vec()
-}
+/// The seed 003 helpers moved to `helpers.rs` (the scenario builder); re-exported for the
+/// modules that still import them from here.
+pub use crate::helpers::{
+    BEACON, HEALTH, MI, MR, bundle, commit_all, commitment, create_task, reveal_all, secret,
+    seed_003_county, seed_003_task,
+};
 
 #[tokio::test]
 async fn seed_003_joint_draw_end_to_end() {
     let app = spawn_app().await;
-    let county = seed_003_county(&app).await;
-    let (id, task) = drawn_seed_003(&app).await;
+    let Scenario {
+        county, id, task, ..
+    } = Scenario::seed003(&app).await.drawn().await;
     assert_eq!(task["state"], "drawn");
     let selections = task["selections"].as_array().unwrap();
     let in_stratum = |s: &str| selections.iter().filter(|x| x["stratum"] == s).count();
@@ -617,8 +479,7 @@ async fn concurrent_draws_make_exactly_one_draw() {
 #[tokio::test]
 async fn replacements_are_drawn_and_chain() {
     let app = spawn_app().await;
-    seed_003_county(&app).await;
-    let (id, task) = drawn_seed_003(&app).await;
+    let Scenario { id, task, .. } = Scenario::seed003(&app).await.drawn().await;
     let sel = &task["selections"][0];
     let inst = sel["institution"].as_str().unwrap().to_string();
     let team = |t: &Value, dept: &str| -> Vec<String> {
@@ -729,8 +590,7 @@ async fn replacements_are_drawn_and_chain() {
 async fn draws_are_immutable_in_the_database() {
     use sqlx::Connection;
     let app = spawn_app().await;
-    seed_003_county(&app).await;
-    let (id, _) = drawn_seed_003(&app).await;
+    let id = Scenario::seed003(&app).await.drawn().await.id;
     sqlx::any::install_default_drivers();
     let mut db = sqlx::AnyConnection::connect(&app.database_url)
         .await
@@ -753,8 +613,7 @@ async fn draws_are_immutable_in_the_database() {
 #[tokio::test]
 async fn teams_read_by_name_and_replacements_by_codes() {
     let app = spawn_app().await;
-    seed_003_county(&app).await;
-    let (id, task) = drawn_seed_003(&app).await;
+    let Scenario { id, task, .. } = Scenario::seed003(&app).await.drawn().await;
     let sel = &task["selections"][0];
     assert!(
         sel["institution_name"]
@@ -787,4 +646,113 @@ async fn teams_read_by_name_and_replacements_by_codes() {
     let bytes = bundle(&app, &id).await;
     let parsed: suiji::draw::Bundle = serde_json::from_slice(&bytes).unwrap();
     suiji::draw::verify(&parsed).unwrap();
+}
+
+#[tokio::test]
+async fn a_replayed_draw_key_gets_the_original_answer_byte_for_byte() {
+    let app = spawn_app().await;
+    let id = Scenario::seed003(&app).await.revealed().await.id;
+    let draw = |key: &'static str| {
+        let path = format!("/api/v1/tasks/{id}/draw");
+        let app = &app;
+        async move {
+            app.send(
+                Method::POST,
+                &path,
+                Some(&app.coordinator(MI)),
+                None,
+                &[("idempotency-key", key)],
+            )
+            .await
+        }
+    };
+    let first = draw("draw-2023-2").await.expect(200);
+    assert_eq!(first.body["state"], "drawn");
+    // The task changes after the draw: a replacement and the publication.
+    let sel = &first.body["selections"][0];
+    let leader = sel["leader"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/tasks/{id}/replacements"),
+        &app.coordinator(MI),
+        json!({"institution": sel["institution"], "department": MI, "out": leader,
+               "reason": "回避"}),
+    )
+    .await
+    .expect(201);
+    app.post(
+        &format!("/api/v1/tasks/{id}/publish"),
+        &app.coordinator(MI),
+        json!(null),
+    )
+    .await
+    .expect(200);
+    // The replay answers what the draw answered then, not the task as it is now.
+    let replay = draw("draw-2023-2").await.expect(200);
+    assert_eq!(replay.text, first.text, "the replay is byte-identical");
+    assert_eq!(replay.header("content-type"), "application/json");
+    let now = app
+        .get(&format!("/api/v1/tasks/{id}"), &app.auditor())
+        .await
+        .expect(200);
+    assert_eq!(now.body["state"], "published");
+    assert_ne!(now.text, replay.text);
+    // Another key, or none, is a second draw: refused with the state.
+    let other = draw("another-key").await.expect(409);
+    assert_eq!(other.body["current_state"], "published");
+    app.post(
+        &format!("/api/v1/tasks/{id}/draw"),
+        &app.coordinator(MI),
+        json!(null),
+    )
+    .await
+    .expect(409);
+    // A bad key names the header.
+    app.send(
+        Method::POST,
+        &format!("/api/v1/tasks/{id}/draw"),
+        Some(&app.coordinator(MI)),
+        None,
+        &[("idempotency-key", "   ")],
+    )
+    .await
+    .expect_problem_field(422, "Idempotency-Key");
+    // Only the lead may replay.
+    app.send(
+        Method::POST,
+        &format!("/api/v1/tasks/{id}/draw"),
+        Some(&app.coordinator(HEALTH)),
+        None,
+        &[("idempotency-key", "draw-2023-2")],
+    )
+    .await
+    .expect(403);
+}
+
+#[tokio::test]
+async fn a_closed_task_refuses_every_earlier_step() {
+    let app = spawn_app().await;
+    let s = Scenario::seed003(&app).await.with_results().await;
+    let task = app
+        .get(&format!("/api/v1/tasks/{}", s.id), &app.auditor())
+        .await
+        .expect(200);
+    assert_eq!(task.body["state"], "closed");
+    for step in ["seal", "draw", "publish"] {
+        let r = app
+            .post(
+                &format!("/api/v1/tasks/{}/{step}", s.id),
+                &app.coordinator(MI),
+                json!(null),
+            )
+            .await
+            .expect(409);
+        assert_eq!(r.body["current_state"], "closed", "{step}");
+    }
+    app.post(
+        &format!("/api/v1/tasks/{}/cancel", s.id),
+        &app.coordinator(MI),
+        json!({"reason": "late"}),
+    )
+    .await
+    .expect(409);
 }

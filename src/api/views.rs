@@ -1,0 +1,323 @@
+//! The coordinator's view of a task (configuration, state, entropy, current teams with
+//! names, deadlines) and the verifiable bundle, built from the store for the task and
+//! publication endpoints. Not a resource: shared by `tasks`, `results` and `reports`.
+
+use super::AppState;
+use crate::domain::task::{TaskInput, TaskState};
+use crate::draw::{self, CanonicalJson, DrawResult, EntropyValue};
+use crate::error::{ApiError, ApiResult};
+use crate::store::tasks::{self as store, EntropyStatus, TaskRow};
+use crate::tasks;
+use axum::Json;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use std::collections::HashMap;
+use utoipa::ToSchema;
+
+/// The inspectors one department sends to one institution.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TeamView {
+    pub department: String,
+    /// Inspector ids in drawn order (after replacements).
+    pub inspectors: Vec<String>,
+    /// The same inspectors with their names and certificate numbers (task view only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberView>,
+}
+
+/// An inspector as a coordinator reads a team.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MemberView {
+    pub id: String,
+    pub name: String,
+    pub certificate_no: String,
+}
+
+/// One drawn institution with its current team.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SelectionView {
+    pub order: u64,
+    pub stratum: String,
+    pub institution: String,
+    /// The institution's registered name and credit code (task view only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub institution_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credit_code: Option<String>,
+    /// The first inspector of the lead department's team (组长).
+    pub leader: String,
+    pub team: Vec<TeamView>,
+}
+
+/// A replacement (递补): who left a team, why, and who was drawn instead.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReplacementView {
+    pub seq: u64,
+    pub institution: String,
+    pub department: String,
+    pub out: String,
+    pub reason: String,
+    #[serde(rename = "in")]
+    pub inspector_in: String,
+}
+
+impl From<draw::Replacement> for ReplacementView {
+    fn from(r: draw::Replacement) -> Self {
+        Self {
+            seq: r.seq,
+            institution: r.institution,
+            department: r.department,
+            out: r.out,
+            reason: r.reason,
+            inspector_in: r.r#in,
+        }
+    }
+}
+
+/// A task with its configuration, state, entropy, and (once drawn) selections.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskView {
+    pub id: String,
+    /// Bumped by every step.
+    pub version: i64,
+    pub state: TaskState,
+    #[serde(flatten)]
+    pub config: TaskInput,
+    /// SHA-256 of the sealed snapshot, public from sealing on.
+    pub pool_hash: Option<String>,
+    pub seed: Option<String>,
+    pub result_hash: Option<String>,
+    pub entropy: Vec<EntropyStatus>,
+    /// The drawn institutions with their current teams (replacements applied).
+    pub selections: Vec<SelectionView>,
+    pub replacements: Vec<ReplacementView>,
+    pub cancel_reason: Option<String>,
+    pub created_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub sealed_at: Option<String>,
+    pub drawn_at: Option<String>,
+    pub cancelled_at: Option<String>,
+    /// When the drawn list was published.
+    pub published_at: Option<String>,
+    /// When the last result was published.
+    pub closed_at: Option<String>,
+    #[serde(flatten)]
+    pub deadlines: Deadlines,
+}
+
+/// The disclosure deadlines of a task.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Deadlines {
+    /// The drawn list must be public by this date (the inspection start, unless configured earlier).
+    #[schema(value_type = String, format = Date)]
+    pub selection_publish_by: chrono::NaiveDate,
+    /// Results are due by this date: `inspection_end` + N working days on the official
+    /// calendar. Null when the calendar of a year it runs into is not loaded yet.
+    #[schema(value_type = Option<String>, format = Date)]
+    pub results_due: Option<chrono::NaiveDate>,
+    /// Why `results_due` is null.
+    pub results_due_problem: Option<String>,
+}
+
+/// Computes a task's deadlines on the loaded calendar; never guesses past it.
+pub fn deadlines(state: &AppState, cfg: &TaskInput) -> Deadlines {
+    let calendar = state.calendar.read().expect("calendar lock");
+    let (results_due, results_due_problem) =
+        match calendar.add_working_days(cfg.inspection_end, cfg.results_working_days()) {
+            Ok(d) => (Some(d), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+    Deadlines {
+        selection_publish_by: cfg.selection_deadline(),
+        results_due,
+        results_due_problem,
+    }
+}
+
+/// Applies replacements to the draw as first made.
+pub fn current_selections(
+    result: &DrawResult,
+    lead: &str,
+    replacements: &[draw::Replacement],
+) -> Vec<SelectionView> {
+    let mut out: Vec<SelectionView> = result
+        .selections
+        .iter()
+        .map(|s| SelectionView {
+            order: s.order,
+            stratum: s.stratum.clone(),
+            institution: s.institution.clone(),
+            institution_name: None,
+            credit_code: None,
+            leader: s.leader.clone(),
+            team: s
+                .team
+                .iter()
+                .map(|t| TeamView {
+                    department: t.department.clone(),
+                    inspectors: t.inspectors.clone(),
+                    members: Vec::new(),
+                })
+                .collect(),
+        })
+        .collect();
+    let index: HashMap<String, usize> = out
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.institution.clone(), i))
+        .collect();
+    for r in replacements {
+        let Some(&i) = index.get(&r.institution) else {
+            continue;
+        };
+        let sel = &mut out[i];
+        if let Some(team) = sel.team.iter_mut().find(|t| t.department == r.department)
+            && let Some(slot) = team.inspectors.iter_mut().find(|x| **x == r.out)
+        {
+            *slot = r.r#in.clone();
+        }
+        if let Some(first) = sel
+            .team
+            .iter()
+            .find(|t| t.department == lead)
+            .and_then(|t| t.inspectors.first())
+        {
+            sel.leader = first.clone();
+        }
+    }
+    out
+}
+
+/// Adds names and codes to selections, so a coordinator can read a draw without looking
+/// up every id.
+async fn with_names(
+    state: &AppState,
+    mut selections: Vec<SelectionView>,
+) -> ApiResult<Vec<SelectionView>> {
+    if selections.is_empty() {
+        return Ok(selections);
+    }
+    let ids: Vec<String> = selections.iter().map(|s| s.institution.clone()).collect();
+    let institutions = state.store.institution_cards(&ids).await?;
+    let mut people: Vec<String> = selections
+        .iter()
+        .flat_map(|s| s.team.iter().flat_map(|t| t.inspectors.iter().cloned()))
+        .collect();
+    people.sort();
+    people.dedup();
+    let inspectors = state.store.inspector_cards(&people).await?;
+    for s in &mut selections {
+        if let Some((name, code, _, _)) = institutions.get(&s.institution) {
+            s.institution_name = Some(name.clone());
+            s.credit_code = Some(code.clone());
+        }
+        for t in &mut s.team {
+            t.members = t
+                .inspectors
+                .iter()
+                .map(|id| {
+                    let (name, certificate_no) = inspectors.get(id).cloned().unwrap_or_default();
+                    MemberView {
+                        id: id.clone(),
+                        name,
+                        certificate_no,
+                    }
+                })
+                .collect();
+        }
+    }
+    Ok(selections)
+}
+
+pub async fn view(state: &AppState, task: TaskRow) -> ApiResult<TaskView> {
+    let mut conn = state.store.read().await?;
+    let entropy = store::entropy(&mut *conn, &task.id).await?;
+    let (selections, replacements) = match store::drawn_result(&mut conn, &task.id).await? {
+        Some(result) => {
+            let replacements = store::replacements(&mut *conn, &task.id).await?;
+            let lead = task.config.lead_department.as_str();
+            (
+                current_selections(&result, lead, &replacements),
+                replacements
+                    .into_iter()
+                    .map(ReplacementView::from)
+                    .collect(),
+            )
+        }
+        None => (Vec::new(), Vec::new()),
+    };
+    drop(conn);
+    let selections = with_names(state, selections).await?;
+    let deadlines = deadlines(state, &task.config);
+    Ok(TaskView {
+        deadlines,
+        published_at: task.published_at,
+        closed_at: task.closed_at,
+        id: task.id,
+        version: task.version,
+        state: task.state,
+        config: task.config,
+        pool_hash: task.pool_hash,
+        seed: task.seed,
+        result_hash: task.result_hash,
+        entropy,
+        selections,
+        replacements,
+        cancel_reason: task.cancel_reason,
+        created_by: task.created_by,
+        created_at: task.created_at,
+        updated_at: task.updated_at,
+        sealed_at: task.sealed_at,
+        drawn_at: task.drawn_at,
+        cancelled_at: task.cancelled_at,
+    })
+}
+
+/// The full view of a task by id.
+pub async fn get_view(state: &AppState, id: &str) -> ApiResult<TaskView> {
+    let task = tasks::get(&state.store, id).await?;
+    view(state, task).await
+}
+
+/// The coordinator's view of a task a lifecycle step answered.
+pub async fn task_view(state: &AppState, task: TaskRow) -> ApiResult<Json<TaskView>> {
+    Ok(Json(view(state, task).await?))
+}
+
+/// The canonical JSON bundle of a draw, as a response anyone can verify offline.
+pub async fn bundle_response(state: &AppState, task: &TaskRow) -> ApiResult<Response> {
+    let mut conn = state.store.read().await?;
+    let Some(record) = store::load_draw(&mut conn, &task.id).await? else {
+        return Err(ApiError::wrong_state(
+            format!("task {} has no draw yet (it is {})", task.id, task.state),
+            task.state,
+        ));
+    };
+    let entropy: Vec<EntropyValue> = store::entropy(&mut *conn, &task.id)
+        .await?
+        .into_iter()
+        .filter_map(|e| {
+            e.value.map(|value| EntropyValue {
+                source: e.source,
+                value,
+            })
+        })
+        .collect();
+    drop(conn);
+    let bytes = tokio::task::spawn_blocking(move || {
+        draw::bundle(record.snapshot, entropy, record.result, record.replacements).canonical_bytes()
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    let disposition = format!("inline; filename=\"suiji-{}-bundle.json\"", task.id);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
+}

@@ -1,0 +1,286 @@
+//! The stored form of a task's configuration, separate from the API's `TaskInput`.
+//!
+//! `TaskInput` refuses unknown fields, as an API input should. A stored row must stay
+//! readable when the API changes, so the stored form is its own type: versioned
+//! (`stored_version`, 1 when absent: rows written before it existed) and tolerant (it
+//! ignores fields it does not know). Renaming an input field changes the conversions
+//! below, not the rows.
+
+use super::DepartmentCode;
+use super::registry::{InstitutionKind, Level, Ownership, RiskGrade};
+use super::task::{EntropySource, Ratio, StratumConfig, StratumFilter, TaskDepartment, TaskInput};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// The version written now.
+pub const STORED_TASK_VERSION: u32 = 1;
+
+fn v1() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredTaskConfig {
+    #[serde(default = "v1")]
+    pub stored_version: u32,
+    pub title: String,
+    pub year: i32,
+    pub round: u32,
+    pub lead_department: DepartmentCode,
+    pub departments: Vec<StoredDepartment>,
+    pub strata: Vec<StoredStratum>,
+    #[serde(default)]
+    pub cross_region: bool,
+    #[serde(default)]
+    pub max_assignments_per_inspector: Option<u64>,
+    pub inspection_start: NaiveDate,
+    pub inspection_end: NaiveDate,
+    #[serde(default)]
+    pub items: Vec<String>,
+    pub entropy_plan: Vec<StoredSource>,
+    #[serde(default)]
+    pub results_within_working_days: Option<u32>,
+    #[serde(default)]
+    pub selection_publish_by: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredDepartment {
+    pub code: DepartmentCode,
+    pub team_size: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredStratum {
+    pub id: String,
+    #[serde(default)]
+    pub filter: StoredFilter,
+    pub num: u64,
+    pub den: u64,
+    #[serde(default)]
+    pub min: u64,
+    #[serde(default)]
+    pub max: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StoredFilter {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kind: Vec<InstitutionKind>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub level: Vec<Level>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ownership: Vec<Ownership>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub risk_grade: Vec<RiskGrade>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub region_prefix: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredSource {
+    pub source: String,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Rows written before the stored form existed hold the stratum ratio as
+/// `ratio: {num, den}`; read both shapes.
+#[derive(Deserialize)]
+struct StratumShapes {
+    id: String,
+    #[serde(default)]
+    filter: StoredFilter,
+    #[serde(default)]
+    ratio: Option<Ratio>,
+    #[serde(default)]
+    num: Option<u64>,
+    #[serde(default)]
+    den: Option<u64>,
+    #[serde(default)]
+    min: u64,
+    #[serde(default)]
+    max: Option<u64>,
+}
+
+impl<'de> Deserialize<'de> for StoredStratumCompat {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = StratumShapes::deserialize(d)?;
+        let (num, den) = match (s.ratio, s.num, s.den) {
+            (_, Some(num), Some(den)) => (num, den),
+            (Some(r), _, _) => (r.num, r.den),
+            _ => return Err(serde::de::Error::missing_field("ratio")),
+        };
+        Ok(Self(StoredStratum {
+            id: s.id,
+            filter: s.filter,
+            num,
+            den,
+            min: s.min,
+            max: s.max,
+        }))
+    }
+}
+
+/// A stratum in either stored shape.
+pub struct StoredStratumCompat(pub StoredStratum);
+
+impl StoredTaskConfig {
+    /// Reads a stored configuration of any known version.
+    pub fn from_json(json: &str) -> Result<Self, serde_json::Error> {
+        #[derive(Deserialize)]
+        struct Any {
+            #[serde(flatten)]
+            rest: serde_json::Map<String, serde_json::Value>,
+            strata: Vec<StoredStratumCompat>,
+        }
+        let any: Any = serde_json::from_str(json)?;
+        let mut rest = any.rest;
+        rest.insert("strata".into(), serde_json::Value::Array(Vec::new()));
+        let mut cfg: StoredTaskConfig = serde_json::from_value(serde_json::Value::Object(rest))?;
+        cfg.strata = any.strata.into_iter().map(|s| s.0).collect();
+        Ok(cfg)
+    }
+}
+
+impl From<&TaskInput> for StoredTaskConfig {
+    fn from(t: &TaskInput) -> Self {
+        Self {
+            stored_version: STORED_TASK_VERSION,
+            title: t.title.clone(),
+            year: t.year,
+            round: t.round,
+            lead_department: t.lead_department.clone(),
+            departments: t
+                .departments
+                .iter()
+                .map(|d| StoredDepartment {
+                    code: d.code.clone(),
+                    team_size: d.team_size,
+                })
+                .collect(),
+            strata: t
+                .strata
+                .iter()
+                .map(|s| StoredStratum {
+                    id: s.id.clone(),
+                    filter: StoredFilter {
+                        kind: s.filter.kind.clone(),
+                        level: s.filter.level.clone(),
+                        ownership: s.filter.ownership.clone(),
+                        risk_grade: s.filter.risk_grade.clone(),
+                        tags: s.filter.tags.clone(),
+                        region_prefix: s.filter.region_prefix.clone(),
+                    },
+                    num: s.ratio.num,
+                    den: s.ratio.den,
+                    min: s.min,
+                    max: s.max,
+                })
+                .collect(),
+            cross_region: t.cross_region,
+            max_assignments_per_inspector: t.max_assignments_per_inspector,
+            inspection_start: t.inspection_start,
+            inspection_end: t.inspection_end,
+            items: t.items.clone(),
+            entropy_plan: t
+                .entropy_plan
+                .iter()
+                .map(|p| StoredSource {
+                    source: p.source.clone(),
+                    note: p.note.clone(),
+                })
+                .collect(),
+            results_within_working_days: t.results_within_working_days,
+            selection_publish_by: t.selection_publish_by,
+        }
+    }
+}
+
+impl From<StoredTaskConfig> for TaskInput {
+    fn from(s: StoredTaskConfig) -> Self {
+        Self {
+            title: s.title,
+            year: s.year,
+            round: s.round,
+            lead_department: s.lead_department,
+            departments: s
+                .departments
+                .into_iter()
+                .map(|d| TaskDepartment {
+                    code: d.code,
+                    team_size: d.team_size,
+                })
+                .collect(),
+            strata: s
+                .strata
+                .into_iter()
+                .map(|st| StratumConfig {
+                    id: st.id,
+                    filter: StratumFilter {
+                        kind: st.filter.kind,
+                        level: st.filter.level,
+                        ownership: st.filter.ownership,
+                        risk_grade: st.filter.risk_grade,
+                        tags: st.filter.tags,
+                        region_prefix: st.filter.region_prefix,
+                    },
+                    ratio: Ratio {
+                        num: st.num,
+                        den: st.den,
+                    },
+                    min: st.min,
+                    max: st.max,
+                })
+                .collect(),
+            cross_region: s.cross_region,
+            max_assignments_per_inspector: s.max_assignments_per_inspector,
+            inspection_start: s.inspection_start,
+            inspection_end: s.inspection_end,
+            items: s.items,
+            entropy_plan: s
+                .entropy_plan
+                .into_iter()
+                .map(|p| EntropySource {
+                    source: p.source,
+                    note: p.note,
+                })
+                .collect(),
+            results_within_working_days: s.results_within_working_days,
+            selection_publish_by: s.selection_publish_by,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A row as the code before the stored form wrote it (`TaskInput` as JSON).
+    const OLD_ROW: &str = r#"{"title":"2023年联合抽查","year":2023,"round":2,"lead_department":"medical_insurance","departments":[{"code":"medical_insurance","team_size":2}],"strata":[{"id":"h","filter":{"kind":["designated_hospital"]},"ratio":{"num":5,"den":100},"min":1,"max":null}],"cross_region":false,"max_assignments_per_inspector":null,"inspection_start":"2023-08-01","inspection_end":"2023-08-31","items":[],"entropy_plan":[{"source":"department:medical_insurance","note":null}],"results_within_working_days":null,"selection_publish_by":null}"#;
+
+    #[test]
+    fn rows_written_before_the_stored_form_still_read() {
+        let cfg: TaskInput = StoredTaskConfig::from_json(OLD_ROW).unwrap().into();
+        assert_eq!(cfg.strata[0].ratio, Ratio { num: 5, den: 100 });
+        assert_eq!(cfg.departments[0].team_size, 2);
+        // The old row is exactly what `TaskInput` serializes to, and round-trips.
+        assert_eq!(serde_json::to_string(&cfg).unwrap(), OLD_ROW);
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_and_the_form_round_trips() {
+        let old: TaskInput = serde_json::from_str(OLD_ROW).unwrap();
+        let stored = serde_json::to_value(StoredTaskConfig::from(&old)).unwrap();
+        assert_eq!(stored["stored_version"], 1);
+        let mut future = stored.clone();
+        future["a_field_added_later"] = serde_json::json!({"x": 1});
+        future["strata"][0]["also_new"] = serde_json::json!(true);
+        let back: TaskInput = StoredTaskConfig::from_json(&future.to_string())
+            .unwrap()
+            .into();
+        assert_eq!(back, old);
+    }
+}

@@ -1,0 +1,90 @@
+//! Reads outside a write transaction, as methods on the store, so callers never hold the
+//! pool. (The free functions they wrap stay for `api/public.rs` and `portal.rs`, which the
+//! publication read model replaces.)
+
+use super::Store;
+use super::audit::{self, AuditEntry, AuditFilter, ChainReport};
+use super::publication;
+use super::records::{self, HistoryEntry, Record, Stored};
+use super::registry::{self, InspectorFilter, InstitutionFilter, ItemFilter, Page};
+use super::tasks::{self, TaskFilter, TaskRow};
+use crate::domain::registry::{Department, InspectorInput, InstitutionInput, ItemInput};
+use std::collections::HashMap;
+
+type Listed<T> = Result<(Vec<Stored<T>>, Option<String>), sqlx::Error>;
+
+impl Store {
+    pub async fn audit_log(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>, sqlx::Error> {
+        audit::list(&self.pool, f).await
+    }
+
+    pub async fn verify_audit_chain(&self) -> Result<ChainReport, sqlx::Error> {
+        audit::verify_chain(&self.pool).await
+    }
+
+    pub async fn departments(&self) -> Result<Vec<Department>, sqlx::Error> {
+        registry::list_departments(&self.pool).await
+    }
+
+    pub async fn institutions(
+        &self,
+        f: &InstitutionFilter,
+        page: &Page,
+    ) -> Listed<InstitutionInput> {
+        registry::list_institutions(&self.pool, f, page).await
+    }
+
+    pub async fn inspectors(&self, f: &InspectorFilter, page: &Page) -> Listed<InspectorInput> {
+        registry::list_inspectors(&self.pool, f, page).await
+    }
+
+    pub async fn items(&self, f: &ItemFilter, page: &Page) -> Listed<ItemInput> {
+        registry::list_items(&self.pool, f, page).await
+    }
+
+    /// One registry record by id.
+    pub async fn record<T: Record>(&self, id: &str) -> Result<Option<Stored<T>>, sqlx::Error> {
+        records::get::<T, _>(&self.pool, id).await
+    }
+
+    /// Every version of a registry record, oldest first.
+    pub async fn history(&self, object: &str, id: &str) -> Result<Vec<HistoryEntry>, sqlx::Error> {
+        records::history(&self.pool, object, id).await
+    }
+
+    /// A page of tasks after the cursor.
+    pub async fn tasks(
+        &self,
+        f: &TaskFilter,
+        after: Option<String>,
+        limit: i64,
+    ) -> Result<(Vec<TaskRow>, Option<String>), sqlx::Error> {
+        tasks::list(&self.pool, f, after, limit).await
+    }
+
+    /// Drawn institutions of the task without a published latest result.
+    pub async fn unpublished_count(&self, task_id: &str) -> Result<i64, sqlx::Error> {
+        publication::unpublished_count(&self.pool, task_id).await
+    }
+
+    /// `id → (name, credit code, kind, region)` of the given institutions.
+    pub async fn institution_cards(
+        &self,
+        ids: &[String],
+    ) -> Result<HashMap<String, (String, String, String, String)>, sqlx::Error> {
+        publication::institution_cards(&self.pool, ids).await
+    }
+
+    /// `id → (name, certificate number)` of the given inspectors.
+    pub async fn inspector_cards(
+        &self,
+        ids: &[String],
+    ) -> Result<HashMap<String, (String, String)>, sqlx::Error> {
+        publication::inspector_cards(&self.pool, ids).await
+    }
+
+    /// Every calendar year an administrator loaded: `(year, JSON)`.
+    pub async fn calendar_years(&self) -> Result<Vec<(i64, String)>, sqlx::Error> {
+        publication::calendar_years(&self.pool).await
+    }
+}
