@@ -27,6 +27,8 @@ pub struct AppState {
     pub import_limit: usize,
     /// The official working-day calendar: built-in years plus years loaded by admins.
     pub calendar: Arc<std::sync::RwLock<Calendar>>,
+    /// The publication read model and its cache of built public responses.
+    pub publication: Arc<crate::publication::Publication>,
 }
 
 /// The built-in calendar with every year an administrator loaded on top.
@@ -46,6 +48,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The complete router with middleware, for a given state.
 pub fn router(state: AppState, body_limit: usize) -> Router {
+    let publication = state.publication.clone();
     let (api_router, openapi) = api::router().split_for_parts();
     api_router
         .merge(SwaggerUi::new("/docs").url("/docs/openapi.json", openapi))
@@ -54,6 +57,10 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
             ApiError::MethodNotAllowed("this route does not accept that method".into())
         })
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            publication,
+            crate::publication::cache::bump_after_write,
+        ))
         .layer(axum::middleware::from_fn(refuse_nul_in_uri))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::custom(|_| {
@@ -114,16 +121,28 @@ impl Application {
         if let Some(key) = &config.jwt_public_key {
             auth = auth.with_public_key_file(key)?;
         }
+        let listener = TcpListener::bind(&config.bind)
+            .await
+            .with_context(|| format!("binding {}", config.bind))?;
+        let calendar = Arc::new(std::sync::RwLock::new(load_calendar(&store).await?));
+        let public_url = config.public_url.clone().unwrap_or_else(|| {
+            format!(
+                "http://127.0.0.1:{}",
+                listener.local_addr().map(|a| a.port()).unwrap_or(0)
+            )
+        });
         let state = AppState {
             store: store.clone(),
             auth: Arc::new(auth),
             openapi_yaml: api::openapi_yaml().into(),
             import_limit: config.import_limit,
-            calendar: Arc::new(std::sync::RwLock::new(load_calendar(&store).await?)),
+            publication: Arc::new(crate::publication::Publication::new(
+                store.clone(),
+                calendar.clone(),
+                public_url,
+            )),
+            calendar,
         };
-        let listener = TcpListener::bind(&config.bind)
-            .await
-            .with_context(|| format!("binding {}", config.bind))?;
         Ok(Self {
             listener,
             router: router(state, config.body_limit),

@@ -47,6 +47,11 @@ pub struct Config {
     /// Largest file accepted by the import endpoints, in bytes (100 MiB).
     #[arg(long, env = "SUIJI_IMPORT_LIMIT", default_value_t = 100 * 1024 * 1024)]
     pub import_limit: usize,
+
+    /// Base URL of the public site, for absolute links in the feed and `Link` headers
+    /// (never taken from a request's `Host`). Default: `http://` + the bound address.
+    #[arg(long, env = "SUIJI_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 impl Config {
@@ -62,6 +67,7 @@ impl Config {
             jwt_audience: None,
             body_limit: 2 * 1024 * 1024,
             import_limit: 100 * 1024 * 1024,
+            public_url: None,
         }
     }
 

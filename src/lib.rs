@@ -20,6 +20,8 @@ pub mod draw;
 pub mod error;
 /// The public portal: server-rendered HTML pages of published tasks.
 pub mod portal;
+/// The publication read model: public views built from set-based reads, cached as bytes.
+pub mod publication;
 /// All SQL, for SQLite and PostgreSQL.
 pub mod store;
 /// `suiji verify`: check a draw bundle offline.

@@ -2,18 +2,17 @@
 //! `/public/v1`. `GET /` lists and searches published tasks; `GET /tasks/{id}` shows one
 //! task with its drawn institutions, teams, results, deadlines and how to verify the draw.
 //! No JavaScript; askama escapes every value; responses carry the public API's strong
-//! ETag and `Cache-Control` (`public::cached`). Unpublished or unknown tasks get a 404
-//! page that says nothing about them.
+//! ETag and `Cache-Control`, built from the publication read model and cached as bytes
+//! like the API's. Unpublished or unknown tasks get a 404 page that says nothing about them.
 
-use crate::api::public::{
-    PublicInspector, PublicResultVersion, PublicTask, PublicTaskQuery, PublicTaskSummary, cached,
-    list_published, public_view,
-};
 use crate::app::AppState;
 use crate::domain::result::{Outcome, china_date, china_today};
 use crate::domain::task::TaskState;
 use crate::error::ApiError;
-use crate::store::registry;
+use crate::publication::{
+    Built, ListQuery, PublicInspector, PublicResultVersion, PublicTask, PublicTaskSummary,
+    Publication,
+};
 use askama::Template;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
@@ -89,11 +88,11 @@ fn outcome_label(o: Outcome) -> &'static str {
 }
 
 /// Department names by code, from the department registry (public information).
-async fn department_names(state: &AppState) -> Result<HashMap<String, String>, ApiError> {
-    Ok(registry::list_departments(state.store.pool())
+async fn department_names(p: &Publication) -> Result<HashMap<String, String>, ApiError> {
+    Ok(p.department_names()
         .await?
         .into_iter()
-        .map(|d| (d.data.code.to_string(), d.data.name_zh))
+        .map(|(code, (zh, _))| (code, zh))
         .collect())
 }
 
@@ -383,14 +382,25 @@ async fn portal_index(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    match index_page(&state, raw.as_deref().unwrap_or("")).await {
-        Ok((status, body)) if status == StatusCode::OK => cached(&headers, HTML, body.into()),
-        Ok((status, body)) => html(status, body),
-        Err(e) => error_page(e),
-    }
+    let p = &state.publication;
+    let raw = raw.unwrap_or_default();
+    let key = format!("portal?{raw}");
+    // Only a good page is cached; an invalid search is answered (and rebuilt) each time.
+    p.cache
+        .serve(p.store(), &headers, key, HTML, || async {
+            match index_page(p, &raw).await {
+                Ok((status, body)) if status == StatusCode::OK => {
+                    Ok(Built::from(body.into_bytes()))
+                }
+                Ok((status, body)) => Err(html(status, body)),
+                Err(e) => Err(error_page(e)),
+            }
+        })
+        .await
+        .unwrap_or_else(|resp| resp)
 }
 
-async fn index_page(state: &AppState, raw: &str) -> Result<(StatusCode, String), ApiError> {
+async fn index_page(p: &Publication, raw: &str) -> Result<(StatusCode, String), ApiError> {
     let q: PortalQuery = serde_urlencoded::from_str(raw)
         .map_err(|e| ApiError::BadRequest(format!("查询参数无法解析: {e}")))?;
     let mut errors = Vec::new();
@@ -404,7 +414,7 @@ async fn index_page(state: &AppState, raw: &str) -> Result<(StatusCode, String),
             }
         },
     };
-    let api_query = PublicTaskQuery {
+    let api_query = ListQuery {
         year,
         department: non_empty(&q.department),
         region_prefix: non_empty(&q.region_prefix),
@@ -412,12 +422,12 @@ async fn index_page(state: &AppState, raw: &str) -> Result<(StatusCode, String),
         cursor: non_empty(&q.cursor),
         limit: Some(PAGE_SIZE),
     };
-    let names = department_names(state).await?;
+    let names = department_names(p).await?;
     let mut departments: Vec<(String, String)> =
         names.iter().map(|(c, n)| (c.clone(), n.clone())).collect();
     departments.sort();
     let (tasks, next) = if errors.is_empty() {
-        match list_published(state, &api_query).await {
+        match p.list(&api_query).await {
             Ok(list) => (list.items, list.next_cursor),
             Err(ApiError::Validation { errors: es, .. }) => {
                 errors.extend(es.into_iter().map(|e| format!("{}: {}", e.field, e.reason)));
@@ -467,18 +477,27 @@ async fn portal_task(
     let Ok(Path(id)) = id else {
         return error_page(ApiError::NotFound("no such task".into()));
     };
-    match task_html(&state, &id).await {
-        Ok(body) => cached(&headers, HTML, body.into()),
-        Err(e) => error_page(e),
-    }
+    let p = &state.publication;
+    let key = format!("portal/tasks/{id}");
+    p.cache
+        .serve(p.store(), &headers, key, HTML, || async {
+            task_html(p, &id)
+                .await
+                .map(|body| Built::from(body.into_bytes()))
+                .map_err(error_page)
+        })
+        .await
+        .unwrap_or_else(|resp| resp)
 }
 
-async fn task_html(state: &AppState, id: &str) -> Result<String, ApiError> {
+async fn task_html(p: &Publication, id: &str) -> Result<String, ApiError> {
     // Only published (or closed) tasks exist here; everything else is the same 404.
-    let task = crate::api::public::published_task(state, id).await?;
-    let view = public_view(state, task).await?;
-    let names = department_names(state).await?;
-    render(&task_view(state, &names, view))
+    let view = p
+        .task(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no published task with this id".into()))?;
+    let names = department_names(p).await?;
+    render(&task_view(p, &names, &view))
 }
 
 fn person(p: &PublicInspector) -> String {
@@ -512,16 +531,9 @@ fn version_view(v: &PublicResultVersion) -> VersionView {
     }
 }
 
-fn task_view(state: &AppState, names: &HashMap<String, String>, t: PublicTask) -> TaskPage {
+fn task_view(p: &Publication, names: &HashMap<String, String>, t: &PublicTask) -> TaskPage {
     let today = china_today();
-    let working_days = |a, b| {
-        state
-            .calendar
-            .read()
-            .expect("calendar lock")
-            .working_days_between(a, b)
-            .ok()
-    };
+    let working_days = |a, b| p.working_days_between(a, b);
     let days = |n: Option<u32>| n.map(|n| format!(" {n} 个工作日")).unwrap_or_default();
 
     let by = t.deadlines.selection_publish_by;
@@ -680,8 +692,8 @@ fn task_view(state: &AppState, names: &HashMap<String, String>, t: PublicTask) -
             })
             .collect(),
         bundle_url: t.bundle_url.clone(),
-        id: t.id,
-        title: t.title,
+        id: t.id.clone(),
+        title: t.title.clone(),
         year: t.year,
         round: t.round,
     }

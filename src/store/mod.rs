@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod bulk;
 pub mod publication;
+pub mod read_model;
 pub mod records;
 pub mod registry;
 pub mod tasks;

@@ -294,3 +294,25 @@ pub fn inspector_body(department: &str, cert: &str, region: &str) -> Value {
         "region": region,
     })
 }
+
+// ---- publication helpers (the publication read model's tests) ----
+
+/// A second service process ("node") on the same database as `app`, as a second server
+/// behind a load balancer would be: its public cache must notice the other node's writes.
+pub async fn spawn_second_node(app: &TestApp) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::with_database(&app.database_url);
+    config.jwt_secret = Some(SECRET.into());
+    let node = suiji::app::Application::build(&config)
+        .await
+        .expect("second node builds");
+    let base = format!("http://{}", node.local_addr());
+    tokio::spawn(node.run_until(std::future::pending()));
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+        database_url: app.database_url.clone(),
+        auth: Authenticator::new(SECRET.as_bytes()),
+        _dir: dir,
+    }
+}
