@@ -136,11 +136,13 @@ impl Application {
             auth: Arc::new(auth),
             openapi_yaml: api::openapi_yaml().into(),
             import_limit: config.import_limit,
-            publication: Arc::new(crate::publication::Publication::new(
-                store.clone(),
-                calendar.clone(),
-                public_url,
-            )),
+            publication: Arc::new(
+                crate::publication::Publication::new(store.clone(), calendar.clone(), public_url)
+                    .with_site(crate::publication::Site {
+                        authority: config.authority.clone(),
+                        contact: config.contact.clone(),
+                    }),
+            ),
             calendar,
         };
         Ok(Self {

@@ -52,6 +52,14 @@ pub struct Config {
     /// (never taken from a request's `Host`). Default: `http://` + the bound address.
     #[arg(long, env = "SUIJI_PUBLIC_URL")]
     pub public_url: Option<String>,
+
+    /// The issuing authority shown on the portal (发布机关), e.g. 某市医疗保障局.
+    #[arg(long, env = "SUIJI_AUTHORITY", default_value = "")]
+    pub authority: String,
+
+    /// How the public contacts the authority, shown on the portal (telephone, address).
+    #[arg(long, env = "SUIJI_CONTACT", default_value = "")]
+    pub contact: String,
 }
 
 impl Config {
@@ -68,6 +76,8 @@ impl Config {
             body_limit: 2 * 1024 * 1024,
             import_limit: 100 * 1024 * 1024,
             public_url: None,
+            authority: String::new(),
+            contact: String::new(),
         }
     }
 

@@ -11,7 +11,7 @@ use crate::domain::task::TaskState;
 use crate::error::ApiError;
 use crate::publication::{
     Built, ListQuery, PublicInspector, PublicResultVersion, PublicTask, PublicTaskSummary,
-    Publication,
+    Publication, Site,
 };
 use askama::Template;
 use axum::extract::rejection::PathRejection;
@@ -31,6 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(portal_index))
         .routes(routes!(portal_task))
+        .routes(routes!(draw_spec))
 }
 
 // ---- small formatting helpers ----
@@ -146,11 +147,14 @@ struct TaskRow {
     inspection_end: String,
     selection_published_at: String,
     results_due: String,
+    /// Results overdue or published late, as on the task's page.
+    late: Option<String>,
 }
 
 #[derive(Template)]
 #[template(path = "portal/index.html")]
 struct IndexPage {
+    site: Site,
     tasks: Vec<TaskRow>,
     year: String,
     department: String,
@@ -197,6 +201,7 @@ struct ResultView {
 struct SelectionRow {
     order: u64,
     stratum: String,
+    stratum_title: String,
     name: String,
     credit_code: String,
     region: String,
@@ -224,6 +229,7 @@ struct EntropyRow {
 #[derive(Template)]
 #[template(path = "portal/task.html")]
 struct TaskPage {
+    site: Site,
     id: String,
     title: String,
     year: i32,
@@ -254,6 +260,7 @@ struct TaskPage {
 #[derive(Template)]
 #[template(path = "portal/error.html")]
 struct ErrorPage {
+    site: Site,
     title: &'static str,
     message: String,
 }
@@ -271,7 +278,7 @@ fn render(t: &impl Template) -> Result<String, ApiError> {
 }
 
 /// An error as an HTML page (never a problem document: browsers read this).
-fn error_page(err: ApiError) -> Response {
+fn error_page(site: &Site, err: ApiError) -> Response {
     let status = err.status();
     let (title, message) = match &err {
         ApiError::NotFound(_) => (
@@ -292,8 +299,12 @@ fn error_page(err: ApiError) -> Response {
         }
         e => ("请求有误 Bad request", e.to_string()),
     };
-    let body = render(&ErrorPage { title, message })
-        .unwrap_or_else(|_| format!("<!doctype html><title>{}</title>", status.as_u16()));
+    let body = render(&ErrorPage {
+        site: site.clone(),
+        title,
+        message,
+    })
+    .unwrap_or_else(|_| format!("<!doctype html><title>{}</title>", status.as_u16()));
     html(status, body)
 }
 
@@ -338,8 +349,13 @@ fn page_link(q: &PortalQuery, cursor: Option<&str>) -> String {
     }
 }
 
-fn task_row(names: &HashMap<String, String>, t: PublicTaskSummary) -> TaskRow {
+fn task_row(
+    names: &HashMap<String, String>,
+    t: PublicTaskSummary,
+    late: Option<String>,
+) -> TaskRow {
     TaskRow {
+        late,
         state: state_label(t.state),
         lead: dept_name(names, &t.lead_department),
         departments: t
@@ -393,7 +409,7 @@ async fn portal_index(
                     Ok(Built::from(body.into_bytes()))
                 }
                 Ok((status, body)) => Err(html(status, body)),
-                Err(e) => Err(error_page(e)),
+                Err(e) => Err(error_page(&p.site, e)),
             }
         })
         .await
@@ -438,8 +454,18 @@ async fn index_page(p: &Publication, raw: &str) -> Result<(StatusCode, String), 
     } else {
         (Vec::new(), None)
     };
+    // Late marks as on each task's page (built views are cached per task).
+    let mut rows = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        let late = match p.task(&t.id).await? {
+            Some(view) => late_mark(&view),
+            None => None,
+        };
+        rows.push(task_row(&names, t, late));
+    }
     let page = IndexPage {
-        tasks: tasks.into_iter().map(|t| task_row(&names, t)).collect(),
+        tasks: rows,
+        site: p.site.clone(),
         year: q.year.clone().unwrap_or_default(),
         department: q.department.clone().unwrap_or_default(),
         region_prefix: q.region_prefix.clone().unwrap_or_default(),
@@ -475,7 +501,10 @@ async fn portal_task(
 ) -> Response {
     // An undecodable id names no published task: the same HTML 404 as any other.
     let Ok(Path(id)) = id else {
-        return error_page(ApiError::NotFound("no such task".into()));
+        return error_page(
+            &state.publication.site,
+            ApiError::NotFound("no such task".into()),
+        );
     };
     let p = &state.publication;
     let key = format!("portal/tasks/{id}");
@@ -484,7 +513,7 @@ async fn portal_task(
             task_html(p, &id)
                 .await
                 .map(|body| Built::from(body.into_bytes()))
-                .map_err(error_page)
+                .map_err(|e| error_page(&p.site, e))
         })
         .await
         .unwrap_or_else(|resp| resp)
@@ -498,6 +527,21 @@ async fn task_html(p: &Publication, id: &str) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::NotFound("no published task with this id".into()))?;
     let names = department_names(p).await?;
     render(&task_view(p, &names, &view))
+}
+
+/// "Overdue" or "published late" for the list, when the task's results are.
+fn late_mark(t: &PublicTask) -> Option<String> {
+    match t.deadlines.results_due {
+        Some(due) if t.results_pending > 0 && china_today() > due => Some(format!(
+            "结果逾期未公布 {} 家 Results overdue",
+            t.results_pending
+        )),
+        _ if t.results_late > 0 => Some(format!(
+            "{} 项结果逾期公布 {} late",
+            t.results_late, t.results_late
+        )),
+        _ => None,
+    }
 }
 
 fn person(p: &PublicInspector) -> String {
@@ -628,6 +672,11 @@ fn task_view(p: &Publication, names: &HashMap<String, String>, t: &PublicTask) -
             });
             SelectionRow {
                 order: s.order,
+                stratum_title: t
+                    .stratum_titles
+                    .get(&s.stratum)
+                    .cloned()
+                    .unwrap_or_else(|| s.stratum.clone()),
                 stratum: s.stratum.clone(),
                 name: s.institution.name.clone(),
                 credit_code: s.institution.credit_code.clone(),
@@ -640,6 +689,7 @@ fn task_view(p: &Publication, names: &HashMap<String, String>, t: &PublicTask) -
         .collect();
 
     TaskPage {
+        site: p.site.clone(),
         state: state_label(t.state),
         lead: dept_name(names, &t.lead_department),
         departments: t
@@ -711,4 +761,41 @@ mod tests {
         assert_eq!(yuan(100_000_000), "1,000,000.00");
         assert_eq!(yuan(-99), "-0.99");
     }
+}
+
+#[derive(Template)]
+#[template(path = "portal/spec.html")]
+struct SpecPage {
+    site: Site,
+    text: &'static str,
+}
+
+/// The draw specification the portal's verification steps refer to.
+const DRAW_SPEC: &str = include_str!("../docs/draw-spec.md");
+
+/// The draw specification (suiji-draw), as a page of the portal.
+#[utoipa::path(get, path = "/draw-spec", tag = "public",
+    responses((status = 200, description = "The draw specification (HTML)",
+               content_type = "text/html", body = String,
+               headers(("ETag" = String), ("Cache-Control" = String))),
+              (status = 304, description = "Not modified")))]
+async fn draw_spec(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let p = &state.publication;
+    p.cache
+        .serve(
+            p.store(),
+            &headers,
+            "portal/draw-spec".into(),
+            HTML,
+            || async {
+                render(&SpecPage {
+                    site: p.site.clone(),
+                    text: DRAW_SPEC,
+                })
+                .map(|body| Built::from(body.into_bytes()))
+                .map_err(|e| error_page(&p.site, e))
+            },
+        )
+        .await
+        .unwrap_or_else(|resp| resp)
 }

@@ -30,8 +30,18 @@ pub const FEED_ENTRIES: i64 = 100;
 pub const CSV_PAGE: i64 = 1_000;
 pub const CSV_MAX_PAGE: i64 = 10_000;
 
+/// Who publishes, for the portal's pages (configured; empty when not).
+#[derive(Debug, Clone, Default)]
+pub struct Site {
+    /// The issuing authority (发布机关), e.g. 某市医疗保障局.
+    pub authority: String,
+    /// How the public reaches it (telephone, address, e-mail).
+    pub contact: String,
+}
+
 /// The read model with its cache. One per process, shared by every request.
 pub struct Publication {
+    pub site: Site,
     store: Store,
     calendar: Arc<RwLock<Calendar>>,
     /// Base URL of the public site for absolute links (feed, `Link` headers), never taken
@@ -100,12 +110,19 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
 impl Publication {
     pub fn new(store: Store, calendar: Arc<RwLock<Calendar>>, public_url: String) -> Self {
         Self {
+            site: Site::default(),
             store,
             calendar,
             public_url: public_url.trim_end_matches('/').to_string(),
             cache: Cache::default(),
             views: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The issuing authority and contact shown on the portal.
+    pub fn with_site(mut self, site: Site) -> Self {
+        self.site = site;
+        self
     }
 
     pub fn store(&self) -> &Store {

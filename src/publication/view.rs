@@ -175,6 +175,23 @@ pub struct PublicTask {
     pub results_pending: usize,
     /// Published results that came after their deadline.
     pub results_late: usize,
+    /// Readable titles of the strata by id (for the portal; not part of the API).
+    #[serde(skip)]
+    pub stratum_titles: HashMap<String, String>,
+}
+
+/// A readable Chinese title for a stratum: the kinds of institution it draws (e.g.
+/// 定点零售药店), with its region prefixes; the id when the filter names no kind.
+pub fn stratum_title(s: &crate::domain::task::StratumConfig) -> String {
+    if s.filter.kind.is_empty() {
+        return s.id.clone();
+    }
+    let kinds: Vec<&str> = s.filter.kind.iter().map(|k| k.label_zh()).collect();
+    let mut title = kinds.join("、");
+    if !s.filter.region_prefix.is_empty() {
+        title.push_str(&format!("（地区 {}）", s.filter.region_prefix.join("、")));
+    }
+    title
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -388,6 +405,12 @@ pub fn public_task(calendar: &Calendar, read: TaskRead) -> PublicTask {
         .and_then(china_date)
         .map(|d| d <= deadlines.selection_publish_by);
     PublicTask {
+        stratum_titles: task
+            .config
+            .strata
+            .iter()
+            .map(|s| (s.id.clone(), stratum_title(s)))
+            .collect(),
         bundle_url: format!("/public/v1/tasks/{}/bundle", task.id),
         title: task.config.title.clone(),
         year: task.config.year,
