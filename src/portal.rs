@@ -400,7 +400,8 @@ async fn portal_index(
 ) -> Response {
     let p = &state.publication;
     let raw = raw.unwrap_or_default();
-    let key = format!("portal?{raw}");
+    // Late marks depend on today's date (China time) as well as on the data.
+    let key = format!("portal@{}?{raw}", china_today());
     // Only a good page is cached; an invalid search is answered (and rebuilt) each time.
     p.cache
         .serve(p.store(), &headers, key, HTML, || async {
@@ -507,7 +508,8 @@ async fn portal_task(
         );
     };
     let p = &state.publication;
-    let key = format!("portal/tasks/{id}");
+    // Timeliness ("overdue") depends on today's date (China time) as well as on the data.
+    let key = format!("portal/tasks/{id}@{}", china_today());
     p.cache
         .serve(p.store(), &headers, key, HTML, || async {
             task_html(p, &id)
