@@ -799,6 +799,11 @@ async fn publish_correction_and_replacement_show_up_at_once_everywhere() {
         .await
         .expect(200);
     assert!(b.text.contains("因病回避ZQR"));
+    assert_eq!(
+        b.text.as_bytes(),
+        bundle(&app, &id).await.as_slice(),
+        "the public bundle is byte for byte the coordinator's"
+    );
     let parsed: suiji::draw::Bundle = serde_json::from_str(&b.text).unwrap();
     suiji::draw::verify(&parsed).unwrap();
 }
