@@ -13,7 +13,7 @@ use crate::domain::codes::parse_region_prefix;
 use crate::domain::result::china_date;
 use crate::domain::task::TaskState;
 use crate::draw::{self, CanonicalJson, EntropyValue};
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 use crate::store::Store;
 use crate::store::read_model::{self, PublicFilter};
 use axum::http::{HeaderName, HeaderValue, header};
@@ -454,11 +454,3 @@ pub const CSV_HEADER: [&str; 21] = [
     "results_due",
     "on_time",
 ];
-
-/// Field errors of a validation failure as "field: reason" lines (for the portal).
-pub fn field_lines(errors: &[FieldError]) -> Vec<String> {
-    errors
-        .iter()
-        .map(|e| format!("{}: {}", e.field, e.reason))
-        .collect()
-}
