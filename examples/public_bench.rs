@@ -278,9 +278,6 @@ async fn main() -> anyhow::Result<()> {
             t.elapsed().as_secs_f64()
         );
     }
-    let _ = stop.send(());
-    server.await??;
-
     // An institution drawn in the newest task, for the history.
     let p = publication().await?;
     let newest = p
@@ -328,7 +325,9 @@ async fn main() -> anyhow::Result<()> {
     })
     .await?;
     println!("published tasks: {}", have.max(n));
-    println!("results.csv first page (1,000 rows), uncached build: {csv:.2} ms (median of {runs})");
+    println!(
+        "results.csv first page (up to 1,000 rows; 2 results per task), uncached build: {csv:.2} ms (median of {runs})"
+    );
     println!("feed.atom (100 entries), uncached build: {feed:.2} ms (median of {runs})");
     println!(
         "history of {inst} ({} inspections), uncached build: {history:.2} ms (median of {runs})",
@@ -336,6 +335,8 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("TASK_ID={task_id}");
     println!("INSTITUTION_ID={inst}");
-    store.close().await;
+    // Stopping the service closes the store.
+    let _ = stop.send(());
+    server.await??;
     Ok(())
 }
