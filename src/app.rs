@@ -38,6 +38,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The complete router with middleware, for a given state.
 pub fn router(state: AppState, body_limit: usize) -> Router {
+    let publication = state.publication.clone();
     let (api_router, mut openapi) = api::router().split_for_parts();
     api::wire::describe_shared_responses(&mut openapi);
     api_router
@@ -49,6 +50,10 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
             ApiError::MethodNotAllowed("this route does not accept that method".into())
         })
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            publication,
+            crate::publication::cache::bump_after_write,
+        ))
         .layer(axum::middleware::from_fn(refuse_nul_in_uri))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(axum::middleware::from_fn(count_requests))
@@ -210,12 +215,26 @@ impl Application {
         if let Some(key) = &config.jwt_public_key {
             auth = auth.with_public_key_file(key)?;
         }
+        let calendar = Arc::new(std::sync::RwLock::new(load_calendar(&store).await?));
+        let public_url = config.public_url.clone().unwrap_or_else(|| {
+            format!(
+                "http://127.0.0.1:{}",
+                listener.local_addr().map(|a| a.port()).unwrap_or(0)
+            )
+        });
         let state = AppState {
             store: store.clone(),
             auth: Arc::new(auth),
             openapi_yaml: api::openapi_yaml().into(),
             import_limit: config.import_limit,
-            calendar: Arc::new(std::sync::RwLock::new(load_calendar(&store).await?)),
+            publication: Arc::new(
+                crate::publication::Publication::new(store.clone(), calendar.clone(), public_url)
+                    .with_site(crate::publication::Site {
+                        authority: config.authority.clone(),
+                        contact: config.contact.clone(),
+                    }),
+            ),
+            calendar,
         };
         Ok(Self {
             listener,

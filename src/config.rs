@@ -57,6 +57,19 @@ pub struct Config {
     /// line needs minutes); then the request fails with 408.
     #[arg(long, env = "SUIJI_BODY_TIMEOUT", default_value = "300s", value_parser = humantime::parse_duration)]
     pub body_timeout: std::time::Duration,
+
+    /// Base URL of the public site, for absolute links in the feed and `Link` headers
+    /// (never taken from a request's `Host`). Default: `http://` + the bound address.
+    #[arg(long, env = "SUIJI_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// The issuing authority shown on the portal (发布机关), e.g. 某市医疗保障局.
+    #[arg(long, env = "SUIJI_AUTHORITY", default_value = "")]
+    pub authority: String,
+
+    /// How the public contacts the authority, shown on the portal (telephone, address).
+    #[arg(long, env = "SUIJI_CONTACT", default_value = "")]
+    pub contact: String,
 }
 
 /// The database of a command that needs nothing else (`import`, `migrate`, `audit verify`,
@@ -112,6 +125,9 @@ impl Config {
             import_limit: 100 * 1024 * 1024,
             header_timeout: std::time::Duration::from_secs(10),
             body_timeout: std::time::Duration::from_secs(300),
+            public_url: None,
+            authority: String::new(),
+            contact: String::new(),
         }
     }
 

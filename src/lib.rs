@@ -22,12 +22,14 @@ pub mod error;
 pub mod metrics;
 /// The public portal: server-rendered HTML pages of published tasks.
 pub mod portal;
+/// The publication read model: public views built from set-based reads, cached as bytes.
+pub mod publication;
 /// All SQL, for SQLite and PostgreSQL.
 pub mod store;
-/// The browser verifier page `/verify` and its static files.
-pub mod verifier;
 /// The task lifecycle as a library: create, commit, seal, reveal, draw, replace, cancel,
 /// publish, results. The API and the CLI call it.
 pub mod tasks;
+/// The browser verifier page `/verify` and its static files.
+pub mod verifier;
 /// `suiji verify`: check a draw bundle offline.
 pub mod verify_cmd;

@@ -2,18 +2,17 @@
 //! `/public/v1`. `GET /` lists and searches published tasks; `GET /tasks/{id}` shows one
 //! task with its drawn institutions, teams, results, deadlines and how to verify the draw.
 //! No JavaScript; askama escapes every value; responses carry the public API's strong
-//! ETag and `Cache-Control` (`public::cached`). Unpublished or unknown tasks get a 404
-//! page that says nothing about them.
+//! ETag and `Cache-Control`, built from the publication read model and cached as bytes
+//! like the API's. Unpublished or unknown tasks get a 404 page that says nothing about them.
 
-use crate::api::public::{
-    PublicInspector, PublicResultVersion, PublicTask, PublicTaskQuery, PublicTaskSummary, cached,
-    list_published, public_view,
-};
 use crate::app::AppState;
 use crate::domain::result::{Outcome, china_date, china_today};
 use crate::domain::task::TaskState;
 use crate::error::ApiError;
-use crate::store::registry;
+use crate::publication::{
+    Built, ListQuery, PublicInspector, PublicResultVersion, PublicTask, PublicTaskSummary,
+    Publication, Site,
+};
 use askama::Template;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
@@ -32,6 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(portal_index))
         .routes(routes!(portal_task))
+        .routes(routes!(draw_spec))
 }
 
 // ---- small formatting helpers ----
@@ -89,11 +89,11 @@ fn outcome_label(o: Outcome) -> &'static str {
 }
 
 /// Department names by code, from the department registry (public information).
-async fn department_names(state: &AppState) -> Result<HashMap<String, String>, ApiError> {
-    Ok(registry::list_departments(state.store.pool())
+async fn department_names(p: &Publication) -> Result<HashMap<String, String>, ApiError> {
+    Ok(p.department_names()
         .await?
         .into_iter()
-        .map(|d| (d.data.code.to_string(), d.data.name_zh))
+        .map(|(code, (zh, _))| (code, zh))
         .collect())
 }
 
@@ -147,11 +147,14 @@ struct TaskRow {
     inspection_end: String,
     selection_published_at: String,
     results_due: String,
+    /// Results overdue or published late, as on the task's page.
+    late: Option<String>,
 }
 
 #[derive(Template)]
 #[template(path = "portal/index.html")]
 struct IndexPage {
+    site: Site,
     tasks: Vec<TaskRow>,
     year: String,
     department: String,
@@ -198,6 +201,7 @@ struct ResultView {
 struct SelectionRow {
     order: u64,
     stratum: String,
+    stratum_title: String,
     name: String,
     credit_code: String,
     region: String,
@@ -225,6 +229,7 @@ struct EntropyRow {
 #[derive(Template)]
 #[template(path = "portal/task.html")]
 struct TaskPage {
+    site: Site,
     id: String,
     title: String,
     year: i32,
@@ -255,6 +260,7 @@ struct TaskPage {
 #[derive(Template)]
 #[template(path = "portal/error.html")]
 struct ErrorPage {
+    site: Site,
     title: &'static str,
     message: String,
 }
@@ -272,7 +278,7 @@ fn render(t: &impl Template) -> Result<String, ApiError> {
 }
 
 /// An error as an HTML page (never a problem document: browsers read this).
-fn error_page(err: ApiError) -> Response {
+fn error_page(site: &Site, err: ApiError) -> Response {
     let status = err.status();
     let (title, message) = match &err {
         ApiError::NotFound(_) => (
@@ -293,8 +299,12 @@ fn error_page(err: ApiError) -> Response {
         }
         e => ("请求有误 Bad request", e.to_string()),
     };
-    let body = render(&ErrorPage { title, message })
-        .unwrap_or_else(|_| format!("<!doctype html><title>{}</title>", status.as_u16()));
+    let body = render(&ErrorPage {
+        site: site.clone(),
+        title,
+        message,
+    })
+    .unwrap_or_else(|_| format!("<!doctype html><title>{}</title>", status.as_u16()));
     html(status, body)
 }
 
@@ -339,8 +349,13 @@ fn page_link(q: &PortalQuery, cursor: Option<&str>) -> String {
     }
 }
 
-fn task_row(names: &HashMap<String, String>, t: PublicTaskSummary) -> TaskRow {
+fn task_row(
+    names: &HashMap<String, String>,
+    t: PublicTaskSummary,
+    late: Option<String>,
+) -> TaskRow {
     TaskRow {
+        late,
         state: state_label(t.state),
         lead: dept_name(names, &t.lead_department),
         departments: t
@@ -383,14 +398,26 @@ async fn portal_index(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    match index_page(&state, raw.as_deref().unwrap_or("")).await {
-        Ok((status, body)) if status == StatusCode::OK => cached(&headers, HTML, body.into()),
-        Ok((status, body)) => html(status, body),
-        Err(e) => error_page(e),
-    }
+    let p = &state.publication;
+    let raw = raw.unwrap_or_default();
+    // Late marks depend on today's date (China time) as well as on the data.
+    let key = format!("portal@{}?{raw}", china_today());
+    // Only a good page is cached; an invalid search is answered (and rebuilt) each time.
+    p.cache
+        .serve(p.store(), &headers, key, HTML, || async {
+            match index_page(p, &raw).await {
+                Ok((status, body)) if status == StatusCode::OK => {
+                    Ok(Built::from(body.into_bytes()))
+                }
+                Ok((status, body)) => Err(html(status, body)),
+                Err(e) => Err(error_page(&p.site, e)),
+            }
+        })
+        .await
+        .unwrap_or_else(|resp| resp)
 }
 
-async fn index_page(state: &AppState, raw: &str) -> Result<(StatusCode, String), ApiError> {
+async fn index_page(p: &Publication, raw: &str) -> Result<(StatusCode, String), ApiError> {
     let q: PortalQuery = serde_urlencoded::from_str(raw)
         .map_err(|e| ApiError::BadRequest(format!("查询参数无法解析: {e}")))?;
     let mut errors = Vec::new();
@@ -404,7 +431,7 @@ async fn index_page(state: &AppState, raw: &str) -> Result<(StatusCode, String),
             }
         },
     };
-    let api_query = PublicTaskQuery {
+    let api_query = ListQuery {
         year,
         department: non_empty(&q.department),
         region_prefix: non_empty(&q.region_prefix),
@@ -412,12 +439,12 @@ async fn index_page(state: &AppState, raw: &str) -> Result<(StatusCode, String),
         cursor: non_empty(&q.cursor),
         limit: Some(PAGE_SIZE),
     };
-    let names = department_names(state).await?;
+    let names = department_names(p).await?;
     let mut departments: Vec<(String, String)> =
         names.iter().map(|(c, n)| (c.clone(), n.clone())).collect();
     departments.sort();
     let (tasks, next) = if errors.is_empty() {
-        match list_published(state, &api_query).await {
+        match p.list(&api_query).await {
             Ok(list) => (list.items, list.next_cursor),
             Err(ApiError::Validation { errors: es, .. }) => {
                 errors.extend(es.into_iter().map(|e| format!("{}: {}", e.field, e.reason)));
@@ -428,8 +455,18 @@ async fn index_page(state: &AppState, raw: &str) -> Result<(StatusCode, String),
     } else {
         (Vec::new(), None)
     };
+    // Late marks as on each task's page (built views are cached per task).
+    let mut rows = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        let late = match p.task(&t.id).await? {
+            Some(view) => late_mark(&view),
+            None => None,
+        };
+        rows.push(task_row(&names, t, late));
+    }
     let page = IndexPage {
-        tasks: tasks.into_iter().map(|t| task_row(&names, t)).collect(),
+        tasks: rows,
+        site: p.site.clone(),
         year: q.year.clone().unwrap_or_default(),
         department: q.department.clone().unwrap_or_default(),
         region_prefix: q.region_prefix.clone().unwrap_or_default(),
@@ -465,20 +502,48 @@ async fn portal_task(
 ) -> Response {
     // An undecodable id names no published task: the same HTML 404 as any other.
     let Ok(Path(id)) = id else {
-        return error_page(ApiError::NotFound("no such task".into()));
+        return error_page(
+            &state.publication.site,
+            ApiError::NotFound("no such task".into()),
+        );
     };
-    match task_html(&state, &id).await {
-        Ok(body) => cached(&headers, HTML, body.into()),
-        Err(e) => error_page(e),
-    }
+    let p = &state.publication;
+    // Timeliness ("overdue") depends on today's date (China time) as well as on the data.
+    let key = format!("portal/tasks/{id}@{}", china_today());
+    p.cache
+        .serve(p.store(), &headers, key, HTML, || async {
+            task_html(p, &id)
+                .await
+                .map(|body| Built::from(body.into_bytes()))
+                .map_err(|e| error_page(&p.site, e))
+        })
+        .await
+        .unwrap_or_else(|resp| resp)
 }
 
-async fn task_html(state: &AppState, id: &str) -> Result<String, ApiError> {
+async fn task_html(p: &Publication, id: &str) -> Result<String, ApiError> {
     // Only published (or closed) tasks exist here; everything else is the same 404.
-    let task = crate::api::public::published_task(state, id).await?;
-    let view = public_view(state, task).await?;
-    let names = department_names(state).await?;
-    render(&task_view(state, &names, view))
+    let view = p
+        .task(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no published task with this id".into()))?;
+    let names = department_names(p).await?;
+    render(&task_view(p, &names, &view))
+}
+
+/// "Overdue" or "published late" for the list, when the task's results are.
+fn late_mark(t: &PublicTask) -> Option<String> {
+    match t.deadlines.results_due {
+        Some(due) if t.results_pending > 0 && china_today() > due => Some(format!(
+            "结果逾期未公布 {} 家 Results overdue",
+            t.results_pending
+        )),
+        _ if t.results_late > 0 => Some(format!(
+            "{} 项结果逾期公布 {} late",
+            t.results_late, t.results_late
+        )),
+        _ => None,
+    }
 }
 
 fn person(p: &PublicInspector) -> String {
@@ -512,16 +577,9 @@ fn version_view(v: &PublicResultVersion) -> VersionView {
     }
 }
 
-fn task_view(state: &AppState, names: &HashMap<String, String>, t: PublicTask) -> TaskPage {
+fn task_view(p: &Publication, names: &HashMap<String, String>, t: &PublicTask) -> TaskPage {
     let today = china_today();
-    let working_days = |a, b| {
-        state
-            .calendar
-            .read()
-            .expect("calendar lock")
-            .working_days_between(a, b)
-            .ok()
-    };
+    let working_days = |a, b| p.working_days_between(a, b);
     let days = |n: Option<u32>| n.map(|n| format!(" {n} 个工作日")).unwrap_or_default();
 
     let by = t.deadlines.selection_publish_by;
@@ -616,6 +674,11 @@ fn task_view(state: &AppState, names: &HashMap<String, String>, t: PublicTask) -
             });
             SelectionRow {
                 order: s.order,
+                stratum_title: t
+                    .stratum_titles
+                    .get(&s.stratum)
+                    .cloned()
+                    .unwrap_or_else(|| s.stratum.clone()),
                 stratum: s.stratum.clone(),
                 name: s.institution.name.clone(),
                 credit_code: s.institution.credit_code.clone(),
@@ -628,6 +691,7 @@ fn task_view(state: &AppState, names: &HashMap<String, String>, t: PublicTask) -
         .collect();
 
     TaskPage {
+        site: p.site.clone(),
         state: state_label(t.state),
         lead: dept_name(names, &t.lead_department),
         departments: t
@@ -680,8 +744,8 @@ fn task_view(state: &AppState, names: &HashMap<String, String>, t: PublicTask) -
             })
             .collect(),
         bundle_url: t.bundle_url.clone(),
-        id: t.id,
-        title: t.title,
+        id: t.id.clone(),
+        title: t.title.clone(),
         year: t.year,
         round: t.round,
     }
@@ -699,4 +763,41 @@ mod tests {
         assert_eq!(yuan(100_000_000), "1,000,000.00");
         assert_eq!(yuan(-99), "-0.99");
     }
+}
+
+#[derive(Template)]
+#[template(path = "portal/spec.html")]
+struct SpecPage {
+    site: Site,
+    text: &'static str,
+}
+
+/// The draw specification the portal's verification steps refer to.
+const DRAW_SPEC: &str = include_str!("../docs/draw-spec.md");
+
+/// The draw specification (suiji-draw), as a page of the portal.
+#[utoipa::path(get, path = "/draw-spec", tag = "public",
+    responses((status = 200, description = "The draw specification (HTML)",
+               content_type = "text/html", body = String,
+               headers(("ETag" = String), ("Cache-Control" = String))),
+              (status = 304, description = "Not modified")))]
+async fn draw_spec(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let p = &state.publication;
+    p.cache
+        .serve(
+            p.store(),
+            &headers,
+            "portal/draw-spec".into(),
+            HTML,
+            || async {
+                render(&SpecPage {
+                    site: p.site.clone(),
+                    text: DRAW_SPEC,
+                })
+                .map(|body| Built::from(body.into_bytes()))
+                .map_err(|e| error_page(&p.site, e))
+            },
+        )
+        .await
+        .unwrap_or_else(|resp| resp)
 }

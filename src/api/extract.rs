@@ -215,9 +215,7 @@ impl FromRequestParts<AppState> for Reader {
     }
 }
 
-/// The most values one list parameter takes (`?region_prefix=a,b,…`), after removing
-/// duplicates: more is a 422 naming the parameter.
-pub const MAX_LIST_VALUES: usize = 200;
+pub use crate::domain::MAX_LIST_VALUES;
 
 /// Splits a comma-separated filter value and checks each element; duplicates are dropped
 /// and at most [`MAX_LIST_VALUES`] distinct values are accepted.

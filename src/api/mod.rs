@@ -32,10 +32,10 @@ pub mod reports;
 pub mod results;
 /// Joint draw tasks: commit, seal, reveal, draw, replace, bundle.
 pub mod tasks;
-/// What the generated description adds so it matches the wire (400 and 415 responses).
-pub mod wire;
 /// The coordinator's task view and the bundle, shared by the task endpoints.
 pub mod views;
+/// What the generated description adds so it matches the wire (400 and 415 responses).
+pub mod wire;
 
 use crate::auth::Authenticator;
 use crate::domain::calendar::Calendar;
@@ -58,6 +58,8 @@ pub struct AppState {
     pub import_limit: usize,
     /// The official working-day calendar: built-in years plus years loaded by admins.
     pub calendar: Arc<std::sync::RwLock<Calendar>>,
+    /// The publication read model and its cache of built public responses.
+    pub publication: Arc<crate::publication::Publication>,
 }
 
 #[derive(OpenApi)]

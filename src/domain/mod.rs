@@ -11,6 +11,10 @@ pub mod stored;
 pub mod task;
 
 pub use codes::{CreditCode, DepartmentCode, RegionCode};
+
+/// The most distinct values one list parameter (`?region_prefix=a,b,…`) takes, on every
+/// listing, private or public: more is a 422 naming the parameter.
+pub const MAX_LIST_VALUES: usize = 200;
 pub use ids::{HexValue, IdempotencyKey, Source};
 
 /// Who did something, as the audit chain and the record history keep it: the token's

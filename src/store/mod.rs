@@ -8,6 +8,7 @@ pub mod bulk;
 pub mod metrics;
 pub mod preflight;
 pub mod publication;
+pub mod read_model;
 mod reads;
 pub mod records;
 pub mod registry;

@@ -16,6 +16,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub database_url: String,
     auth: Authenticator,
+    /// False for a second node on another app's database: only the owner drops it.
+    owns_database: bool,
     _dir: tempfile::TempDir,
 }
 
@@ -76,7 +78,7 @@ impl Drop for TestApp {
         let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
             return;
         };
-        if !self.database_url.starts_with("postgres") {
+        if !self.owns_database || !self.database_url.starts_with("postgres") {
             return;
         }
         let Some((_, name)) = self.database_url.rsplit_once('/') else {
@@ -145,6 +147,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         client: reqwest::Client::new(),
         database_url,
         auth: Authenticator::new(SECRET.as_bytes()),
+        owns_database: true,
         _dir: dir,
     }
 }
@@ -622,5 +625,28 @@ impl<'a> Scenario<'a> {
                     .collect()
             })
             .unwrap_or_default()
+    }
+}
+
+// ---- publication helpers (the publication read model's tests) ----
+
+/// A second service process ("node") on the same database as `app`, as a second server
+/// behind a load balancer would be: its public cache must notice the other node's writes.
+pub async fn spawn_second_node(app: &TestApp) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::with_database(&app.database_url);
+    config.jwt_secret = Some(SECRET.into());
+    let node = suiji::app::Application::build(&config)
+        .await
+        .expect("second node builds");
+    let base = format!("http://{}", node.local_addr());
+    tokio::spawn(node.run_until(std::future::pending()));
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+        database_url: app.database_url.clone(),
+        auth: Authenticator::new(SECRET.as_bytes()),
+        owns_database: false,
+        _dir: dir,
     }
 }

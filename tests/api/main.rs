@@ -2,10 +2,10 @@
 //! `TEST_DATABASE_URL=postgres://…` runs them on PostgreSQL, otherwise on SQLite.
 
 mod bulk;
-mod draw2;
 mod crash;
-mod hardening;
+mod draw2;
 mod golden;
+mod hardening;
 mod helpers;
 mod nodes;
 mod openapi;

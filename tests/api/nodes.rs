@@ -8,15 +8,10 @@ use crate::tasks::{
 };
 use serde_json::{Value, json};
 
-async fn second_node(first: &TestApp) -> TestApp {
-    let url = first.database_url.clone();
-    spawn_app_with(move |c| c.database_url = url).await
-}
-
 #[tokio::test]
 async fn a_hundred_draws_over_two_nodes_make_exactly_one_draw() {
     let a = spawn_app().await;
-    let b = second_node(&a).await;
+    let b = spawn_second_node(&a).await;
     seed_003_county(&a).await;
     let id = create_task(&a, seed_003_task()).await;
     commit_all(&a, &id, &[MI, HEALTH, MR]).await;
@@ -66,7 +61,7 @@ async fn a_hundred_draws_over_two_nodes_make_exactly_one_draw() {
 #[tokio::test]
 async fn two_hundred_writes_over_two_nodes_keep_one_gap_free_chain() {
     let a = spawn_app().await;
-    let b = second_node(&a).await;
+    let b = spawn_second_node(&a).await;
     let before = a.audit_len().await;
     let mut handles = Vec::new();
     for n in 0..200u32 {

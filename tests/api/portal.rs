@@ -452,3 +452,55 @@ async fn a_headless_browser_sees_the_published_task_and_not_the_unpublished_one(
     assert!(missing.contains("未找到"));
     assert!(!missing.contains(UNPUBLISHED_TITLE));
 }
+
+// ---- the portal for its readers (issue 16, "the first hour") ----
+
+#[tokio::test]
+async fn the_portal_explains_itself_to_its_readers() {
+    let app = spawn_app_with(|c| {
+        c.authority = "鄂尔多斯市医疗保障局ZQA".into();
+        c.contact = "0477-1234567ZQC".into();
+    })
+    .await;
+    let (published, _, _) = scenario(&app).await;
+    // The list marks a task whose results are overdue, as the task page does.
+    let list = page(&app, "/").await.expect(200);
+    assert!(
+        list.text.contains("结果逾期未公布 4 家"),
+        "late mark on the list"
+    );
+    // The issuing authority and contact on every page.
+    assert!(list.text.contains("鄂尔多斯市医疗保障局ZQA"));
+    assert!(list.text.contains("0477-1234567ZQC"));
+    let task = page(&app, &format!("/tasks/{published}")).await.expect(200);
+    let text = unescape(&task.text);
+    assert!(text.contains("鄂尔多斯市医疗保障局ZQA"));
+    // Verification: hex-decode, then SHA-256; the specification is one click away.
+    assert!(text.contains("十六进制解码为字节，再计算 SHA-256"));
+    assert!(text.contains("Hex-decode each revealed value to bytes"));
+    assert!(text.contains("href=\"/draw-spec\""));
+    // Strata by what they draw, not by their English ids.
+    assert!(text.contains("分层 定点医疗机构"), "stratum title");
+    assert!(text.contains("定点零售药店（地区 1506）"), "stratum title");
+    let spec = page(&app, "/draw-spec").await.expect(200);
+    assert!(spec.header("content-type").starts_with("text/html"));
+    assert!(spec.text.contains("suiji-draw/1"));
+    assert!(spec.text.contains("鄂尔多斯市医疗保障局ZQA"));
+    let etag = spec.header("etag").to_string();
+    let again = app
+        .send(
+            Method::GET,
+            "/draw-spec",
+            None,
+            None,
+            &[("if-none-match", &etag)],
+        )
+        .await;
+    assert_eq!(again.status, 304);
+    // No inline script or event handler anywhere (a CSP without inline script holds).
+    for body in [&list.text, &task.text, &spec.text] {
+        let lower = body.to_ascii_lowercase();
+        assert!(!lower.contains("<script"), "inline script");
+        assert!(!lower.contains(" onclick=") && !lower.contains(" onload="));
+    }
+}

@@ -1,0 +1,459 @@
+//! The publication read model: everything the public sees (`/public/v1`, the portal,
+//! `results.csv`, the Atom feed, an institution's history), built from set-based store
+//! queries (`store::read_model`), each view in one read transaction, and cached as bytes
+//! until the next write ([`cache`]). The API's public handlers and the portal are thin
+//! adapters over this module; it depends on neither.
+
+pub mod cache;
+pub mod view;
+
+use crate::domain::DepartmentCode;
+use crate::domain::calendar::Calendar;
+use crate::domain::codes::parse_region_prefix;
+use crate::domain::result::china_date;
+use crate::domain::spreadsheet::csv_cell;
+use crate::domain::task::TaskState;
+use crate::draw::{self, CanonicalJson, EntropyValue};
+use crate::error::ApiError;
+use crate::store::Store;
+use crate::store::read_model::{self, PublicFilter};
+use axum::http::{HeaderName, HeaderValue, header};
+pub use cache::{Built, Cache};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+pub use view::*;
+
+pub use crate::domain::MAX_LIST_VALUES;
+/// Entries in the Atom feed.
+pub const FEED_ENTRIES: i64 = 100;
+/// Rows per page of `results.csv` unless `limit` says otherwise, and the most allowed.
+pub const CSV_PAGE: i64 = 1_000;
+pub const CSV_MAX_PAGE: i64 = 10_000;
+
+/// Who publishes, for the portal's pages (configured; empty when not).
+#[derive(Debug, Clone, Default)]
+pub struct Site {
+    /// The issuing authority (发布机关), e.g. 某市医疗保障局.
+    pub authority: String,
+    /// How the public reaches it (telephone, address, e-mail).
+    pub contact: String,
+}
+
+/// The read model with its cache. One per process, shared by every request.
+pub struct Publication {
+    pub site: Site,
+    store: Store,
+    calendar: Arc<RwLock<Calendar>>,
+    /// Base URL of the public site for absolute links (feed, `Link` headers), never taken
+    /// from a request's `Host`.
+    public_url: String,
+    pub cache: Cache,
+    /// Built task views by id, with the generation they were built under.
+    views: Mutex<HashMap<String, (u64, Arc<PublicTask>)>>,
+}
+
+/// The public task list's filters as they arrive (comma-separated lists).
+#[derive(Debug, Default, Clone)]
+pub struct ListQuery {
+    pub year: Option<i64>,
+    pub department: Option<String>,
+    pub region_prefix: Option<String>,
+    pub state: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// Splits a comma-separated list parameter, checking each value and the count.
+pub fn list_values(
+    field: &str,
+    raw: &Option<String>,
+    check: impl Fn(&str) -> Result<String, String>,
+) -> Result<Vec<String>, ApiError> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    let values: Vec<&str> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if values.len() > MAX_LIST_VALUES {
+        return Err(ApiError::field(
+            field,
+            format!(
+                "at most {MAX_LIST_VALUES} values (got {}); split the search",
+                values.len()
+            ),
+        ));
+    }
+    values
+        .into_iter()
+        .map(|s| check(s).map_err(|reason| ApiError::field(field, reason)))
+        .collect()
+}
+
+fn uuid_cursor(raw: &Option<String>) -> Result<Option<String>, ApiError> {
+    match raw {
+        None => Ok(None),
+        Some(c) if uuid::Uuid::parse_str(c).is_ok() => Ok(Some(c.clone())),
+        Some(_) => Err(ApiError::field(
+            "cursor",
+            "not a cursor returned by a previous page",
+        )),
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(anyhow::anyhow!("{e}"))
+}
+
+impl Publication {
+    pub fn new(store: Store, calendar: Arc<RwLock<Calendar>>, public_url: String) -> Self {
+        Self {
+            site: Site::default(),
+            store,
+            calendar,
+            public_url: public_url.trim_end_matches('/').to_string(),
+            cache: Cache::default(),
+            views: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The issuing authority and contact shown on the portal.
+    pub fn with_site(mut self, site: Site) -> Self {
+        self.site = site;
+        self
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    fn calendar(&self) -> std::sync::RwLockReadGuard<'_, Calendar> {
+        self.calendar.read().expect("calendar lock")
+    }
+
+    /// Working days from `a` to `b` on the loaded calendar, if it covers them.
+    pub fn working_days_between(&self, a: chrono::NaiveDate, b: chrono::NaiveDate) -> Option<u32> {
+        self.calendar().working_days_between(a, b).ok()
+    }
+
+    /// The public view of a published task (`None`: no published task has this id).
+    /// Built once per generation and shared.
+    pub async fn task(&self, id: &str) -> Result<Option<Arc<PublicTask>>, ApiError> {
+        let generation = self.cache.generation(&self.store).await;
+        if let Some((g, v)) = self.views.lock().expect("views lock").get(id)
+            && *g == generation
+        {
+            return Ok(Some(v.clone()));
+        }
+        let Some(read) = read_model::task(&self.store, id).await? else {
+            return Ok(None);
+        };
+        let view = Arc::new(view::public_task(&self.calendar(), read));
+        let mut views = self.views.lock().expect("views lock");
+        if views.len() >= 50_000 {
+            views.clear();
+        }
+        views.insert(id.to_string(), (generation, view.clone()));
+        Ok(Some(view))
+    }
+
+    /// The bundle of a published task's draw in canonical JSON, byte for byte what
+    /// `suiji verify` checks.
+    pub async fn bundle(&self, id: &str) -> Result<Option<Vec<u8>>, ApiError> {
+        let Some(read) = read_model::bundle(&self.store, id).await? else {
+            return Ok(None);
+        };
+        let entropy = read
+            .entropy
+            .into_iter()
+            .map(|(source, value)| EntropyValue { source, value })
+            .collect();
+        let bytes = tokio::task::spawn_blocking(move || {
+            draw::bundle(read.snapshot, entropy, read.result, read.replacements).canonical_bytes()
+        })
+        .await
+        .map_err(internal)?;
+        Ok(Some(bytes))
+    }
+
+    /// Published tasks matching a query.
+    pub async fn list(&self, q: &ListQuery) -> Result<PublicTaskList, ApiError> {
+        let filter = PublicFilter {
+            year: q.year,
+            state: list_values("state", &q.state, |s| match TaskState::parse(s) {
+                Ok(TaskState::Published | TaskState::Closed) => Ok(s.to_string()),
+                _ => Err("must be published or closed".to_string()),
+            })?,
+            department: list_values("department", &q.department, |s| {
+                DepartmentCode::parse(s).map(|_| s.to_string())
+            })?,
+            region_prefix: list_values("region_prefix", &q.region_prefix, parse_region_prefix)?,
+        };
+        let limit = match q.limit {
+            None => 50,
+            Some(n) if (1..=500).contains(&n) => n,
+            Some(_) => return Err(ApiError::field("limit", "must be between 1 and 500")),
+        };
+        let after = uuid_cursor(&q.cursor)?;
+        let (rows, next_cursor) =
+            read_model::list(&self.store, &filter, after.as_deref(), limit).await?;
+        let calendar = self.calendar();
+        Ok(PublicTaskList {
+            items: rows.iter().map(|t| view::summary(&calendar, t)).collect(),
+            next_cursor,
+        })
+    }
+
+    /// Department code → (name_zh, name_en).
+    pub async fn department_names(&self) -> Result<HashMap<String, (String, String)>, ApiError> {
+        Ok(read_model::department_names(&self.store).await?)
+    }
+
+    /// Every published inspection of an institution, newest first; `None` when no
+    /// published task drew it.
+    pub async fn history(&self, institution: &str) -> Result<Option<InstitutionHistory>, ApiError> {
+        let Some((card, task_ids)) =
+            read_model::institution_tasks(&self.store, institution).await?
+        else {
+            return Ok(None);
+        };
+        let mut inspections = Vec::with_capacity(task_ids.len());
+        for id in task_ids {
+            let Some(task) = self.task(&id).await? else {
+                continue;
+            };
+            if let Some(selection) = task
+                .selections
+                .iter()
+                .find(|s| s.institution.id == institution)
+            {
+                inspections.push(PublicInspection {
+                    task: summary_of(&task),
+                    selection: selection.clone(),
+                });
+            }
+        }
+        Ok(Some(InstitutionHistory {
+            institution: card.into(),
+            inspections,
+        }))
+    }
+
+    /// One page of `results.csv` (UTF-8 with BOM, header row on every page), with a
+    /// `Link: <…>; rel="next"` header when more rows follow.
+    pub async fn results_csv(
+        &self,
+        cursor: &Option<String>,
+        limit: Option<i64>,
+    ) -> Result<Built, ApiError> {
+        let limit = match limit {
+            None => CSV_PAGE,
+            Some(n) if (1..=CSV_MAX_PAGE).contains(&n) => n,
+            Some(_) => {
+                return Err(ApiError::field(
+                    "limit",
+                    format!("must be between 1 and {CSV_MAX_PAGE}"),
+                ));
+            }
+        };
+        let after = match cursor {
+            None => None,
+            Some(c) => {
+                let parsed = c.split_once('.').and_then(|(t, o)| {
+                    uuid::Uuid::parse_str(t).ok()?;
+                    Some((t.to_string(), o.parse::<i64>().ok()?))
+                });
+                Some(parsed.ok_or_else(|| {
+                    ApiError::field("cursor", "not a cursor returned by a previous page")
+                })?)
+            }
+        };
+        let (lines, tasks) = read_model::result_lines(
+            &self.store,
+            after.as_ref().map(|(t, o)| (t.as_str(), *o)),
+            limit + 1,
+        )
+        .await?;
+        let more = lines.len() as i64 > limit;
+        let lines = &lines[..lines.len().min(limit as usize)];
+        let mut out = Vec::from("\u{feff}".as_bytes());
+        {
+            let mut w = csv::Writer::from_writer(&mut out);
+            w.write_record(CSV_HEADER).map_err(internal)?;
+            let calendar = self.calendar();
+            let mut due: HashMap<&str, Option<chrono::NaiveDate>> = HashMap::new();
+            for l in lines {
+                let Some(task) = tasks.get(&l.task_id) else {
+                    continue;
+                };
+                let results_due = *due
+                    .entry(task.id.as_str())
+                    .or_insert_with(|| view::deadlines(&calendar, &task.config).results_due);
+                let (on_time, _) =
+                    view::timeliness(&calendar, results_due, china_date(&l.first_published_at));
+                let r = &l.current;
+                let follow: Vec<&str> = r.data.follow_up.iter().map(|f| f.label_zh()).collect();
+                // Every cell through the one spreadsheet-safety rule: a title or finding
+                // starting with `=`, `+`, `-` or `@` must not run as a formula.
+                let row = [
+                    task.id.as_str(),
+                    &task.config.title,
+                    &task.config.year.to_string(),
+                    &task.config.round.to_string(),
+                    task.config.lead_department.as_str(),
+                    &l.institution.id,
+                    &l.institution.name,
+                    &l.institution.credit_code,
+                    &l.institution.region,
+                    r.data.category.code(),
+                    r.data.category.label_zh(),
+                    &r.data.inspection_date.to_string(),
+                    &r.data.findings,
+                    &r.data.amounts.fund_recovered_fen.to_string(),
+                    &r.data.amounts.penalty_fen.to_string(),
+                    &r.data.amounts.violations.to_string(),
+                    &follow.join("; "),
+                    &r.version.to_string(),
+                    &r.published_at,
+                    &results_due.map(|d| d.to_string()).unwrap_or_default(),
+                    match on_time {
+                        Some(true) => "yes",
+                        Some(false) => "no",
+                        None => "",
+                    },
+                ];
+                w.write_record(row.iter().map(|c| csv_cell(c).into_owned()))
+                    .map_err(internal)?;
+            }
+            w.flush().map_err(internal)?;
+        }
+        let mut extra = Vec::new();
+        if more && let Some(last) = lines.last() {
+            let link = format!(
+                "<{}/public/v1/results.csv?cursor={}.{}&limit={limit}>; rel=\"next\"",
+                self.public_url, last.task_id, last.order
+            );
+            extra.push((
+                header::LINK,
+                HeaderValue::from_str(&link).map_err(internal)?,
+            ));
+            extra.push((
+                HeaderName::from_static("x-next-cursor"),
+                HeaderValue::from_str(&format!("{}.{}", last.task_id, last.order))
+                    .map_err(internal)?,
+            ));
+        }
+        Ok(Built { body: out, extra })
+    }
+
+    /// The Atom feed of the newest publications (drawn lists and result batches).
+    pub async fn feed(&self) -> Result<Vec<u8>, ApiError> {
+        use atom_syndication::{Entry, Feed, FixedDateTime, Link, Text};
+        let base = &self.public_url;
+        let read = read_model::feed(&self.store, FEED_ENTRIES).await?;
+        let parse = |s: &str| FixedDateTime::parse_from_rfc3339(s).ok();
+        let link = |href: String| Link {
+            href,
+            rel: "alternate".into(),
+            ..Default::default()
+        };
+        let mut entries: Vec<Entry> = Vec::new();
+        for task in &read.selections {
+            if let Some(at) = task.published_at.as_deref().and_then(parse) {
+                entries.push(Entry {
+                    id: format!("urn:suiji:task:{}:selection", task.id),
+                    title: Text::plain(format!("公布抽查名单：{}", task.config.title)),
+                    updated: at,
+                    links: vec![link(format!("{base}/tasks/{}", task.id))],
+                    summary: Some(Text::plain(format!(
+                        "{} 年第 {} 轮，检查期 {} 至 {}",
+                        task.config.year,
+                        task.config.round,
+                        task.config.inspection_start,
+                        task.config.inspection_end
+                    ))),
+                    ..Default::default()
+                });
+            }
+        }
+        for (task, at) in &read.results {
+            if let Some(at) = parse(at) {
+                entries.push(Entry {
+                    id: format!("urn:suiji:task:{}:results:{}", task.id, at.to_rfc3339()),
+                    title: Text::plain(format!("公布抽查结果：{}", task.config.title)),
+                    updated: at,
+                    links: vec![link(format!("{base}/tasks/{}", task.id))],
+                    ..Default::default()
+                });
+            }
+        }
+        entries.sort_by_key(|e| std::cmp::Reverse(e.updated));
+        entries.truncate(FEED_ENTRIES as usize);
+        let updated = entries
+            .first()
+            .map(|e| e.updated)
+            .or_else(|| parse("2026-01-01T00:00:00Z"))
+            .expect("a fixed date parses");
+        let feed = Feed {
+            id: "urn:suiji:publications".into(),
+            title: Text::plain("双随机、一公开 抽查公示 (suiji)"),
+            updated,
+            links: vec![Link {
+                href: format!("{base}/public/v1/feed.atom"),
+                rel: "self".into(),
+                ..Default::default()
+            }],
+            entries,
+            ..Default::default()
+        };
+        Ok(feed.to_string().into_bytes())
+    }
+}
+
+/// The list summary of a built task view.
+pub fn summary_of(t: &PublicTask) -> PublicTaskSummary {
+    PublicTaskSummary {
+        id: t.id.clone(),
+        title: t.title.clone(),
+        year: t.year,
+        round: t.round,
+        state: t.state,
+        lead_department: t.lead_department.clone(),
+        departments: t.departments.iter().map(|d| d.code.clone()).collect(),
+        inspection_start: t.inspection_start,
+        inspection_end: t.inspection_end,
+        selection_published_at: t.selection_published_at.clone(),
+        deadlines: t.deadlines.clone(),
+    }
+}
+
+/// The columns of `results.csv`.
+pub const CSV_HEADER: [&str; 21] = [
+    "task_id",
+    "task_title",
+    "year",
+    "round",
+    "lead_department",
+    "institution_id",
+    "institution_name",
+    "credit_code",
+    "region",
+    "category",
+    "category_zh",
+    "inspection_date",
+    "findings",
+    "fund_recovered_fen",
+    "penalty_fen",
+    "violations",
+    "follow_up",
+    "result_version",
+    "published_at",
+    "results_due",
+    "on_time",
+];

@@ -1,0 +1,469 @@
+//! The public shapes (what `/public/v1` serves and the portal renders) and how they are
+//! built from the read model's rows. Pure functions: no I/O here.
+
+use crate::domain::calendar::Calendar;
+use crate::domain::registry::InstitutionKind;
+use crate::domain::result::{ResultInput, china_date};
+use crate::domain::task::{TaskInput, TaskState};
+use crate::store::read_model::{InstitutionCard, PublishedResult, PublishedTask, TaskRead};
+use serde::Serialize;
+use std::collections::HashMap;
+use utoipa::ToSchema;
+
+/// A task's deadlines (the same shape as the coordinator's view).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Deadlines {
+    /// The drawn list must be public by this date (the inspection start, unless configured earlier).
+    #[schema(value_type = String, format = Date)]
+    pub selection_publish_by: chrono::NaiveDate,
+    /// Results are due by this date: `inspection_end` + N working days on the official
+    /// calendar. Null when the calendar of a year it runs into is not loaded yet.
+    #[schema(value_type = Option<String>, format = Date)]
+    pub results_due: Option<chrono::NaiveDate>,
+    /// Why `results_due` is null.
+    pub results_due_problem: Option<String>,
+}
+
+/// Computes a task's deadlines on the loaded calendar; never guesses past it.
+pub fn deadlines(calendar: &Calendar, cfg: &TaskInput) -> Deadlines {
+    let (results_due, results_due_problem) =
+        match calendar.add_working_days(cfg.inspection_end, cfg.results_working_days()) {
+            Ok(d) => (Some(d), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+    Deadlines {
+        selection_publish_by: cfg.selection_deadline(),
+        results_due,
+        results_due_problem,
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicInstitution {
+    pub id: String,
+    pub name: String,
+    pub credit_code: String,
+    pub region: String,
+    pub kind: String,
+    /// The kind in Chinese, e.g. 定点零售药店.
+    pub kind_zh: String,
+}
+
+impl From<InstitutionCard> for PublicInstitution {
+    fn from(c: InstitutionCard) -> Self {
+        Self {
+            kind_zh: InstitutionKind::parse(&c.kind)
+                .map(|k| k.label_zh().to_string())
+                .unwrap_or_default(),
+            id: c.id,
+            name: c.name,
+            credit_code: c.credit_code,
+            region: c.region,
+            kind: c.kind,
+        }
+    }
+}
+
+/// An inspector as published: name and certificate number, nothing else.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicInspector {
+    pub name: String,
+    pub certificate_no: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicTeam {
+    pub department: String,
+    pub inspectors: Vec<PublicInspector>,
+}
+
+/// One published version of a result.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicResultVersion {
+    pub version: i64,
+    #[serde(flatten)]
+    pub data: ResultInput,
+    pub category_zh: String,
+    pub category_en: String,
+    pub correction_reason: Option<String>,
+    pub published_at: String,
+}
+
+/// The published result of one inspection, with its timeliness and earlier versions.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicResult {
+    #[serde(flatten)]
+    pub current: PublicResultVersion,
+    /// True when first published by the results deadline (China time); null when the
+    /// deadline is unknown (calendar not loaded).
+    pub on_time: Option<bool>,
+    /// Working days past the deadline when first published late.
+    pub working_days_late: Option<u32>,
+    /// Earlier published versions, oldest first (corrections keep them visible).
+    pub earlier_versions: Vec<PublicResultVersion>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicSelection {
+    pub order: u64,
+    pub stratum: String,
+    pub institution: PublicInstitution,
+    pub leader: PublicInspector,
+    pub team: Vec<PublicTeam>,
+    pub result: Option<PublicResult>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicReplacement {
+    pub seq: u64,
+    pub institution: String,
+    pub department: String,
+    pub out: PublicInspector,
+    #[serde(rename = "in")]
+    pub inspector_in: PublicInspector,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicEntropy {
+    pub source: String,
+    pub note: Option<String>,
+    pub commitment: Option<String>,
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicDepartment {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub team_size: u64,
+}
+
+/// A published task with everything the public may see.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicTask {
+    pub id: String,
+    pub title: String,
+    pub year: i32,
+    pub round: u32,
+    pub state: TaskState,
+    pub lead_department: String,
+    /// The lead department's Chinese name.
+    pub lead_department_name: String,
+    pub departments: Vec<PublicDepartment>,
+    #[schema(value_type = String, format = Date)]
+    pub inspection_start: chrono::NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub inspection_end: chrono::NaiveDate,
+    pub items: Vec<String>,
+    #[serde(flatten)]
+    pub deadlines: Deadlines,
+    /// When the drawn list was published.
+    pub selection_published_at: Option<String>,
+    /// Whether the drawn list was published by `selection_publish_by` (China time).
+    pub selection_on_time: Option<bool>,
+    pub pool_hash: Option<String>,
+    pub seed: Option<String>,
+    pub result_hash: Option<String>,
+    /// Where to download the bundle for `suiji verify`.
+    pub bundle_url: String,
+    pub entropy: Vec<PublicEntropy>,
+    pub selections: Vec<PublicSelection>,
+    pub replacements: Vec<PublicReplacement>,
+    /// Drawn institutions with no published result yet.
+    pub results_pending: usize,
+    /// Published results that came after their deadline.
+    pub results_late: usize,
+    /// Readable titles of the strata by id (for the portal; not part of the API).
+    #[serde(skip)]
+    pub stratum_titles: HashMap<String, String>,
+}
+
+/// A readable Chinese title for a stratum: the kinds of institution it draws (e.g.
+/// 定点零售药店), with its region prefixes; the id when the filter names no kind.
+pub fn stratum_title(s: &crate::domain::task::StratumConfig) -> String {
+    if s.filter.kind.is_empty() {
+        return s.id.clone();
+    }
+    let kinds: Vec<&str> = s.filter.kind.iter().map(|k| k.label_zh()).collect();
+    let mut title = kinds.join("、");
+    if !s.filter.region_prefix.is_empty() {
+        title.push_str(&format!("（地区 {}）", s.filter.region_prefix.join("、")));
+    }
+    title
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicTaskSummary {
+    pub id: String,
+    pub title: String,
+    pub year: i32,
+    pub round: u32,
+    pub state: TaskState,
+    pub lead_department: String,
+    pub departments: Vec<String>,
+    #[schema(value_type = String, format = Date)]
+    pub inspection_start: chrono::NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub inspection_end: chrono::NaiveDate,
+    pub selection_published_at: Option<String>,
+    #[serde(flatten)]
+    pub deadlines: Deadlines,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicTaskList {
+    pub items: Vec<PublicTaskSummary>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicInspection {
+    pub task: PublicTaskSummary,
+    pub selection: PublicSelection,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InstitutionHistory {
+    pub institution: PublicInstitution,
+    /// Every published inspection of this institution, newest first.
+    pub inspections: Vec<PublicInspection>,
+}
+
+pub fn summary(calendar: &Calendar, t: &PublishedTask) -> PublicTaskSummary {
+    PublicTaskSummary {
+        id: t.id.clone(),
+        title: t.config.title.clone(),
+        year: t.config.year,
+        round: t.config.round,
+        state: t.state,
+        lead_department: t.config.lead_department.to_string(),
+        departments: t
+            .config
+            .departments
+            .iter()
+            .map(|d| d.code.to_string())
+            .collect(),
+        inspection_start: t.config.inspection_start,
+        inspection_end: t.config.inspection_end,
+        selection_published_at: t.published_at.clone(),
+        deadlines: deadlines(calendar, &t.config),
+    }
+}
+
+fn version_view(r: &PublishedResult) -> PublicResultVersion {
+    PublicResultVersion {
+        version: r.version,
+        data: r.data.clone(),
+        category_zh: r.data.category.label_zh().into(),
+        category_en: r.data.category.label_en().into(),
+        correction_reason: r.correction_reason.clone(),
+        published_at: r.published_at.clone(),
+    }
+}
+
+/// Whether a result first published on `first` met the deadline `due`, and by how much not.
+pub fn timeliness(
+    calendar: &Calendar,
+    due: Option<chrono::NaiveDate>,
+    first: Option<chrono::NaiveDate>,
+) -> (Option<bool>, Option<u32>) {
+    match (due, first) {
+        (Some(d), Some(p)) if p <= d => (Some(true), None),
+        (Some(d), Some(p)) => (Some(false), calendar.working_days_between(d, p).ok()),
+        _ => (None, None),
+    }
+}
+
+/// The published result of each institution from its published versions (in version order).
+fn published_results(
+    calendar: &Calendar,
+    rows: Vec<PublishedResult>,
+    due: Option<chrono::NaiveDate>,
+) -> HashMap<String, PublicResult> {
+    let mut by_inst: HashMap<String, Vec<PublishedResult>> = HashMap::new();
+    for r in rows {
+        by_inst.entry(r.institution_id.clone()).or_default().push(r);
+    }
+    by_inst
+        .into_iter()
+        .map(|(inst, mut versions)| {
+            versions.sort_by_key(|v| v.version);
+            let first = versions
+                .iter()
+                .map(|v| v.published_at.as_str())
+                .min()
+                .and_then(china_date);
+            let (on_time, working_days_late) = timeliness(calendar, due, first);
+            let current = version_view(versions.last().expect("at least one version"));
+            let earlier_versions = versions[..versions.len() - 1]
+                .iter()
+                .map(version_view)
+                .collect();
+            (
+                inst,
+                PublicResult {
+                    current,
+                    on_time,
+                    working_days_late,
+                    earlier_versions,
+                },
+            )
+        })
+        .collect()
+}
+
+/// Builds the public view of a published task from what the read model read.
+pub fn public_task(calendar: &Calendar, read: TaskRead) -> PublicTask {
+    let TaskRead {
+        task,
+        result,
+        drawn,
+        replacements,
+        results,
+        entropy,
+        inspectors,
+        departments,
+    } = read;
+    let lead = task.config.lead_department.as_str();
+    let card = |id: &str| {
+        let (name, certificate_no) = inspectors.get(id).cloned().unwrap_or_default();
+        PublicInspector {
+            name,
+            certificate_no,
+        }
+    };
+    let deadlines = deadlines(calendar, &task.config);
+    let mut results = published_results(calendar, results, deadlines.results_due);
+    let mut institutions: HashMap<String, InstitutionCard> = drawn
+        .into_iter()
+        .map(|d| (d.institution.id.clone(), d.institution))
+        .collect();
+    // The teams as drawn, with every replacement applied in order (the 组长 is then the
+    // first of the lead department's team).
+    let mut drawn_teams = result.selections;
+    let index: HashMap<String, usize> = drawn_teams
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.institution.clone(), i))
+        .collect();
+    for r in &replacements {
+        let Some(&i) = index.get(&r.institution) else {
+            continue;
+        };
+        let sel = &mut drawn_teams[i];
+        if let Some(team) = sel.team.iter_mut().find(|t| t.department == r.department)
+            && let Some(slot) = team.inspectors.iter_mut().find(|x| **x == r.out)
+        {
+            *slot = r.r#in.clone();
+        }
+        if let Some(first) = sel
+            .team
+            .iter()
+            .find(|t| t.department == lead)
+            .and_then(|t| t.inspectors.first())
+        {
+            sel.leader = first.clone();
+        }
+    }
+    let selections: Vec<PublicSelection> = drawn_teams
+        .into_iter()
+        .map(|s| {
+            let inst = institutions
+                .remove(&s.institution)
+                .unwrap_or(InstitutionCard {
+                    id: s.institution.clone(),
+                    ..Default::default()
+                });
+            PublicSelection {
+                order: s.order,
+                leader: card(&s.leader),
+                team: s
+                    .team
+                    .iter()
+                    .map(|t| PublicTeam {
+                        department: t.department.clone(),
+                        inspectors: t.inspectors.iter().map(|i| card(i)).collect(),
+                    })
+                    .collect(),
+                result: results.remove(&s.institution),
+                stratum: s.stratum,
+                institution: inst.into(),
+            }
+        })
+        .collect();
+    let results_pending = selections.iter().filter(|s| s.result.is_none()).count();
+    let results_late = selections
+        .iter()
+        .filter(|s| s.result.as_ref().and_then(|r| r.on_time) == Some(false))
+        .count();
+    let name_of = |code: &str| departments.get(code).cloned().unwrap_or_default();
+    let selection_on_time = task
+        .published_at
+        .as_deref()
+        .and_then(china_date)
+        .map(|d| d <= deadlines.selection_publish_by);
+    PublicTask {
+        stratum_titles: task
+            .config
+            .strata
+            .iter()
+            .map(|s| (s.id.clone(), stratum_title(s)))
+            .collect(),
+        bundle_url: format!("/public/v1/tasks/{}/bundle", task.id),
+        title: task.config.title.clone(),
+        year: task.config.year,
+        round: task.config.round,
+        state: task.state,
+        lead_department: lead.to_string(),
+        lead_department_name: name_of(lead).0,
+        departments: task
+            .config
+            .departments
+            .iter()
+            .map(|d| {
+                let (name_zh, name_en) = name_of(d.code.as_str());
+                PublicDepartment {
+                    code: d.code.to_string(),
+                    name_zh,
+                    name_en,
+                    team_size: d.team_size,
+                }
+            })
+            .collect(),
+        inspection_start: task.config.inspection_start,
+        inspection_end: task.config.inspection_end,
+        items: task.config.items.clone(),
+        deadlines,
+        selection_published_at: task.published_at,
+        selection_on_time,
+        pool_hash: task.pool_hash,
+        seed: task.seed,
+        result_hash: task.result_hash,
+        entropy: entropy
+            .into_iter()
+            .map(|e| PublicEntropy {
+                source: e.source,
+                note: e.note,
+                commitment: e.commitment,
+                value: e.value,
+            })
+            .collect(),
+        replacements: replacements
+            .into_iter()
+            .map(|r| PublicReplacement {
+                out: card(&r.out),
+                inspector_in: card(&r.r#in),
+                seq: r.seq,
+                institution: r.institution,
+                department: r.department,
+                reason: r.reason,
+            })
+            .collect(),
+        selections,
+        results_pending,
+        results_late,
+        id: task.id,
+    }
+}
