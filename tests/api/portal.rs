@@ -359,6 +359,12 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 /// Runs headless Chromium on a URL and returns the DOM after rendering, or None when
 /// Chromium is not installed (unless `SUIJI_REQUIRE_CHROMIUM=1`, which makes that fail).
 fn chromium_dump_dom(url: &str) -> Option<String> {
+    chromium_dump_dom_with(url, &[])
+}
+
+/// As [`chromium_dump_dom`], with extra Chromium flags (e.g. a virtual-time budget so that
+/// a page's scripts finish before the DOM is taken).
+fn chromium_dump_dom_with(url: &str, extra: &[&str]) -> Option<String> {
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
     if !std::path::Path::new(CHROMIUM).exists() {
@@ -386,6 +392,7 @@ fn chromium_dump_dom(url: &str) -> Option<String> {
             "--disable-quic",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
+        .args(extra)
         .arg("--dump-dom")
         .arg(url)
         .stdin(Stdio::null())
@@ -447,6 +454,30 @@ async fn a_headless_browser_sees_the_published_task_and_not_the_unpublished_one(
         assert!(task.contains(needle), "rendered task page lacks {needle}");
     }
     assert!(!task.contains(UNPUBLISHED_TITLE));
+
+    // The task page's "verify in the browser" button checks this task's own bundle in the
+    // browser and says it is consistent.
+    let verify_path = format!("/verify?bundle=/public/v1/tasks/{id}/bundle");
+    assert!(
+        task.contains(&verify_path.replace('&', "&amp;")) || task.contains(&verify_path),
+        "the task page links to the browser verifier"
+    );
+    let url = format!("{}{verify_path}", app.base);
+    let verdict = tokio::task::spawn_blocking(move || {
+        chromium_dump_dom_with(&url, &["--virtual-time-budget=60000"])
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let at = verdict
+        .find("id=\"verdict\"")
+        .expect("the verifier shows a verdict");
+    let tag_start = verdict[..at].rfind('<').unwrap();
+    let tag = &verdict[tag_start..at + verdict[at..].find('>').unwrap()];
+    assert!(
+        tag.contains("data-status=\"ok\""),
+        "the published task's bundle verifies in the browser: {tag}"
+    );
 
     let missing = dump(format!("{}/tasks/{hidden}", app.base)).await.unwrap();
     assert!(missing.contains("未找到"));
