@@ -107,33 +107,12 @@ pub struct TaskView {
     pub deadlines: Deadlines,
 }
 
-/// The disclosure deadlines of a task.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Deadlines {
-    /// The drawn list must be public by this date (the inspection start, unless configured earlier).
-    #[schema(value_type = String, format = Date)]
-    pub selection_publish_by: chrono::NaiveDate,
-    /// Results are due by this date: `inspection_end` + N working days on the official
-    /// calendar. Null when the calendar of a year it runs into is not loaded yet.
-    #[schema(value_type = Option<String>, format = Date)]
-    pub results_due: Option<chrono::NaiveDate>,
-    /// Why `results_due` is null.
-    pub results_due_problem: Option<String>,
-}
+/// The disclosure deadlines of a task: one type, shared with the public read model.
+pub use crate::publication::Deadlines;
 
 /// Computes a task's deadlines on the loaded calendar; never guesses past it.
 pub fn deadlines(state: &AppState, cfg: &TaskInput) -> Deadlines {
-    let calendar = state.calendar.read().expect("calendar lock");
-    let (results_due, results_due_problem) =
-        match calendar.add_working_days(cfg.inspection_end, cfg.results_working_days()) {
-            Ok(d) => (Some(d), None),
-            Err(e) => (None, Some(e.to_string())),
-        };
-    Deadlines {
-        selection_publish_by: cfg.selection_deadline(),
-        results_due,
-        results_due_problem,
-    }
+    crate::publication::deadlines(&state.calendar.read().expect("calendar lock"), cfg)
 }
 
 /// Applies replacements to the draw as first made.
