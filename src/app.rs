@@ -17,9 +17,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
-/// The state every handler can reach lives with the router in `api`; re-exported here
-/// for `portal.rs` and `api/public.rs` until they import it from `api`.
-pub use crate::api::AppState;
+use crate::api::AppState;
 
 /// The built-in calendar with every year an administrator loaded on top.
 pub async fn load_calendar(store: &Store) -> anyhow::Result<Calendar> {
