@@ -6,7 +6,7 @@ use super::AppState;
 use crate::domain::task::{TaskInput, TaskState};
 use crate::draw::{self, CanonicalJson, DrawResult, EntropyValue};
 use crate::error::{ApiError, ApiResult};
-use crate::store::tasks::{self as store, EntropyStatus, TaskRow};
+use crate::store::tasks::{self as store, TaskRow};
 use crate::tasks;
 use axum::Json;
 use axum::http::header;
@@ -71,6 +71,36 @@ impl From<draw::Replacement> for ReplacementView {
             out: r.out,
             reason: r.reason,
             inspector_in: r.r#in,
+        }
+    }
+}
+
+/// One planned source of randomness and how far it got.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EntropyStatus {
+    pub source: String,
+    pub note: Option<String>,
+    /// `hex(SHA-256(secret))`, posted before sealing (department sources).
+    pub commitment: Option<String>,
+    pub committed_by: Option<String>,
+    pub committed_at: Option<String>,
+    /// The revealed value, after sealing.
+    pub value: Option<String>,
+    pub revealed_by: Option<String>,
+    pub revealed_at: Option<String>,
+}
+
+impl From<store::EntropyStatus> for EntropyStatus {
+    fn from(e: store::EntropyStatus) -> Self {
+        Self {
+            source: e.source,
+            note: e.note,
+            commitment: e.commitment,
+            committed_by: e.committed_by,
+            committed_at: e.committed_at,
+            value: e.value,
+            revealed_by: e.revealed_by,
+            revealed_at: e.revealed_at,
         }
     }
 }
@@ -241,7 +271,7 @@ pub async fn view(state: &AppState, task: TaskRow) -> ApiResult<TaskView> {
         pool_hash: task.pool_hash,
         seed: task.seed,
         result_hash: task.result_hash,
-        entropy,
+        entropy: entropy.into_iter().map(EntropyStatus::from).collect(),
         selections,
         replacements,
         cancel_reason: task.cancel_reason,
