@@ -163,11 +163,11 @@ async fn metrics(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
-    let pool = state.store.pool();
+    let (audit_chain_length, pool_size, pool_idle) = state.store.gauges().await?;
     let gauges = crate::metrics::Gauges {
-        audit_chain_length: crate::store::metrics::audit_chain_length(pool).await?,
-        pool_size: pool.size(),
-        pool_idle: pool.num_idle(),
+        audit_chain_length,
+        pool_size,
+        pool_idle,
     };
     Ok((
         [(

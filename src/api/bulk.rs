@@ -13,9 +13,9 @@ use crate::bulk::source::{Format, Table, XLSX_MIME, detect_encoding, format_of};
 use crate::bulk::{ImportError, ImportReport, Importer, Mode, Options};
 use crate::domain::registry::{InspectorInput, InstitutionInput};
 use crate::error::{ApiError, ApiResult};
-use crate::store::Store;
 use crate::store::records::Stored;
 use crate::store::registry::{InspectorFilter, InstitutionFilter, Page};
+use crate::store::{Store, StoreError};
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -270,7 +270,7 @@ pub struct InspectorExportQuery {
 type Pager<T> = Arc<
     dyn Fn(
             Option<String>,
-        ) -> BoxFuture<'static, Result<(Vec<Stored<T>>, Option<String>), sqlx::Error>>
+        ) -> BoxFuture<'static, Result<(Vec<Stored<T>>, Option<String>), StoreError>>
         + Send
         + Sync,
 >;

@@ -212,7 +212,7 @@ impl FromRequestParts<AppState> for Principal {
         let principal = state.auth.verify(token)?;
         // A coordinator of a department that is not registered acts for nobody.
         if let Some(d) = &principal.department
-            && !crate::store::registry::department_exists(state.store.pool(), d.as_str()).await?
+            && !state.store.department_exists(d.as_str()).await?
         {
             return Err(ApiError::Forbidden(format!(
                 "the token names department {d}, which is not registered"

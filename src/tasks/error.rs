@@ -23,7 +23,7 @@ pub enum TaskError {
     #[error("{} institution/department pair(s) lack enough eligible inspectors", .0.len())]
     Infeasible(Vec<InfeasiblePair>),
     #[error(transparent)]
-    Store(#[from] sqlx::Error),
+    Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
