@@ -17,9 +17,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
-/// The state every handler can reach lives with the router in `api`; re-exported here
-/// for `portal.rs` and `api/public.rs` until they import it from `api`.
-pub use crate::api::AppState;
+use crate::api::AppState;
 
 /// The built-in calendar with every year an administrator loaded on top.
 pub async fn load_calendar(store: &Store) -> anyhow::Result<Calendar> {
@@ -165,11 +163,11 @@ async fn metrics(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
-    let pool = state.store.pool();
+    let (audit_chain_length, pool_size, pool_idle) = state.store.gauges().await?;
     let gauges = crate::metrics::Gauges {
-        audit_chain_length: crate::store::metrics::audit_chain_length(pool).await?,
-        pool_size: pool.size(),
-        pool_idle: pool.num_idle(),
+        audit_chain_length,
+        pool_size,
+        pool_idle,
     };
     Ok((
         [(

@@ -2,6 +2,8 @@
 //!
 //! A guided tour:
 
+/// Admin-only reference data (departments, the official calendar), for the API and the CLI.
+pub mod admin;
 /// HTTP handlers, one module per resource.
 pub mod api;
 /// Building and running the service.
@@ -24,6 +26,8 @@ pub mod metrics;
 pub mod portal;
 /// The publication read model: public views built from set-based reads, cached as bytes.
 pub mod publication;
+/// Reports over the lifecycle (what is overdue), for the API and the CLI.
+pub mod reports;
 /// All SQL, for SQLite and PostgreSQL.
 pub mod store;
 /// The task lifecycle as a library: create, commit, seal, reveal, draw, replace, cancel,

@@ -340,7 +340,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let url = existing_database(&config.database_url);
                 let known = runtime()?.block_on(async {
                     let store = suiji::store::Store::connect(&url).await?;
-                    let known = suiji::store::registry::department_exists(store.pool(), d).await?;
+                    let known = store.department_exists(d).await?;
                     store.close().await;
                     anyhow::Ok(known)
                 })?;

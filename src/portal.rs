@@ -5,7 +5,6 @@
 //! ETag and `Cache-Control`, built from the publication read model and cached as bytes
 //! like the API's. Unpublished or unknown tasks get a 404 page that says nothing about them.
 
-use crate::app::AppState;
 use crate::domain::result::{Outcome, china_date, china_today};
 use crate::domain::task::TaskState;
 use crate::error::ApiError;
@@ -15,11 +14,12 @@ use crate::publication::{
 };
 use askama::Template;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRef, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use std::collections::HashMap;
+use std::sync::Arc;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -27,7 +27,12 @@ const HTML: &str = "text/html; charset=utf-8";
 /// Tasks per page of the list.
 const PAGE_SIZE: i64 = 20;
 
-pub fn router() -> OpenApiRouter<AppState> {
+/// The portal's pages, on any state the publication read model can be taken from.
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<crate::publication::Publication>: FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(portal_index))
         .routes(routes!(portal_task))
@@ -394,11 +399,11 @@ fn task_row(
               (status = 422, description = "An invalid search, explained on the page",
                content_type = "text/html", body = String)))]
 async fn portal_index(
-    State(state): State<AppState>,
+    State(publication): State<Arc<crate::publication::Publication>>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let p = &state.publication;
+    let p = &publication;
     let raw = raw.unwrap_or_default();
     // Late marks depend on today's date (China time) as well as on the data.
     let key = format!("portal@{}?{raw}", china_today());
@@ -496,18 +501,15 @@ async fn index_page(p: &Publication, raw: &str) -> Result<(StatusCode, String), 
               (status = 404, description = "No published task with this id (HTML)",
                content_type = "text/html", body = String)))]
 async fn portal_task(
-    State(state): State<AppState>,
+    State(publication): State<Arc<crate::publication::Publication>>,
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
 ) -> Response {
     // An undecodable id names no published task: the same HTML 404 as any other.
     let Ok(Path(id)) = id else {
-        return error_page(
-            &state.publication.site,
-            ApiError::NotFound("no such task".into()),
-        );
+        return error_page(&publication.site, ApiError::NotFound("no such task".into()));
     };
-    let p = &state.publication;
+    let p = &publication;
     // Timeliness ("overdue") depends on today's date (China time) as well as on the data.
     let key = format!("portal/tasks/{id}@{}", china_today());
     p.cache
@@ -781,8 +783,11 @@ const DRAW_SPEC: &str = include_str!("../docs/draw-spec.md");
                content_type = "text/html", body = String,
                headers(("ETag" = String), ("Cache-Control" = String))),
               (status = 304, description = "Not modified")))]
-async fn draw_spec(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let p = &state.publication;
+async fn draw_spec(
+    State(publication): State<Arc<crate::publication::Publication>>,
+    headers: HeaderMap,
+) -> Response {
+    let p = &publication;
     p.cache
         .serve(
             p.store(),

@@ -49,6 +49,27 @@ pub struct AuditPage {
     pub next_cursor: Option<String>,
 }
 
+/// The store's filter for a page of `limit` entries (one more is read to know if another
+/// page follows).
+fn audit_filter(q: AuditQuery, limit: i64) -> ApiResult<AuditFilter> {
+    let after_seq = q
+        .cursor
+        .as_deref()
+        .map(|c| {
+            c.parse::<i64>()
+                .map_err(|_| ApiError::field("cursor", "not a cursor returned by a previous page"))
+        })
+        .transpose()?;
+    Ok(AuditFilter {
+        after_seq,
+        object_type: q.object_type,
+        object_id: q.object_id,
+        action: q.action,
+        actor: q.actor,
+        limit: limit + 1,
+    })
+}
+
 /// Audit-log entries in order (admin, auditor).
 #[utoipa::path(get, path = "/api/v1/audit-log", tag = "audit",
     security(("bearer" = [])), params(AuditQuery),
@@ -59,23 +80,8 @@ async fn list_audit_log(
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<AuditPage>> {
     require_reader(&who)?;
-    let after_seq = q
-        .cursor
-        .as_deref()
-        .map(|c| {
-            c.parse::<i64>()
-                .map_err(|_| ApiError::field("cursor", "not a cursor returned by a previous page"))
-        })
-        .transpose()?;
     let limit = limit(q.limit)?;
-    let filter = AuditFilter {
-        after_seq,
-        object_type: q.object_type,
-        object_id: q.object_id,
-        action: q.action,
-        actor: q.actor,
-        limit: limit + 1,
-    };
+    let filter = audit_filter(q, limit)?;
     let mut items = state.store.audit_log(&filter).await?;
     let next_cursor = if items.len() as i64 > limit {
         items.truncate(limit as usize);

@@ -14,7 +14,8 @@ use crate::bulk::{ImportError, ImportReport, Importer, Mode, Options};
 use crate::domain::registry::{InspectorInput, InstitutionInput};
 use crate::error::{ApiError, ApiResult};
 use crate::store::records::Stored;
-use crate::store::registry::Page;
+use crate::store::registry::{InspectorFilter, InstitutionFilter, Page};
+use crate::store::{Store, StoreError};
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -269,7 +270,7 @@ pub struct InspectorExportQuery {
 type Pager<T> = Arc<
     dyn Fn(
             Option<String>,
-        ) -> BoxFuture<'static, Result<(Vec<Stored<T>>, Option<String>), sqlx::Error>>
+        ) -> BoxFuture<'static, Result<(Vec<Stored<T>>, Option<String>), StoreError>>
         + Send
         + Sync,
 >;
@@ -354,6 +355,32 @@ async fn xlsx_export<T: BulkRecord>(pager: Pager<T>, name: &str) -> ApiResult<Re
     ))
 }
 
+fn institution_pager(store: Store, filter: InstitutionFilter) -> Pager<InstitutionInput> {
+    Arc::new(move |after| {
+        let (store, filter) = (store.clone(), filter.clone());
+        Box::pin(async move {
+            let page = Page {
+                after,
+                limit: EXPORT_PAGE,
+            };
+            store.institutions(&filter, &page).await
+        })
+    })
+}
+
+fn inspector_pager(store: Store, filter: InspectorFilter) -> Pager<InspectorInput> {
+    Arc::new(move |after| {
+        let (store, filter) = (store.clone(), filter.clone());
+        Box::pin(async move {
+            let page = Page {
+                after,
+                limit: EXPORT_PAGE,
+            };
+            store.inspectors(&filter, &page).await
+        })
+    })
+}
+
 async fn export<T: BulkRecord>(
     format: Option<ExportFormat>,
     pager: Pager<T>,
@@ -390,17 +417,7 @@ async fn export_institutions(
         limit: None,
     }
     .filter()?;
-    let store = state.store.clone();
-    let pager: Pager<InstitutionInput> = Arc::new(move |after| {
-        let (store, filter) = (store.clone(), filter.clone());
-        Box::pin(async move {
-            let page = Page {
-                after,
-                limit: EXPORT_PAGE,
-            };
-            store.institutions(&filter, &page).await
-        })
-    });
+    let pager = institution_pager(state.store.clone(), filter);
     export(q.format, pager, "institutions").await
 }
 
@@ -424,16 +441,6 @@ async fn export_inspectors(
         limit: None,
     }
     .filter()?;
-    let store = state.store.clone();
-    let pager: Pager<InspectorInput> = Arc::new(move |after| {
-        let (store, filter) = (store.clone(), filter.clone());
-        Box::pin(async move {
-            let page = Page {
-                after,
-                limit: EXPORT_PAGE,
-            };
-            store.inspectors(&filter, &page).await
-        })
-    });
+    let pager = inspector_pager(state.store.clone(), filter);
     export(q.format, pager, "inspectors").await
 }

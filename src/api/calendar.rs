@@ -4,10 +4,11 @@
 use super::AppState;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::problems::WriteProblems;
+use crate::admin;
 use crate::auth::Principal;
 use crate::domain::calendar::{CalendarError, YearCalendar};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::store::{audit, publication};
+use crate::tasks::TaskError;
 use axum::Json;
 use axum::extract::State;
 use chrono::NaiveDate;
@@ -99,16 +100,7 @@ fn parse_year(raw: &str) -> ApiResult<i32> {
 }
 
 fn calendar_problem(e: CalendarError) -> ApiError {
-    match e {
-        CalendarError::Invalid { errors, .. } => ApiError::invalid(errors),
-        CalendarError::MissingYear(y) => ApiError::field(
-            "working_days",
-            format!(
-                "the deadline runs into {y}, for which no official calendar is loaded (an admin loads it with PUT /api/v1/calendar/{y})"
-            ),
-        ),
-        CalendarError::ZeroWorkingDays => ApiError::field("working_days", e.to_string()),
-    }
+    ApiError::from(TaskError::from(e))
 }
 
 /// Load or correct a year's official calendar (admin). Audited; earlier versions are kept.
@@ -122,33 +114,13 @@ async fn put_year(
     ApiJson(input): ApiJson<YearInput>,
 ) -> ApiResult<Json<YearView>> {
     who.require_admin()?;
-    let year = parse_year(&year)?;
     let candidate = YearCalendar {
-        year,
+        year: parse_year(&year)?,
         days_off: input.days_off,
         working_weekends: input.working_weekends,
     };
-    candidate.validate().map_err(ApiError::invalid)?;
-    // Check against the neighbours on a copy, store, then swap in: the calendar in memory
-    // changes only when the database has it.
-    let mut next = state.calendar.read().expect("calendar lock").clone();
-    next.insert(candidate.clone()).map_err(calendar_problem)?;
-    let data = serde_json::to_string(&candidate).map_err(|e| ApiError::Internal(e.into()))?;
-    let mut tx = state.store.begin().await?;
-    publication::save_calendar_year(&mut tx, year as i64, &data, &who.actor()).await?;
-    audit::append(
-        &mut tx,
-        &who.actor(),
-        "calendar.load",
-        "calendar_year",
-        &year.to_string(),
-        &audit::payload_digest(&candidate),
-    )
-    .await?;
-    tx.commit().await?;
-    *state.calendar.write().expect("calendar lock") = next;
-    tracing::info!(year, "official calendar loaded");
-    Ok(Json(YearView::from(&candidate)))
+    let loaded = admin::load_calendar_year(&state.store, &state.calendar, &who, candidate).await?;
+    Ok(Json(YearView::from(&loaded)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -3,11 +3,11 @@
 use super::AppState;
 use super::extract::{ApiJson, Reader};
 use super::problems::CreateProblems;
-use super::registry::{ListOf, check};
+use super::registry::ListOf;
+use crate::admin;
 use crate::auth::Principal;
 use crate::domain::registry::{Department, DepartmentInput};
-use crate::error::{ApiError, ApiResult, Problem};
-use crate::store::{self, audit, registry};
+use crate::error::{ApiResult, Problem};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -43,31 +43,6 @@ async fn create_department(
     ApiJson(input): ApiJson<DepartmentInput>,
 ) -> ApiResult<(StatusCode, Json<Department>)> {
     who.require_admin()?;
-    check(input.validate())?;
-    let mut tx = state.store.begin().await?;
-    if registry::department_exists(&mut *tx, input.code.as_str()).await? {
-        return Err(ApiError::Conflict(format!(
-            "department {} already exists",
-            input.code
-        )));
-    }
-    let at = store::now();
-    registry::insert_department(&mut tx, &input, &at).await?;
-    audit::append(
-        &mut tx,
-        &who.actor(),
-        "department.create",
-        "department",
-        input.code.as_str(),
-        &audit::payload_digest(&input),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(Department {
-            data: input,
-            created_at: at,
-        }),
-    ))
+    let created = admin::create_department(&state.store, &who, input).await?;
+    Ok((StatusCode::CREATED, Json(created)))
 }

@@ -10,6 +10,27 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{HeaderMap, HeaderValue, header, request::Parts};
 use serde::de::DeserializeOwned;
 
+/// An optional JSON body: none (no Content-Length, or 0, and no Transfer-Encoding), `null`
+/// or a body give `T::default()` for the first two, else the body as [`ApiJson`] reads it.
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let has_body = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v != "0")
+            || req.headers().contains_key(header::TRANSFER_ENCODING);
+        if !has_body {
+            return Ok(Self(T::default()));
+        }
+        let ApiJson(body) = ApiJson::<Option<T>>::from_request(req, state).await?;
+        Ok(Self(body.unwrap_or_default()))
+    }
+}
+
 /// A JSON body: `application/json` required, unknown fields refused, every error 4xx
 /// with the path of the offending field.
 pub struct ApiJson<T>(pub T);
@@ -191,7 +212,7 @@ impl FromRequestParts<AppState> for Principal {
         let principal = state.auth.verify(token)?;
         // A coordinator of a department that is not registered acts for nobody.
         if let Some(d) = &principal.department
-            && !crate::store::registry::department_exists(state.store.pool(), d.as_str()).await?
+            && !state.store.department_exists(d.as_str()).await?
         {
             return Err(ApiError::Forbidden(format!(
                 "the token names department {d}, which is not registered"

@@ -48,17 +48,7 @@ async fn list_items(
     _: Reader,
     ApiQuery(query): ApiQuery<ItemQuery>,
 ) -> ApiResult<Json<ListOf<Item>>> {
-    let filter = ItemFilter {
-        department: list_param("department", &query.department, |s| {
-            DepartmentCode::parse(s).map(|_| s.to_string())
-        })?,
-        institution_kind: list_param("institution_kind", &query.institution_kind, |s| {
-            InstitutionKind::parse(s).map(|_| s.to_string())
-        })?,
-        status: list_param("status", &query.status, |s| {
-            ItemStatus::parse(s).map(|_| s.to_string())
-        })?,
-    };
+    let filter = item_filter(&query)?;
     let page = Page {
         after: cursor(query.cursor)?,
         limit: limit(query.limit)?,
@@ -68,6 +58,20 @@ async fn list_items(
         items: items.into_iter().map(Item::from).collect(),
         next_cursor,
     }))
+}
+
+fn item_filter(query: &ItemQuery) -> ApiResult<ItemFilter> {
+    Ok(ItemFilter {
+        department: list_param("department", &query.department, |s| {
+            DepartmentCode::parse(s).map(|_| s.to_string())
+        })?,
+        institution_kind: list_param("institution_kind", &query.institution_kind, |s| {
+            InstitutionKind::parse(s).map(|_| s.to_string())
+        })?,
+        status: list_param("status", &query.status, |s| {
+            ItemStatus::parse(s).map(|_| s.to_string())
+        })?,
+    })
 }
 
 async fn check_references(tx: &mut Tx, input: &ItemInput, id: Option<&str>) -> ApiResult<()> {

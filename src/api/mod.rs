@@ -62,6 +62,13 @@ pub struct AppState {
     pub publication: Arc<crate::publication::Publication>,
 }
 
+/// The portal and the public API take only the publication read model from the state.
+impl axum::extract::FromRef<AppState> for Arc<crate::publication::Publication> {
+    fn from_ref(state: &AppState) -> Self {
+        state.publication.clone()
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(

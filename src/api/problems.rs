@@ -34,6 +34,10 @@ problems! {
     }
     /// A write without an existing object to find.
     WriteProblems { Unauthorized = 401, Forbidden = 403, Invalid = 422 }
+    /// A public read of one object: it may not exist (or not be published).
+    PublicNotFound { NotFound = 404 }
+    /// A public listing: filters may be refused.
+    PublicInvalid { Invalid = 422 }
     /// Uploading a file.
     ImportProblems {
         Unauthorized = 401, Forbidden = 403, TooLarge = 413, UnsupportedType = 415, Invalid = 422,

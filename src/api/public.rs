@@ -3,9 +3,10 @@
 //! ETag and `Cache-Control`, and `If-None-Match` gets 304. The views come from the
 //! publication read model (`crate::publication`), built once per change and served as bytes.
 
+use super::AppState;
 use super::extract::{ApiPath, ApiQuery};
-use crate::app::AppState;
-use crate::error::{ApiError, ApiResult, Problem};
+use super::problems::{PublicInvalid, PublicNotFound};
+use crate::error::{ApiError, ApiResult};
 use crate::publication::{Built, InstitutionHistory, ListQuery, PublicTask, PublicTaskList};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, Method, header};
@@ -71,8 +72,7 @@ pub struct PublicTaskQuery {
 /// Published tasks.
 #[utoipa::path(get, path = "/public/v1/tasks", tag = "public", params(PublicTaskQuery),
     responses((status = 200, body = PublicTaskList, headers(("ETag" = String), ("Cache-Control" = String))),
-              (status = 304, description = "Not modified"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+              (status = 304, description = "Not modified"), PublicInvalid))]
 async fn public_tasks(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -99,8 +99,7 @@ async fn public_tasks(
 /// A published task: drawn institutions, teams, results, deadlines, timeliness.
 #[utoipa::path(get, path = "/public/v1/tasks/{id}", tag = "public", params(("id" = String, Path)),
     responses((status = 200, body = PublicTask, headers(("ETag" = String), ("Cache-Control" = String))),
-              (status = 304, description = "Not modified"),
-              (status = 404, body = Problem, content_type = "application/problem+json")))]
+              (status = 304, description = "Not modified"), PublicNotFound))]
 async fn public_task(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -120,8 +119,7 @@ async fn public_task(
 #[utoipa::path(get, path = "/public/v1/tasks/{id}/bundle", tag = "public", params(("id" = String, Path)),
     responses((status = 200, description = "The bundle (canonical JSON)", content_type = "application/json", body = Object,
                headers(("ETag" = String), ("Cache-Control" = String))),
-              (status = 304, description = "Not modified"),
-              (status = 404, body = Problem, content_type = "application/problem+json")))]
+              (status = 304, description = "Not modified"), PublicNotFound))]
 async fn public_bundle(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -141,8 +139,7 @@ async fn public_bundle(
 #[utoipa::path(get, path = "/public/v1/institutions/{id}/history", tag = "public",
     params(("id" = String, Path)),
     responses((status = 200, body = InstitutionHistory, headers(("ETag" = String), ("Cache-Control" = String))),
-              (status = 304, description = "Not modified"),
-              (status = 404, body = Problem, content_type = "application/problem+json")))]
+              (status = 304, description = "Not modified"), PublicNotFound))]
 async fn institution_history(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -176,8 +173,7 @@ pub struct ResultsCsvQuery {
 #[utoipa::path(get, path = "/public/v1/results.csv", tag = "public", params(ResultsCsvQuery),
     responses((status = 200, description = "CSV", content_type = "text/csv", body = String,
                headers(("ETag" = String), ("Cache-Control" = String), ("Link" = String), ("X-Next-Cursor" = String))),
-              (status = 304, description = "Not modified"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+              (status = 304, description = "Not modified"), PublicInvalid))]
 async fn results_csv(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -19,10 +19,33 @@ pub struct ListOf<T> {
     pub next_cursor: Option<String>,
 }
 
+/// One version of a record as it was written.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryEntry {
+    pub version: i64,
+    /// Subject of the token that wrote this version.
+    pub actor: String,
+    pub at: String,
+    /// The document of this version.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+impl From<records::HistoryEntry> for HistoryEntry {
+    fn from(h: records::HistoryEntry) -> Self {
+        Self {
+            version: h.version,
+            actor: h.actor,
+            at: h.at,
+            data: h.data,
+        }
+    }
+}
+
 /// Every version of one record.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct History {
-    pub items: Vec<records::HistoryEntry>,
+    pub items: Vec<HistoryEntry>,
     pub next_cursor: Option<String>,
 }
 
@@ -76,7 +99,7 @@ pub async fn history<T: Record>(state: &AppState, id: &str) -> ApiResult<History
     fetch::<T>(state, id).await?;
     let items = state.store.history(T::OBJECT, id).await?;
     Ok(History {
-        items,
+        items: items.into_iter().map(HistoryEntry::from).collect(),
         next_cursor: None,
     })
 }

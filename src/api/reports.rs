@@ -3,17 +3,14 @@
 use super::AppState;
 use super::extract::{ApiQuery, Reader};
 use super::problems::ListProblems;
-use super::views::deadlines;
 use crate::domain::result::china_today;
-use crate::domain::task::TaskState;
 use crate::error::ApiResult;
-use crate::store::tasks::TaskFilter;
+use crate::reports::{self, OverdueReport};
 use axum::Json;
 use axum::extract::State;
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -29,53 +26,6 @@ pub struct OverdueQuery {
     pub as_of: Option<NaiveDate>,
 }
 
-/// What is late: the drawn list, or results.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum OverdueKind {
-    /// The drawn list is not published and its date has passed.
-    Selection,
-    /// Results are not all published and their deadline has passed.
-    Results,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OverdueItem {
-    pub task_id: String,
-    pub title: String,
-    pub kind: OverdueKind,
-    #[schema(value_type = String, format = Date)]
-    pub due: NaiveDate,
-    /// Working days from the deadline to `as_of`; null if the calendar does not cover it.
-    pub working_days_late: Option<u32>,
-    /// For results: drawn institutions still without a published result.
-    pub pending_institutions: Option<i64>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DepartmentOverdue {
-    /// The lead department, responsible for publication.
-    pub department: String,
-    pub items: Vec<OverdueItem>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UnknownDeadline {
-    pub task_id: String,
-    pub title: String,
-    /// Why the results deadline cannot be computed (e.g. a year's calendar is missing).
-    pub problem: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OverdueReport {
-    #[schema(value_type = String, format = Date)]
-    pub as_of: NaiveDate,
-    pub departments: Vec<DepartmentOverdue>,
-    /// Tasks whose results deadline cannot be computed: load the missing calendar.
-    pub unknown_deadlines: Vec<UnknownDeadline>,
-}
-
 /// Tasks whose drawn list or results are past due, per lead department.
 #[utoipa::path(get, path = "/api/v1/reports/overdue", tag = "publication",
     security(("bearer" = [])), params(OverdueQuery),
@@ -86,78 +36,7 @@ async fn overdue(
     ApiQuery(q): ApiQuery<OverdueQuery>,
 ) -> ApiResult<Json<OverdueReport>> {
     let as_of = q.as_of.unwrap_or_else(china_today);
-    let filter = TaskFilter {
-        state: vec![
-            TaskState::Drawn.as_str().into(),
-            TaskState::Published.as_str().into(),
-        ],
-        ..Default::default()
-    };
-    let mut by_department: BTreeMap<String, Vec<OverdueItem>> = BTreeMap::new();
-    let mut unknown = Vec::new();
-    let mut after = None;
-    loop {
-        let (tasks, next) = state.store.tasks(&filter, after, 200).await?;
-        for task in tasks {
-            let d = deadlines(&state, &task.config);
-            let late = |due: NaiveDate| {
-                state
-                    .calendar
-                    .read()
-                    .expect("calendar lock")
-                    .working_days_between(due, as_of)
-                    .ok()
-            };
-            let department = task.config.lead_department.to_string();
-            if task.state == TaskState::Drawn && as_of > d.selection_publish_by {
-                by_department
-                    .entry(department.clone())
-                    .or_default()
-                    .push(OverdueItem {
-                        task_id: task.id.clone(),
-                        title: task.config.title.clone(),
-                        kind: OverdueKind::Selection,
-                        due: d.selection_publish_by,
-                        working_days_late: late(d.selection_publish_by),
-                        pending_institutions: None,
-                    });
-            }
-            match (d.results_due, d.results_due_problem) {
-                (Some(due), _) if as_of > due => {
-                    let pending = state.store.unpublished_count(&task.id).await?;
-                    if pending > 0 {
-                        by_department
-                            .entry(department)
-                            .or_default()
-                            .push(OverdueItem {
-                                task_id: task.id,
-                                title: task.config.title,
-                                kind: OverdueKind::Results,
-                                due,
-                                working_days_late: late(due),
-                                pending_institutions: Some(pending),
-                            });
-                    }
-                }
-                (None, Some(problem)) => unknown.push(UnknownDeadline {
-                    task_id: task.id,
-                    title: task.config.title,
-                    problem,
-                }),
-                _ => {}
-            }
-        }
-        match next {
-            Some(n) => after = Some(n),
-            None => break,
-        }
-    }
-    Ok(Json(OverdueReport {
-        as_of,
-        departments: by_department
-            .into_iter()
-            .map(|(department, items)| DepartmentOverdue { department, items })
-            .collect(),
-        unknown_deadlines: unknown,
-    }))
+    Ok(Json(
+        reports::overdue(&state.store, &state.calendar, as_of).await?,
+    ))
 }

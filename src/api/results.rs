@@ -1,7 +1,7 @@
 //! Publishing a task's drawn list, and recording, correcting and publishing its results.
 
 use super::AppState;
-use super::extract::{ApiJson, ApiPath, Reader};
+use super::extract::{ApiJson, ApiPath, OptionalJson, Reader};
 use super::problems::{ReadOne, StepProblems};
 use super::views::{TaskView, task_view};
 use crate::auth::Principal;
@@ -156,23 +156,9 @@ async fn publish_results(
     State(state): State<AppState>,
     who: Principal,
     ApiPath(id): ApiPath<String>,
-    request: axum::extract::Request,
-) -> ApiResult<Json<PublishedResults>> {
     // The body is optional: none, `null` or `{}` publishes every recorded result.
-    let has_body = request
-        .headers()
-        .get(axum::http::header::CONTENT_LENGTH)
-        .is_some_and(|v| v != "0")
-        || request
-            .headers()
-            .contains_key(axum::http::header::TRANSFER_ENCODING);
-    let input = if has_body {
-        use axum::extract::FromRequest;
-        let ApiJson(b) = ApiJson::<Option<PublishResultsInput>>::from_request(request, &()).await?;
-        b.unwrap_or_default()
-    } else {
-        PublishResultsInput::default()
-    };
+    OptionalJson(input): OptionalJson<PublishResultsInput>,
+) -> ApiResult<Json<PublishedResults>> {
     let done = tasks::publish_results(&state.store, &who, &id, &input).await?;
     Ok(Json(PublishedResults {
         published: done.published,

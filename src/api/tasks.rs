@@ -33,7 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The views moved to `api::views`; re-exported for `api/public.rs`, which imports
 /// them from here until the publication read model replaces it.
-pub use super::views::{Deadlines, bundle_response, current_selections, deadlines};
+use super::views::bundle_response;
 use super::views::{ReplacementView, TaskView, task_view, view};
 
 // ---- create, list, get ----

@@ -6,7 +6,7 @@ use super::AppState;
 use crate::domain::task::{TaskInput, TaskState};
 use crate::draw::{self, CanonicalJson, DrawResult, EntropyValue};
 use crate::error::{ApiError, ApiResult};
-use crate::store::tasks::{self as store, EntropyStatus, TaskRow};
+use crate::store::tasks::{self as store, TaskRow};
 use crate::tasks;
 use axum::Json;
 use axum::http::header;
@@ -75,6 +75,36 @@ impl From<draw::Replacement> for ReplacementView {
     }
 }
 
+/// One planned source of randomness and how far it got.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EntropyStatus {
+    pub source: String,
+    pub note: Option<String>,
+    /// `hex(SHA-256(secret))`, posted before sealing (department sources).
+    pub commitment: Option<String>,
+    pub committed_by: Option<String>,
+    pub committed_at: Option<String>,
+    /// The revealed value, after sealing.
+    pub value: Option<String>,
+    pub revealed_by: Option<String>,
+    pub revealed_at: Option<String>,
+}
+
+impl From<store::EntropyStatus> for EntropyStatus {
+    fn from(e: store::EntropyStatus) -> Self {
+        Self {
+            source: e.source,
+            note: e.note,
+            commitment: e.commitment,
+            committed_by: e.committed_by,
+            committed_at: e.committed_at,
+            value: e.value,
+            revealed_by: e.revealed_by,
+            revealed_at: e.revealed_at,
+        }
+    }
+}
+
 /// A task with its configuration, state, entropy, and (once drawn) selections.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TaskView {
@@ -107,33 +137,12 @@ pub struct TaskView {
     pub deadlines: Deadlines,
 }
 
-/// The disclosure deadlines of a task.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Deadlines {
-    /// The drawn list must be public by this date (the inspection start, unless configured earlier).
-    #[schema(value_type = String, format = Date)]
-    pub selection_publish_by: chrono::NaiveDate,
-    /// Results are due by this date: `inspection_end` + N working days on the official
-    /// calendar. Null when the calendar of a year it runs into is not loaded yet.
-    #[schema(value_type = Option<String>, format = Date)]
-    pub results_due: Option<chrono::NaiveDate>,
-    /// Why `results_due` is null.
-    pub results_due_problem: Option<String>,
-}
+/// The disclosure deadlines of a task: one type, shared with the public read model.
+pub use crate::publication::Deadlines;
 
 /// Computes a task's deadlines on the loaded calendar; never guesses past it.
 pub fn deadlines(state: &AppState, cfg: &TaskInput) -> Deadlines {
-    let calendar = state.calendar.read().expect("calendar lock");
-    let (results_due, results_due_problem) =
-        match calendar.add_working_days(cfg.inspection_end, cfg.results_working_days()) {
-            Ok(d) => (Some(d), None),
-            Err(e) => (None, Some(e.to_string())),
-        };
-    Deadlines {
-        selection_publish_by: cfg.selection_deadline(),
-        results_due,
-        results_due_problem,
-    }
+    crate::publication::deadlines(&state.calendar.read().expect("calendar lock"), cfg)
 }
 
 /// Applies replacements to the draw as first made.
@@ -262,7 +271,7 @@ pub async fn view(state: &AppState, task: TaskRow) -> ApiResult<TaskView> {
         pool_hash: task.pool_hash,
         seed: task.seed,
         result_hash: task.result_hash,
-        entropy,
+        entropy: entropy.into_iter().map(EntropyStatus::from).collect(),
         selections,
         replacements,
         cancel_reason: task.cancel_reason,

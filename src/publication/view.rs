@@ -10,7 +10,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use utoipa::ToSchema;
 
-/// A task's deadlines (the same shape as the coordinator's view).
+/// The disclosure deadlines of a task.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Deadlines {
     /// The drawn list must be public by this date (the inspection start, unless configured earlier).

@@ -21,6 +21,10 @@ use std::time::Duration;
 
 pub type Tx = Transaction<'static, Any>;
 
+/// What a storage operation can fail with (the database driver's error), named here so
+/// code outside `store` does not reach for the driver.
+pub type StoreError = sqlx::Error;
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 

@@ -120,23 +120,6 @@ where
     )
 }
 
-/// Published tasks that drew an institution, newest first.
-pub async fn tasks_of_institution(
-    pool: &AnyPool,
-    institution: &str,
-) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query(
-        "SELECT s.task_id FROM task_selections s JOIN tasks t ON t.id = s.task_id \
-         WHERE s.institution_id = $1 AND t.state IN ('published', 'closed') ORDER BY t.published_at DESC",
-    )
-    .bind(institution)
-    .fetch_all(pool)
-    .await?
-    .iter()
-    .map(|r| r.try_get("task_id"))
-    .collect()
-}
-
 /// One version of a result.
 #[derive(Debug, Clone)]
 pub struct ResultRow {

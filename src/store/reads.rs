@@ -22,6 +22,17 @@ impl Store {
         audit::verify_chain(&self.pool).await
     }
 
+    /// The gauges `/metrics` shows: audit chain length, pool size, idle connections.
+    pub async fn gauges(&self) -> Result<(i64, u32, usize), sqlx::Error> {
+        let chain = super::metrics::audit_chain_length(&self.pool).await?;
+        Ok((chain, self.pool.size(), self.pool.num_idle()))
+    }
+
+    /// Whether a department with this code is registered.
+    pub async fn department_exists(&self, code: &str) -> Result<bool, sqlx::Error> {
+        registry::department_exists(&self.pool, code).await
+    }
+
     pub async fn departments(&self) -> Result<Vec<Department>, sqlx::Error> {
         registry::list_departments(&self.pool).await
     }

@@ -10,7 +10,6 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
-use utoipa::ToSchema;
 
 /// A registry document type and how it is stored.
 pub trait Record: Serialize + DeserializeOwned + PartialEq + Send + Sync + Unpin + 'static {
@@ -237,15 +236,14 @@ pub async fn update<T: Record>(
     }))
 }
 
-/// One version of a record as it was written.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+/// One version of a record as it was written (the API shows it through its own view type).
+#[derive(Debug, Clone)]
 pub struct HistoryEntry {
     pub version: i64,
     /// Subject of the token that wrote this version.
     pub actor: String,
     pub at: String,
     /// The document of this version.
-    #[schema(value_type = Object)]
     pub data: serde_json::Value,
 }
 

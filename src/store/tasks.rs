@@ -9,10 +9,8 @@ use crate::domain::registry::InspectorInput;
 use crate::domain::stored::StoredTaskConfig;
 use crate::domain::task::{TaskInput, TaskState};
 use crate::draw::{CanonicalJson, DrawResult, Replacement, Snapshot};
-use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
-use utoipa::ToSchema;
 
 /// A task as stored.
 #[derive(Debug, Clone)]
@@ -230,8 +228,9 @@ pub async fn list(
     Ok((rows, next))
 }
 
-/// One planned source of randomness and how far it got.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+/// One planned source of randomness and how far it got, as stored (the API shows it through
+/// its own view type).
+#[derive(Debug, Clone)]
 pub struct EntropyStatus {
     pub source: String,
     pub note: Option<String>,

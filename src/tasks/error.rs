@@ -1,5 +1,6 @@
 //! What a lifecycle step can answer instead of its value.
 
+use crate::domain::calendar::CalendarError;
 use crate::domain::task::TaskState;
 use crate::error::{ApiError, FieldError, InfeasiblePair};
 
@@ -22,7 +23,7 @@ pub enum TaskError {
     #[error("{} institution/department pair(s) lack enough eligible inspectors", .0.len())]
     Infeasible(Vec<InfeasiblePair>),
     #[error(transparent)]
-    Store(#[from] sqlx::Error),
+    Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -48,6 +49,21 @@ impl TaskError {
             Ok(())
         } else {
             Err(Self::Invalid(errors))
+        }
+    }
+}
+
+impl From<CalendarError> for TaskError {
+    fn from(e: CalendarError) -> Self {
+        match e {
+            CalendarError::Invalid { errors, .. } => TaskError::Invalid(errors),
+            CalendarError::MissingYear(y) => TaskError::field(
+                "working_days",
+                format!(
+                    "the deadline runs into {y}, for which no official calendar is loaded (an admin loads it with PUT /api/v1/calendar/{y})"
+                ),
+            ),
+            CalendarError::ZeroWorkingDays => TaskError::field("working_days", e.to_string()),
         }
     }
 }

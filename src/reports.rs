@@ -1,0 +1,143 @@
+//! Reports over the lifecycle: what is past its legal disclosure deadline. A library the API
+//! and the CLI can both call; storage stays behind `store`.
+
+use crate::domain::calendar::Calendar;
+use crate::domain::task::TaskState;
+use crate::publication::deadlines;
+use crate::store::Store;
+use crate::store::tasks::TaskFilter;
+use crate::tasks::TaskResult;
+use chrono::NaiveDate;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::RwLock;
+use utoipa::ToSchema;
+
+/// What is late: the drawn list, or results.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OverdueKind {
+    /// The drawn list is not published and its date has passed.
+    Selection,
+    /// Results are not all published and their deadline has passed.
+    Results,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OverdueItem {
+    pub task_id: String,
+    pub title: String,
+    pub kind: OverdueKind,
+    #[schema(value_type = String, format = Date)]
+    pub due: NaiveDate,
+    /// Working days from the deadline to `as_of`; null if the calendar does not cover it.
+    pub working_days_late: Option<u32>,
+    /// For results: drawn institutions still without a published result.
+    pub pending_institutions: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DepartmentOverdue {
+    /// The lead department, responsible for publication.
+    pub department: String,
+    pub items: Vec<OverdueItem>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnknownDeadline {
+    pub task_id: String,
+    pub title: String,
+    /// Why the results deadline cannot be computed (e.g. a year's calendar is missing).
+    pub problem: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OverdueReport {
+    #[schema(value_type = String, format = Date)]
+    pub as_of: NaiveDate,
+    pub departments: Vec<DepartmentOverdue>,
+    /// Tasks whose results deadline cannot be computed: load the missing calendar.
+    pub unknown_deadlines: Vec<UnknownDeadline>,
+}
+
+/// Drawn or published tasks whose drawn list or results are past due on `as_of`, per lead
+/// department, and the tasks whose results deadline the loaded calendar cannot compute.
+pub async fn overdue(
+    db: &Store,
+    calendar: &RwLock<Calendar>,
+    as_of: NaiveDate,
+) -> TaskResult<OverdueReport> {
+    let filter = TaskFilter {
+        state: vec![
+            TaskState::Drawn.as_str().into(),
+            TaskState::Published.as_str().into(),
+        ],
+        ..Default::default()
+    };
+    let mut by_department: BTreeMap<String, Vec<OverdueItem>> = BTreeMap::new();
+    let mut unknown = Vec::new();
+    let mut after = None;
+    loop {
+        let (tasks, next) = db.tasks(&filter, after, 200).await?;
+        for task in tasks {
+            let (d, late) = {
+                let calendar = calendar.read().expect("calendar lock");
+                let d = deadlines(&calendar, &task.config);
+                let late = |due: NaiveDate| calendar.working_days_between(due, as_of).ok();
+                let late_selection = late(d.selection_publish_by);
+                let late_results = d.results_due.and_then(late);
+                (d, (late_selection, late_results))
+            };
+            let department = task.config.lead_department.to_string();
+            if task.state == TaskState::Drawn && as_of > d.selection_publish_by {
+                by_department
+                    .entry(department.clone())
+                    .or_default()
+                    .push(OverdueItem {
+                        task_id: task.id.clone(),
+                        title: task.config.title.clone(),
+                        kind: OverdueKind::Selection,
+                        due: d.selection_publish_by,
+                        working_days_late: late.0,
+                        pending_institutions: None,
+                    });
+            }
+            match (d.results_due, d.results_due_problem) {
+                (Some(due), _) if as_of > due => {
+                    let pending = db.unpublished_count(&task.id).await?;
+                    if pending > 0 {
+                        by_department
+                            .entry(department)
+                            .or_default()
+                            .push(OverdueItem {
+                                task_id: task.id,
+                                title: task.config.title,
+                                kind: OverdueKind::Results,
+                                due,
+                                working_days_late: late.1,
+                                pending_institutions: Some(pending),
+                            });
+                    }
+                }
+                (None, Some(problem)) => unknown.push(UnknownDeadline {
+                    task_id: task.id,
+                    title: task.config.title,
+                    problem,
+                }),
+                _ => {}
+            }
+        }
+        match next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    Ok(OverdueReport {
+        as_of,
+        departments: by_department
+            .into_iter()
+            .map(|(department, items)| DepartmentOverdue { department, items })
+            .collect(),
+        unknown_deadlines: unknown,
+    })
+}
