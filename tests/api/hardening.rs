@@ -387,6 +387,9 @@ async fn a_backup_restores_to_the_same_data_and_a_verified_chain() {
     app.upload(INST, &admin, CSV, file.into_bytes())
         .await
         .expect(200);
+    // A drawn task: its bundle (snapshot, entropy, result) must come back byte for byte.
+    let drawn = Scenario::seed003(&app).await.drawn().await;
+    let bundle_before = bundle(&app, &drawn.id).await;
     let entries = app.audit_len().await;
     let (_, before) = app
         .download("/api/v1/institutions/export?format=csv", &admin)
@@ -441,6 +444,13 @@ async fn a_backup_restores_to_the_same_data_and_a_verified_chain() {
         .download("/api/v1/institutions/export?format=csv", &restored.admin())
         .await;
     assert_eq!(before, after);
+    let bundle_after = bundle(&restored, &drawn.id).await;
+    assert!(
+        bundle_after == bundle_before,
+        "the restored bundle differs:\n{}\n{}",
+        String::from_utf8_lossy(&bundle_before),
+        String::from_utf8_lossy(&bundle_after)
+    );
 }
 
 #[tokio::test]
