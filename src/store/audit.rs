@@ -474,5 +474,81 @@ pub async fn cross_check(pool: &AnyPool) -> Result<Option<BrokenLink>, sqlx::Err
             }));
         }
     }
+    cross_check_registries(pool).await
+}
+
+/// Each registry row against `record_history` (append-only): the row's version is the
+/// latest there and its data is that version's. Where every version of a record was an
+/// API write (one `create`/`update` entry each, none from a bulk import, whose one entry
+/// covers the file), the latest entry's payload digest must be the digest of the data.
+async fn cross_check_registries(pool: &AnyPool) -> Result<Option<BrokenLink>, sqlx::Error> {
+    for (table, object) in [
+        ("institutions", "institution"),
+        ("inspectors", "inspector"),
+        ("inspection_items", "inspection_item"),
+    ] {
+        let rows = sqlx::query(super::dynamic(format!(
+            "SELECT r.id, r.version, r.data, h.data AS history,              (SELECT MAX(h2.version) FROM record_history h2               WHERE h2.object_type = $1 AND h2.object_id = r.id) AS latest              FROM {table} r LEFT JOIN record_history h              ON h.object_type = $1 AND h.object_id = r.id AND h.version = r.version              ORDER BY r.id"
+        )))
+        .bind(object)
+        .fetch_all(pool)
+        .await?;
+        let mut entries: BTreeMap<String, (i64, i64, String)> = BTreeMap::new();
+        let log = sqlx::query(
+            "SELECT seq, object_id, payload_sha256 FROM audit_log \
+             WHERE object_type = $1 AND (action = $2 OR action = $3) ORDER BY seq",
+        )
+        .bind(object)
+        .bind(format!("{object}.create"))
+        .bind(format!("{object}.update"))
+        .fetch_all(pool)
+        .await?;
+        for r in &log {
+            let e = entries.entry(r.try_get("object_id")?).or_default();
+            e.0 = r.try_get("seq")?;
+            e.1 += 1;
+            e.2 = r.try_get("payload_sha256")?;
+        }
+        for r in &rows {
+            let id: String = r.try_get("id")?;
+            let version: i64 = r.try_get("version")?;
+            let data: String = r.try_get("data")?;
+            let history: Option<String> = r.try_get("history")?;
+            let latest: Option<i64> = r.try_get("latest")?;
+            let (seq, count, digest) = entries.get(&id).cloned().unwrap_or_default();
+            let broken = |reason: String| {
+                Ok(Some(BrokenLink {
+                    seq,
+                    reason: format!("{table} row {id}: {reason}"),
+                }))
+            };
+            if latest != Some(version) {
+                return broken(format!(
+                    "version {version}, but record_history's latest is {}",
+                    latest.map_or("none".into(), |v| v.to_string())
+                ));
+            }
+            let parsed: Option<serde_json::Value> = serde_json::from_str(&data).ok();
+            let same = match (
+                &parsed,
+                history
+                    .as_deref()
+                    .map(serde_json::from_str::<serde_json::Value>),
+            ) {
+                (Some(a), Some(Ok(b))) => *a == b,
+                _ => false,
+            };
+            if !same {
+                return broken(format!(
+                    "data differs from version {version} in record_history (altered in place?)"
+                ));
+            }
+            if count == version && parsed.is_some_and(|v| payload_digest(&v) != digest) {
+                return broken(format!(
+                    "data does not match the payload digest of entry {seq} (altered in place?)"
+                ));
+            }
+        }
+    }
     Ok(None)
 }

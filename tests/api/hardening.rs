@@ -662,3 +662,52 @@ async fn verify_names_a_published_finding_rewritten_in_place() {
         "{reason}"
     );
 }
+
+#[tokio::test]
+async fn verify_names_a_registry_row_rewritten_in_place() {
+    let app = spawn_app().await;
+    let id = app
+        .institution(institution_body(1, "retail_pharmacy", "150602"))
+        .await;
+    // A bulk-imported row: one entry for the file, checked against record_history.
+    let file = format!("{EN_HEADER}\n{}\n", row(7, "药店七"));
+    app.upload(INST, &app.admin(), CSV, file.into_bytes())
+        .await
+        .expect(200);
+    assert_eq!(verify_report(&app).await["ok"], true);
+    let mut db = raw_db(&app).await;
+    let rewrite = format!(
+        "UPDATE institutions SET data = REPLACE(data, '\"risk_grade\":\"B\"', '\"risk_grade\":\"A\"') \
+         WHERE id = '{id}'"
+    );
+    exec(&mut db, &rewrite).await.unwrap();
+    let r = verify_report(&app).await;
+    assert_eq!(r["ok"], false, "{r}");
+    let reason = r["first_broken"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("institutions row {id}")),
+        "{reason}"
+    );
+    // Put it back: the chain holds again; then alter the imported row.
+    let restore = format!(
+        "UPDATE institutions SET data = REPLACE(data, '\"risk_grade\":\"A\"', '\"risk_grade\":\"B\"') \
+         WHERE id = '{id}'"
+    );
+    exec(&mut db, &restore).await.unwrap();
+    assert_eq!(verify_report(&app).await["ok"], true);
+    exec(
+        &mut db,
+        "UPDATE institutions SET data = REPLACE(data, '药店七', '药店八') WHERE name = '药店七'",
+    )
+    .await
+    .unwrap();
+    let r = verify_report(&app).await;
+    assert_eq!(r["ok"], false, "{r}");
+    assert!(
+        r["first_broken"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("record_history"),
+        "{r}"
+    );
+}
