@@ -488,11 +488,26 @@ async fn cross_check_registries(pool: &AnyPool) -> Result<Option<BrokenLink>, sq
         ("inspection_items", "inspection_item"),
     ] {
         let rows = sqlx::query(super::dynamic(format!(
-            "SELECT r.id, r.version, r.data, h.data AS history,              (SELECT MAX(h2.version) FROM record_history h2               WHERE h2.object_type = $1 AND h2.object_id = r.id) AS latest              FROM {table} r LEFT JOIN record_history h              ON h.object_type = $1 AND h.object_id = r.id AND h.version = r.version              ORDER BY r.id"
+            "SELECT id, version, data FROM {table} ORDER BY id"
         )))
+        .fetch_all(pool)
+        .await?;
+        // The latest history version of each record (plain scans: no correlated subquery,
+        // which PostgreSQL plans badly on large registries).
+        let mut latest: BTreeMap<String, (i64, String)> = BTreeMap::new();
+        let history = sqlx::query(
+            "SELECT object_id, version, data FROM record_history WHERE object_type = $1 \
+             ORDER BY object_id, version",
+        )
         .bind(object)
         .fetch_all(pool)
         .await?;
+        for h in &history {
+            latest.insert(
+                h.try_get("object_id")?,
+                (h.try_get("version")?, h.try_get("data")?),
+            );
+        }
         let mut entries: BTreeMap<String, (i64, i64, String)> = BTreeMap::new();
         let log = sqlx::query(
             "SELECT seq, object_id, payload_sha256 FROM audit_log \
@@ -513,8 +528,10 @@ async fn cross_check_registries(pool: &AnyPool) -> Result<Option<BrokenLink>, sq
             let id: String = r.try_get("id")?;
             let version: i64 = r.try_get("version")?;
             let data: String = r.try_get("data")?;
-            let history: Option<String> = r.try_get("history")?;
-            let latest: Option<i64> = r.try_get("latest")?;
+            let (latest, history) = match latest.get(&id) {
+                Some((v, d)) => (Some(*v), Some(d.as_str())),
+                None => (None, None),
+            };
             let (seq, count, digest) = entries.get(&id).cloned().unwrap_or_default();
             let broken = |reason: String| {
                 Ok(Some(BrokenLink {
@@ -531,9 +548,7 @@ async fn cross_check_registries(pool: &AnyPool) -> Result<Option<BrokenLink>, sq
             let parsed: Option<serde_json::Value> = serde_json::from_str(&data).ok();
             let same = match (
                 &parsed,
-                history
-                    .as_deref()
-                    .map(serde_json::from_str::<serde_json::Value>),
+                history.map(serde_json::from_str::<serde_json::Value>),
             ) {
                 (Some(a), Some(Ok(b))) => *a == b,
                 _ => false,
