@@ -180,7 +180,8 @@ pub struct ChainReport {
     pub entries: i64,
     /// Hash of the last entry (the chain head).
     pub head: String,
-    /// The first broken link, if any.
+    /// The first broken link, if any; also the first row of current state (a task, a
+    /// finding) that contradicts the entries of its object.
     pub first_broken: Option<BrokenLink>,
 }
 
@@ -249,7 +250,7 @@ pub async fn verify_chain(pool: &AnyPool) -> Result<ChainReport, sqlx::Error> {
             ),
         })
     } else {
-        None
+        cross_check(pool).await?
     };
     Ok(ChainReport {
         ok: first_broken.is_none(),
@@ -291,4 +292,278 @@ pub async fn check_anchor(
         )));
     }
     Ok(Ok(()))
+}
+
+/// What the audit entries of one task say its current rows must be.
+#[derive(Default)]
+struct TaskTrail {
+    /// The states the entries allow, with the entry that decided them.
+    states: Vec<&'static str>,
+    last: i64,
+    pool_hash: Option<(i64, String)>,
+    result_hash: Option<(i64, String)>,
+    recorded: std::collections::HashSet<String>,
+    results_published: bool,
+}
+
+/// Cross-checks current state against the audit chain (issue 16, #8): every task's state,
+/// `pool_hash`, `seed` and `result_hash`, and every recorded or published finding, against
+/// the entries of that task. The first row that disagrees is named, with the entry it
+/// contradicts. Run after the chain itself holds (the entries are then trustworthy).
+pub async fn cross_check(pool: &AnyPool) -> Result<Option<BrokenLink>, sqlx::Error> {
+    let mut trails: BTreeMap<String, TaskTrail> = BTreeMap::new();
+    let entries = sqlx::query(
+        "SELECT seq, action, object_id, payload_sha256 FROM audit_log \
+         WHERE object_type = 'task' ORDER BY seq",
+    )
+    .fetch_all(pool)
+    .await?;
+    for r in &entries {
+        let seq: i64 = r.try_get("seq")?;
+        let action: String = r.try_get("action")?;
+        let id: String = r.try_get("object_id")?;
+        let payload: String = r.try_get("payload_sha256")?;
+        let t = trails.entry(id).or_default();
+        let states: Option<Vec<&'static str>> = match action.as_str() {
+            "task.create" => Some(vec!["draft"]),
+            "task.seal" => {
+                t.pool_hash = Some((seq, payload.clone()));
+                Some(vec!["sealed"])
+            }
+            "task.draw" => {
+                t.result_hash = Some((seq, payload.clone()));
+                Some(vec!["drawn"])
+            }
+            "task.publish" => Some(vec!["published"]),
+            "task.cancel" => Some(vec!["cancelled"]),
+            // Publishing the last result closes the task in the same transaction.
+            "result.publish" => {
+                t.results_published = true;
+                Some(if t.states.contains(&"published") {
+                    vec!["published", "closed"]
+                } else {
+                    t.states.clone()
+                })
+            }
+            "result.record" => {
+                t.recorded.insert(payload.clone());
+                None
+            }
+            _ => None,
+        };
+        if let Some(s) = states {
+            t.states = s;
+            t.last = seq;
+        }
+    }
+    let tasks = sqlx::query(
+        "SELECT t.id, t.state, t.pool_hash, t.seed, t.result_hash, r.result \
+         FROM tasks t LEFT JOIN task_results r ON r.task_id = t.id ORDER BY t.id",
+    )
+    .fetch_all(pool)
+    .await?;
+    let empty = TaskTrail::default();
+    for r in &tasks {
+        let id: String = r.try_get("id")?;
+        let state: String = r.try_get("state")?;
+        let pool_hash: Option<String> = r.try_get("pool_hash")?;
+        let seed: Option<String> = r.try_get("seed")?;
+        let result_hash: Option<String> = r.try_get("result_hash")?;
+        let result: Option<String> = r.try_get("result")?;
+        let t = trails.get(&id).unwrap_or(&empty);
+        let broken = |seq: i64, reason: String| {
+            Ok(Some(BrokenLink {
+                seq,
+                reason: format!("tasks row {id}: {reason}"),
+            }))
+        };
+        if t.states.is_empty() {
+            return broken(0, "no audit entry created this task".into());
+        }
+        if !t.states.contains(&state.as_str()) {
+            return broken(
+                t.last,
+                format!(
+                    "state is {state}, but its audit entries (last: entry {}) leave it {}",
+                    t.last,
+                    t.states.join(" or ")
+                ),
+            );
+        }
+        let expect = |what: &str, stored: &Option<String>, logged: &Option<(i64, String)>| match (
+            stored, logged,
+        ) {
+            (None, None) => None,
+            (Some(s), Some((_, l))) if s == l => None,
+            (s, Some((seq, l))) => Some((
+                *seq,
+                format!(
+                    "{what} is {}, entry {seq} recorded {l}",
+                    s.as_deref().unwrap_or("empty")
+                ),
+            )),
+            (Some(s), None) => Some((t.last, format!("{what} is {s}, no audit entry set it"))),
+        };
+        if let Some((seq, reason)) = expect("pool_hash", &pool_hash, &t.pool_hash)
+            .or_else(|| expect("result_hash", &result_hash, &t.result_hash))
+        {
+            return broken(seq, reason);
+        }
+        // The stored result is the canonical JSON the result hash is taken over; the seed
+        // and pool hash must be the ones inside it.
+        if let (Some(text), Some((seq, logged))) = (&result, &t.result_hash) {
+            let hash = hex::encode(Sha256::digest(text.as_bytes()));
+            if &hash != logged {
+                return broken(
+                    *seq,
+                    format!(
+                        "the stored draw result hashes to {hash}, entry {seq} recorded {logged}"
+                    ),
+                );
+            }
+            let parsed: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+            for (col, value) in [("seed", &seed), ("pool_hash", &pool_hash)] {
+                let inside = parsed.get(col).and_then(|v| v.as_str());
+                if inside != value.as_deref() {
+                    return broken(
+                        *seq,
+                        format!(
+                            "{col} is {}, the draw result of entry {seq} holds {}",
+                            value.as_deref().unwrap_or("empty"),
+                            inside.unwrap_or("nothing")
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    let results = sqlx::query(
+        "SELECT task_id, institution_id, version, data, correction_reason, published_at \
+         FROM inspection_results ORDER BY task_id, institution_id, version",
+    )
+    .fetch_all(pool)
+    .await?;
+    for r in &results {
+        let task: String = r.try_get("task_id")?;
+        let institution: String = r.try_get("institution_id")?;
+        let version: i64 = r.try_get("version")?;
+        let data: String = r.try_get("data")?;
+        let reason: Option<String> = r.try_get("correction_reason")?;
+        let published: Option<String> = r.try_get("published_at")?;
+        let t = trails.get(&task).unwrap_or(&empty);
+        let row = format!("inspection_results row {task}/{institution} version {version}");
+        // What `result.record` hashed: the institution and the input with its reason.
+        let digest = serde_json::from_str::<crate::domain::result::ResultInput>(&data)
+            .ok()
+            .map(|mut input| {
+                input.correction_reason = reason;
+                payload_digest(&(institution.as_str(), &input))
+            });
+        if !digest.is_some_and(|d| t.recorded.contains(&d)) {
+            return Ok(Some(BrokenLink {
+                seq: t.last,
+                reason: format!(
+                    "{row}: its content matches no result.record entry of the task (altered in place?)"
+                ),
+            }));
+        }
+        if published.is_some() && !t.results_published {
+            return Ok(Some(BrokenLink {
+                seq: t.last,
+                reason: format!("{row}: published, but no result.publish entry of the task"),
+            }));
+        }
+    }
+    cross_check_registries(pool).await
+}
+
+/// Each registry row against `record_history` (append-only): the row's version is the
+/// latest there and its data is that version's. Where every version of a record was an
+/// API write (one `create`/`update` entry each, none from a bulk import, whose one entry
+/// covers the file), the latest entry's payload digest must be the digest of the data.
+async fn cross_check_registries(pool: &AnyPool) -> Result<Option<BrokenLink>, sqlx::Error> {
+    for (table, object) in [
+        ("institutions", "institution"),
+        ("inspectors", "inspector"),
+        ("inspection_items", "inspection_item"),
+    ] {
+        let rows = sqlx::query(super::dynamic(format!(
+            "SELECT id, version, data FROM {table} ORDER BY id"
+        )))
+        .fetch_all(pool)
+        .await?;
+        // The latest history version of each record (plain scans: no correlated subquery,
+        // which PostgreSQL plans badly on large registries).
+        let mut latest: BTreeMap<String, (i64, String)> = BTreeMap::new();
+        let history = sqlx::query(
+            "SELECT object_id, version, data FROM record_history WHERE object_type = $1 \
+             ORDER BY object_id, version",
+        )
+        .bind(object)
+        .fetch_all(pool)
+        .await?;
+        for h in &history {
+            latest.insert(
+                h.try_get("object_id")?,
+                (h.try_get("version")?, h.try_get("data")?),
+            );
+        }
+        let mut entries: BTreeMap<String, (i64, i64, String)> = BTreeMap::new();
+        let log = sqlx::query(
+            "SELECT seq, object_id, payload_sha256 FROM audit_log \
+             WHERE object_type = $1 AND (action = $2 OR action = $3) ORDER BY seq",
+        )
+        .bind(object)
+        .bind(format!("{object}.create"))
+        .bind(format!("{object}.update"))
+        .fetch_all(pool)
+        .await?;
+        for r in &log {
+            let e = entries.entry(r.try_get("object_id")?).or_default();
+            e.0 = r.try_get("seq")?;
+            e.1 += 1;
+            e.2 = r.try_get("payload_sha256")?;
+        }
+        for r in &rows {
+            let id: String = r.try_get("id")?;
+            let version: i64 = r.try_get("version")?;
+            let data: String = r.try_get("data")?;
+            let (latest, history) = match latest.get(&id) {
+                Some((v, d)) => (Some(*v), Some(d.as_str())),
+                None => (None, None),
+            };
+            let (seq, count, digest) = entries.get(&id).cloned().unwrap_or_default();
+            let broken = |reason: String| {
+                Ok(Some(BrokenLink {
+                    seq,
+                    reason: format!("{table} row {id}: {reason}"),
+                }))
+            };
+            if latest != Some(version) {
+                return broken(format!(
+                    "version {version}, but record_history's latest is {}",
+                    latest.map_or("none".into(), |v| v.to_string())
+                ));
+            }
+            let parsed: Option<serde_json::Value> = serde_json::from_str(&data).ok();
+            let same = match (
+                &parsed,
+                history.map(serde_json::from_str::<serde_json::Value>),
+            ) {
+                (Some(a), Some(Ok(b))) => *a == b,
+                _ => false,
+            };
+            if !same {
+                return broken(format!(
+                    "data differs from version {version} in record_history (altered in place?)"
+                ));
+            }
+            if count == version && parsed.is_some_and(|v| payload_digest(&v) != digest) {
+                return broken(format!(
+                    "data does not match the payload digest of entry {seq} (altered in place?)"
+                ));
+            }
+        }
+    }
+    Ok(None)
 }

@@ -387,6 +387,9 @@ async fn a_backup_restores_to_the_same_data_and_a_verified_chain() {
     app.upload(INST, &admin, CSV, file.into_bytes())
         .await
         .expect(200);
+    // A drawn task: its bundle (snapshot, entropy, result) must come back byte for byte.
+    let drawn = Scenario::seed003(&app).await.drawn().await;
+    let bundle_before = bundle(&app, &drawn.id).await;
     let entries = app.audit_len().await;
     let (_, before) = app
         .download("/api/v1/institutions/export?format=csv", &admin)
@@ -441,6 +444,13 @@ async fn a_backup_restores_to_the_same_data_and_a_verified_chain() {
         .download("/api/v1/institutions/export?format=csv", &restored.admin())
         .await;
     assert_eq!(before, after);
+    let bundle_after = bundle(&restored, &drawn.id).await;
+    assert!(
+        bundle_after == bundle_before,
+        "the restored bundle differs:\n{}\n{}",
+        String::from_utf8_lossy(&bundle_before),
+        String::from_utf8_lossy(&bundle_after)
+    );
 }
 
 #[tokio::test]
@@ -549,4 +559,155 @@ async fn the_openapi_document_describes_the_wire() {
             }
         }
     }
+}
+
+/// A raw connection to the app's database, as someone with full control of it would use.
+async fn raw_db(app: &TestApp) -> sqlx::AnyConnection {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .unwrap()
+}
+
+/// Runs one statement written by the test itself (no outside input).
+async fn exec(db: &mut sqlx::AnyConnection, sql: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+        .execute(db)
+        .await
+        .map(|_| ())
+}
+
+async fn verify_report(app: &TestApp) -> serde_json::Value {
+    app.get("/api/v1/audit-log/verify", &app.auditor())
+        .await
+        .expect(200)
+        .body
+}
+
+#[tokio::test]
+async fn tasks_and_entropy_refuse_illegal_edits_and_verify_names_a_flipped_state() {
+    let app = spawn_app().await;
+    let s = Scenario::seed003(&app).await.drawn().await;
+    let id = s.id.clone();
+    assert_eq!(verify_report(&app).await["ok"], true);
+    let pg = app.database_url.starts_with("postgres");
+    let mut db = raw_db(&app).await;
+    let flip = format!("UPDATE tasks SET state = 'published' WHERE id = '{id}'");
+    for refused in [
+        format!("UPDATE tasks SET state = 'draft' WHERE id = '{id}'"),
+        format!("UPDATE tasks SET state = 'closed' WHERE id = '{id}'"),
+        format!("UPDATE tasks SET state = 'cancelled' WHERE id = '{id}'"),
+        format!("UPDATE tasks SET pool_hash = 'ab' WHERE id = '{id}'"),
+        format!("UPDATE tasks SET seed = 'ab' WHERE id = '{id}'"),
+        format!("UPDATE tasks SET result_hash = 'ab' WHERE id = '{id}'"),
+        format!("DELETE FROM tasks WHERE id = '{id}'"),
+        format!("UPDATE task_entropy SET value = 'ab' WHERE task_id = '{id}'"),
+        format!("UPDATE task_entropy SET commitment = 'ab' WHERE task_id = '{id}'"),
+        format!("DELETE FROM task_entropy WHERE task_id = '{id}'"),
+    ] {
+        assert!(
+            exec(&mut db, &refused).await.is_err(),
+            "the database let through: {refused}"
+        );
+    }
+    if pg {
+        for t in ["tasks", "task_entropy"] {
+            assert!(
+                exec(&mut db, &format!("TRUNCATE {t} CASCADE"))
+                    .await
+                    .is_err(),
+                "TRUNCATE {t}"
+            );
+        }
+    }
+    assert_eq!(verify_report(&app).await["ok"], true);
+    // drawn -> published is a legal step, so the trigger lets it through: only the audit
+    // chain can tell that no `task.publish` entry made it (the unpublished list goes public).
+    exec(&mut db, &flip).await.unwrap();
+    let r = verify_report(&app).await;
+    assert_eq!(r["ok"], false, "{r}");
+    let reason = r["first_broken"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("tasks row {id}")) && reason.contains("state is published"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn verify_names_a_published_finding_rewritten_in_place() {
+    let app = spawn_app().await;
+    let s = Scenario::seed003(&app).await.with_results().await;
+    let id = s.id.clone();
+    let inst = s.institutions()[0].clone();
+    assert_eq!(verify_report(&app).await["ok"], true);
+    let pg = app.database_url.starts_with("postgres");
+    let mut db = raw_db(&app).await;
+    let unguard = if pg {
+        "ALTER TABLE inspection_results DISABLE TRIGGER inspection_results_publish_once"
+    } else {
+        "DROP TRIGGER inspection_results_publish_once"
+    };
+    exec(&mut db, unguard).await.unwrap();
+    let rewrite = format!(
+        "UPDATE inspection_results SET data = REPLACE(data, '2023-08-15', '2023-08-16') \
+         WHERE task_id = '{id}' AND institution_id = '{inst}'"
+    );
+    exec(&mut db, &rewrite).await.unwrap();
+    let r = verify_report(&app).await;
+    assert_eq!(r["ok"], false, "{r}");
+    let reason = r["first_broken"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("inspection_results row {id}/{inst}")),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn verify_names_a_registry_row_rewritten_in_place() {
+    let app = spawn_app().await;
+    let id = app
+        .institution(institution_body(1, "retail_pharmacy", "150602"))
+        .await;
+    // A bulk-imported row: one entry for the file, checked against record_history.
+    let file = format!("{EN_HEADER}\n{}\n", row(7, "药店七"));
+    app.upload(INST, &app.admin(), CSV, file.into_bytes())
+        .await
+        .expect(200);
+    assert_eq!(verify_report(&app).await["ok"], true);
+    let mut db = raw_db(&app).await;
+    let rewrite = format!(
+        "UPDATE institutions SET data = REPLACE(data, '\"risk_grade\":\"B\"', '\"risk_grade\":\"A\"') \
+         WHERE id = '{id}'"
+    );
+    exec(&mut db, &rewrite).await.unwrap();
+    let r = verify_report(&app).await;
+    assert_eq!(r["ok"], false, "{r}");
+    let reason = r["first_broken"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("institutions row {id}")),
+        "{reason}"
+    );
+    // Put it back: the chain holds again; then alter the imported row.
+    let restore = format!(
+        "UPDATE institutions SET data = REPLACE(data, '\"risk_grade\":\"A\"', '\"risk_grade\":\"B\"') \
+         WHERE id = '{id}'"
+    );
+    exec(&mut db, &restore).await.unwrap();
+    assert_eq!(verify_report(&app).await["ok"], true);
+    exec(
+        &mut db,
+        "UPDATE institutions SET data = REPLACE(data, '药店七', '药店八') WHERE name = '药店七'",
+    )
+    .await
+    .unwrap();
+    let r = verify_report(&app).await;
+    assert_eq!(r["ok"], false, "{r}");
+    assert!(
+        r["first_broken"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("record_history"),
+        "{r}"
+    );
 }

@@ -1,6 +1,5 @@
 //! Several suiji nodes on one database: two `Application`s share one database (PostgreSQL
 //! with TEST_DATABASE_URL, else one SQLite file), and requests are spread over both.
-//! (Replaying an Idempotency-Key on the other node is left to the lifecycle rework.)
 
 use crate::helpers::*;
 use crate::tasks::{
@@ -92,4 +91,61 @@ async fn two_hundred_writes_over_two_nodes_keep_one_gap_free_chain() {
     // verify checks every link; the count shows no entry is missing or doubled.
     assert_eq!(a.audit_len().await, before + 200);
     assert_eq!(b.audit_len().await, before + 200);
+}
+
+#[tokio::test]
+async fn a_draw_replayed_on_the_other_node_answers_the_original_bytes() {
+    let a = spawn_app().await;
+    let b = spawn_second_node(&a).await;
+    seed_003_county(&a).await;
+    let id = create_task(&a, seed_003_task()).await;
+    commit_all(&a, &id, &[MI, HEALTH, MR]).await;
+    a.post(
+        &format!("/api/v1/tasks/{id}/seal"),
+        &a.coordinator(MI),
+        json!(null),
+    )
+    .await
+    .expect(200);
+    reveal_all(&a, &id, &[MI, HEALTH, MR], true).await;
+    let draw = |node: &TestApp| {
+        node.client
+            .post(format!("{}/api/v1/tasks/{id}/draw", node.base))
+            .bearer_auth(node.coordinator(MI))
+            .header("Idempotency-Key", "draw-across-nodes-1")
+    };
+    let first = draw(&a).send().await.unwrap();
+    assert_eq!(first.status().as_u16(), 200);
+    let original = first.bytes().await.unwrap();
+    // The task moves on (published) on node a; the replay on node b still gets the answer
+    // of the call that made the draw, byte for byte.
+    a.post(
+        &format!("/api/v1/tasks/{id}/publish"),
+        &a.coordinator(MI),
+        json!(null),
+    )
+    .await
+    .expect(200);
+    for _ in 0..2 {
+        let replay = draw(&b).send().await.unwrap();
+        assert_eq!(replay.status().as_u16(), 200);
+        let bytes = replay.bytes().await.unwrap();
+        assert_eq!(
+            bytes,
+            original,
+            "replay on the other node differs:\n{}\n{}",
+            String::from_utf8_lossy(&bytes),
+            String::from_utf8_lossy(&original)
+        );
+    }
+    // Another key on the other node is refused with the state: no second draw.
+    let other = b
+        .client
+        .post(format!("{}/api/v1/tasks/{id}/draw", b.base))
+        .bearer_auth(b.coordinator(MI))
+        .header("Idempotency-Key", "another-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status().as_u16(), 409);
 }
