@@ -113,7 +113,7 @@ fn task(n: usize) -> Value {
                 {"id": "retail_pharmacies", "filter": {"kind": ["retail_pharmacy"], "region_prefix": ["1506"]},
                  "ratio": {"num": 5, "den": 100}, "min": 1, "max": 4}],
      "cross_region": false, "max_assignments_per_inspector": null,
-     "inspection_start": "2023-08-01", "inspection_end": "2023-08-31", "items": [],
+     "inspection_start": "2023-08-01", "inspection_end": "2023-08-31", "items": [], "protocol": "suiji-draw/1",
      "entropy_plan": [{"source": "department:medical_insurance"}, {"source": "department:health"},
                       {"source": "department:market_regulation"},
                       {"source": "beacon:drand-quicknet", "note": "round 3500000"}]})

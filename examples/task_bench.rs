@@ -170,7 +170,7 @@ fn task() -> Value {
                 stratum("retail_pharmacies", json!({"kind": ["retail_pharmacy"], "region_prefix": ["1506"]})),
                 stratum("village_clinics", json!({"kind": ["village_clinic", "other"]}))],
      "cross_region": false, "max_assignments_per_inspector": null,
-     "inspection_start": "2026-08-03", "inspection_end": "2026-08-31", "items": [],
+     "inspection_start": "2026-08-03", "inspection_end": "2026-08-31", "items": [], "protocol": "suiji-draw/1",
      "entropy_plan": [{"source": "department:medical_insurance"}, {"source": "department:health"},
                       {"source": "department:market_regulation"},
                       {"source": "beacon:drand-quicknet", "note": "round 20000000"}]})

@@ -199,7 +199,18 @@ impl Application {
                 config.bind
             )
         })?;
-        let store = Store::open(&config.database_url).await?;
+        if let Some(at) = config.simulated_clock {
+            config.clock.set(at);
+        }
+        if config.clock.is_simulated() {
+            tracing::warn!(
+                now = %config.clock.now(),
+                "SIMULATED CLOCK: the task lifecycle does not read the real time (demo only; never in service)"
+            );
+        }
+        let store = Store::open(&config.database_url)
+            .await?
+            .with_clock(config.clock.clone());
         let (secret, created) = config.secret(true)?;
         if let Some(path) = created {
             tracing::warn!(
@@ -230,6 +241,7 @@ impl Application {
                     .with_site(crate::publication::Site {
                         authority: config.authority.clone(),
                         contact: config.contact.clone(),
+                        simulated_clock: config.clock.is_simulated(),
                     }),
             ),
             calendar,

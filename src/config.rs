@@ -70,6 +70,23 @@ pub struct Config {
     /// How the public contacts the authority, shown on the portal (telephone, address).
     #[arg(long, env = "SUIJI_CONTACT", default_value = "")]
     pub contact: String,
+
+    /// DEMO ONLY: the task lifecycle reads time from a simulated clock starting at this
+    /// RFC 3339 instant (to walk through a draw with an already published drand round).
+    /// Loud: logged at start, stated by /healthz, a banner on every portal page, and in
+    /// every task view. Never in service.
+    #[arg(long, env = "SUIJI_SIMULATED_CLOCK", value_parser = parse_instant)]
+    pub simulated_clock: Option<chrono::DateTime<chrono::Utc>>,
+
+    /// The clock the lifecycle reads (tests hold a clone to move it).
+    #[arg(skip)]
+    pub clock: crate::domain::Clock,
+}
+
+fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| format!("not an RFC 3339 instant (e.g. 2023-09-15T10:00:00Z): {e}"))
 }
 
 /// The database of a command that needs nothing else (`import`, `migrate`, `audit verify`,
@@ -128,6 +145,8 @@ impl Config {
             public_url: None,
             authority: String::new(),
             contact: String::new(),
+            simulated_clock: None,
+            clock: crate::domain::Clock::system(),
         }
     }
 

@@ -260,6 +260,42 @@ struct TaskPage {
     result_hash: String,
     bundle_url: String,
     entropy: Vec<EntropyRow>,
+    /// suiji-draw/2 (issue 11): protocol, trust statement, forfeits, chain head.
+    draw2: Draw2Facts,
+}
+
+/// What a suiji-draw/2 task adds to its page: the protocol, what its fairness rests on,
+/// the reveal deadline and beacon round, forfeited departments and the replacement chain.
+struct Draw2Facts {
+    protocol: &'static str,
+    trust_zh: String,
+    trust_en: String,
+    reveal_deadline: String,
+    beacon_round: String,
+    forfeited: Vec<String>,
+    replacements_head: String,
+    replacement_hashes: Vec<(u64, String)>,
+}
+
+fn draw2_facts(t: &PublicTask) -> Draw2Facts {
+    Draw2Facts {
+        protocol: t.protocol.as_str(),
+        trust_zh: t.trust_zh.clone(),
+        trust_en: t.trust_en.clone(),
+        reveal_deadline: t
+            .reveal_deadline
+            .as_deref()
+            .map(beijing)
+            .unwrap_or_default(),
+        beacon_round: t.beacon_round.map(|r| r.to_string()).unwrap_or_default(),
+        forfeited: t.forfeited.clone(),
+        replacements_head: t.replacements_head.clone().unwrap_or_default(),
+        replacement_hashes: t
+            .replacements
+            .iter()
+            .filter_map(|r| r.hash.clone().map(|h| (r.seq, h)))
+            .collect(),
+    }
 }
 
 #[derive(Template)]
@@ -732,6 +768,7 @@ fn task_view(p: &Publication, names: &HashMap<String, String>, t: &PublicTask) -
         results_late: t.results_late,
         selections,
         replacements,
+        draw2: draw2_facts(t),
         pool_hash: t.pool_hash.clone().unwrap_or_default(),
         seed: t.seed.clone().unwrap_or_default(),
         result_hash: t.result_hash.clone().unwrap_or_default(),

@@ -96,6 +96,7 @@ async fn seed_003() -> Fixture {
 
 fn seed_003_task() -> TaskInput {
     let v: Value = json!({"title": "2023年定点医药机构跨部门双随机联合抽查", "year": 2023, "round": 2,
+     "protocol": "suiji-draw/1",
      "lead_department": MI,
      "departments": [{"code": MI, "team_size": 2}, {"code": HEALTH, "team_size": 1},
                      {"code": MR, "team_size": 1}],
@@ -206,7 +207,8 @@ async fn the_seed_003_task_goes_through_its_whole_life() {
         },
     )
     .await
-    .unwrap();
+    .unwrap()
+    .replacement;
     assert_eq!(replacement.seq, 1);
     assert_eq!(replacement.out, leaving);
     assert_ne!(replacement.r#in, leaving);
@@ -337,5 +339,73 @@ async fn steps_are_refused_by_role_and_by_state() {
         )
         .await,
         TaskState::Drawn,
+    );
+}
+
+/// suiji-draw/2 without a beacon keeps /1's rule: every department must reveal (the
+/// deadline does not close reveals, or a late department would block the task for good);
+/// from the first reveal on the task cannot be cancelled; the values stay out of every
+/// view until the draw, and the bundle verifies.
+#[tokio::test]
+async fn a_v2_task_without_a_beacon_needs_every_department_and_cannot_be_cancelled_once_revealed() {
+    let f = seed_003().await;
+    let clock = suiji::domain::Clock::simulated(
+        chrono::DateTime::parse_from_rfc3339("2023-09-15T10:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc),
+    );
+    let db = &f.db.clone().with_clock(clock.clone());
+    let lead = coordinator(MI);
+    let mut cfg = seed_003_task();
+    cfg.protocol = None;
+    cfg.entropy_plan
+        .retain(|p| p.source.starts_with("department:"));
+    cfg.reveal_deadline = Some(
+        chrono::DateTime::parse_from_rfc3339("2023-09-15T10:30:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc),
+    );
+    let id = tasks::create(db, &lead, &cfg).await.unwrap().id;
+    commit_all(db, &id).await;
+    tasks::seal(db, &lead, &id).await.unwrap();
+    let reveal = |d: &str| RevealInput {
+        source: format!("department:{d}"),
+        value: secret(d),
+    };
+    tasks::reveal(db, &coordinator(MI), &id, &reveal(MI))
+        .await
+        .unwrap();
+    let cancel = CancelInput {
+        reason: "start again".into(),
+    };
+    match tasks::cancel(db, &lead, &id, &cancel).await {
+        Err(TaskError::Conflict(m)) => assert!(m.contains("reveal"), "{m}"),
+        other => panic!("cancel after a reveal: {other:?}"),
+    }
+    clock.set(
+        chrono::DateTime::parse_from_rfc3339("2023-09-16T00:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc),
+    );
+    tasks::reveal(db, &coordinator(HEALTH), &id, &reveal(HEALTH))
+        .await
+        .unwrap();
+    match tasks::draw(db, &lead, &id, None).await {
+        Err(TaskError::Conflict(m)) => assert!(m.contains(MR), "{m}"),
+        Err(other) => panic!("draw before every reveal: {other:?}"),
+        Ok(_) => panic!("a draw without every department"),
+    }
+    tasks::reveal(db, &coordinator(MR), &id, &reveal(MR))
+        .await
+        .unwrap();
+    let Drawn::Made(task) = tasks::draw(db, &lead, &id, None).await.unwrap() else {
+        panic!("the first draw makes it");
+    };
+    let bytes = tasks::bundle2(db, &task, false).await.unwrap().unwrap();
+    let b = suiji::draw::v2::parse_bundle(&bytes).unwrap();
+    assert_eq!(b.verify().unwrap().spec, "suiji-draw/2");
+    assert_eq!(
+        b.trust(),
+        suiji::draw::v2::Trust::SeveralDepartments { count: 3 }
     );
 }

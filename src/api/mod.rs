@@ -3,6 +3,7 @@
 //! Routes are registered with their OpenAPI description (utoipa-axum), so a route cannot
 //! exist without its entry in `openapi.yaml`.
 
+pub mod announce;
 pub mod audit;
 /// Bulk import and export of the registries.
 pub mod bulk;
@@ -150,6 +151,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(calendar::router())
         .merge(results::router())
         .merge(public::router())
+        .merge(announce::router())
         .merge(crate::portal::router())
         .merge(reports::router())
         .merge(audit::router())

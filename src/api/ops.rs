@@ -20,13 +20,19 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct Health {
     /// `ok`, or `unavailable` when the database cannot be reached.
     pub status: String,
+    /// DEMO ONLY: the time the task lifecycle reads when the server runs on a simulated
+    /// clock (`suiji serve --simulated-clock`); absent in service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub simulated_clock: Option<String>,
 }
 
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = Health)))]
-async fn healthz() -> Json<Health> {
+async fn healthz(State(state): State<AppState>) -> Json<Health> {
+    let clock = state.store.clock();
     Json(Health {
         status: "ok".into(),
+        simulated_clock: clock.is_simulated().then(|| clock.now().to_rfc3339()),
     })
 }
 
@@ -39,6 +45,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             StatusCode::OK,
             Json(Health {
                 status: "ok".into(),
+                simulated_clock: None,
             }),
         ),
         Err(e) => {
@@ -47,6 +54,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(Health {
                     status: "unavailable".into(),
+                    simulated_clock: None,
                 }),
             )
         }

@@ -3,7 +3,7 @@
 //! publication endpoints. Not a resource: shared by `tasks`, `results` and `reports`.
 
 use super::AppState;
-use crate::domain::task::{TaskInput, TaskState};
+use crate::domain::task::{Protocol, TaskInput, TaskState};
 use crate::draw::{self, CanonicalJson, DrawResult, EntropyValue};
 use crate::error::{ApiError, ApiResult};
 use crate::store::tasks::{self as store, TaskRow};
@@ -60,6 +60,12 @@ pub struct ReplacementView {
     pub reason: String,
     #[serde(rename = "in")]
     pub inspector_in: String,
+    /// suiji-draw/2: the hash of the previous record (the first: the `result_hash`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prev: Option<String>,
+    /// suiji-draw/2: this record's hash (SHA-256 of its canonical JSON without `hash`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
 }
 
 impl From<draw::Replacement> for ReplacementView {
@@ -71,6 +77,66 @@ impl From<draw::Replacement> for ReplacementView {
             out: r.out,
             reason: r.reason,
             inspector_in: r.r#in,
+            prev: None,
+            hash: None,
+        }
+    }
+}
+
+impl From<draw::v2::Replacement2> for ReplacementView {
+    fn from(r: draw::v2::Replacement2) -> Self {
+        Self {
+            seq: r.seq,
+            institution: r.institution,
+            department: r.department,
+            out: r.out,
+            reason: r.reason,
+            inspector_in: r.r#in,
+            prev: Some(r.prev),
+            hash: Some(r.hash),
+        }
+    }
+}
+
+impl From<tasks::Replaced> for ReplacementView {
+    fn from(r: tasks::Replaced) -> Self {
+        Self {
+            prev: r.prev,
+            hash: r.hash,
+            ..r.replacement.into()
+        }
+    }
+}
+
+/// A statement in both languages.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Words {
+    pub zh: String,
+    pub en: String,
+}
+
+/// What a draw's fairness rests on (issue 11, #8).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TrustView {
+    /// `one_department`, `several_departments`, `beacon` or `unverified_beacon`.
+    pub level: String,
+    pub zh: String,
+    pub en: String,
+}
+
+impl From<draw::v2::Trust> for TrustView {
+    fn from(t: draw::v2::Trust) -> Self {
+        use draw::v2::Trust;
+        let level = match t {
+            Trust::OneDepartment => "one_department",
+            Trust::SeveralDepartments { .. } => "several_departments",
+            Trust::Beacon { .. } => "beacon",
+            Trust::UnverifiedBeacon => "unverified_beacon",
+        };
+        Self {
+            level: level.into(),
+            zh: t.zh(),
+            en: t.en(),
         }
     }
 }
@@ -84,21 +150,30 @@ pub struct EntropyStatus {
     pub commitment: Option<String>,
     pub committed_by: Option<String>,
     pub committed_at: Option<String>,
-    /// The revealed value, after sealing.
+    /// The revealed value: shown to nobody (coordinators included) before the draw, so
+    /// that nobody can compute the outcome and withhold or cancel; then in the bundle.
     pub value: Option<String>,
+    /// Whether the source has revealed (its value stays hidden until the draw).
+    pub revealed: bool,
     pub revealed_by: Option<String>,
     pub revealed_at: Option<String>,
 }
 
-impl From<store::EntropyStatus> for EntropyStatus {
-    fn from(e: store::EntropyStatus) -> Self {
+impl EntropyStatus {
+    /// The status as shown while the task is in `state`.
+    pub fn shown(e: store::EntropyStatus, state: TaskState) -> Self {
+        let hidden = matches!(
+            state,
+            TaskState::Draft | TaskState::Sealed | TaskState::Cancelled
+        );
         Self {
+            revealed: e.value.is_some(),
             source: e.source,
             note: e.note,
             commitment: e.commitment,
             committed_by: e.committed_by,
             committed_at: e.committed_at,
-            value: e.value,
+            value: if hidden { None } else { e.value },
             revealed_by: e.revealed_by,
             revealed_at: e.revealed_at,
         }
@@ -122,6 +197,17 @@ pub struct TaskView {
     /// The drawn institutions with their current teams (replacements applied).
     pub selections: Vec<SelectionView>,
     pub replacements: Vec<ReplacementView>,
+    /// suiji-draw/2: the hash of the last replacement record, or the `result_hash`.
+    pub replacements_head: Option<String>,
+    /// suiji-draw/2: department sources that did not reveal by the deadline (drawn tasks).
+    pub forfeited: Vec<String>,
+    /// What the draw's fairness rests on.
+    pub trust: TrustView,
+    /// The reveal rule of this task, in words.
+    pub reveal_rule: Words,
+    /// Set when the server runs on a simulated clock (demo only): the time it reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub simulated_clock: Option<String>,
     pub cancel_reason: Option<String>,
     pub created_by: String,
     pub created_at: String,
@@ -243,21 +329,43 @@ async fn with_names(
 pub async fn view(state: &AppState, task: TaskRow) -> ApiResult<TaskView> {
     let mut conn = state.store.read().await?;
     let entropy = store::entropy(&mut *conn, &task.id).await?;
+    let v2 = task.config.protocol() == Protocol::V2;
+    let mut replacements_head = None;
     let (selections, replacements) = match store::drawn_result(&mut conn, &task.id).await? {
         Some(result) => {
             let replacements = store::replacements(&mut *conn, &task.id).await?;
             let lead = task.config.lead_department.as_str();
-            (
-                current_selections(&result, lead, &replacements),
-                replacements
-                    .into_iter()
+            let views = match (&task.result_hash, v2) {
+                (Some(head), true) => {
+                    let chained = tasks::v2::chain(head, &replacements);
+                    replacements_head = Some(
+                        chained
+                            .last()
+                            .map_or_else(|| head.clone(), |r| r.hash.clone()),
+                    );
+                    chained.into_iter().map(ReplacementView::from).collect()
+                }
+                _ => replacements
+                    .iter()
+                    .cloned()
                     .map(ReplacementView::from)
                     .collect(),
-            )
+            };
+            (current_selections(&result, lead, &replacements), views)
         }
         None => (Vec::new(), Vec::new()),
     };
     drop(conn);
+    let drawn = task.drawn_at.is_some();
+    let forfeited = if v2 && drawn {
+        tasks::v2::entropy2(&entropy, &task.config).forfeited
+    } else {
+        Vec::new()
+    };
+    let (zh, en) = tasks::v2::reveal_rule(&task.config);
+    let clock = state.store.clock();
+    let simulated_clock = clock.is_simulated().then(|| clock.now().to_rfc3339());
+    let trust = tasks::v2::trust(&task.config).into();
     let selections = with_names(state, selections).await?;
     let deadlines = deadlines(state, &task.config);
     Ok(TaskView {
@@ -271,9 +379,17 @@ pub async fn view(state: &AppState, task: TaskRow) -> ApiResult<TaskView> {
         pool_hash: task.pool_hash,
         seed: task.seed,
         result_hash: task.result_hash,
-        entropy: entropy.into_iter().map(EntropyStatus::from).collect(),
+        entropy: entropy
+            .into_iter()
+            .map(|e| EntropyStatus::shown(e, task.state))
+            .collect(),
         selections,
         replacements,
+        replacements_head,
+        forfeited,
+        trust,
+        reveal_rule: Words { zh, en },
+        simulated_clock,
         cancel_reason: task.cancel_reason,
         created_by: task.created_by,
         created_at: task.created_at,
@@ -297,6 +413,15 @@ pub async fn task_view(state: &AppState, task: TaskRow) -> ApiResult<Json<TaskVi
 
 /// The canonical JSON bundle of a draw, as a response anyone can verify offline.
 pub async fn bundle_response(state: &AppState, task: &TaskRow) -> ApiResult<Response> {
+    if task.config.protocol() == Protocol::V2 {
+        let Some(bytes) = tasks::bundle2(&state.store, task, false).await? else {
+            return Err(ApiError::wrong_state(
+                format!("task {} has no draw yet (it is {})", task.id, task.state),
+                task.state,
+            ));
+        };
+        return Ok(bundle_bytes(&task.id, bytes));
+    }
     let mut conn = state.store.read().await?;
     let Some(record) = store::load_draw(&mut conn, &task.id).await? else {
         return Err(ApiError::wrong_state(
@@ -320,13 +445,17 @@ pub async fn bundle_response(state: &AppState, task: &TaskRow) -> ApiResult<Resp
     })
     .await
     .map_err(|e| ApiError::Internal(e.into()))?;
-    let disposition = format!("inline; filename=\"suiji-{}-bundle.json\"", task.id);
-    Ok((
+    Ok(bundle_bytes(&task.id, bytes))
+}
+
+fn bundle_bytes(id: &str, bytes: Vec<u8>) -> Response {
+    let disposition = format!("inline; filename=\"suiji-{id}-bundle.json\"");
+    (
         [
             (header::CONTENT_TYPE, "application/json".to_string()),
             (header::CONTENT_DISPOSITION, disposition),
         ],
         bytes,
     )
-        .into_response())
+        .into_response()
 }

@@ -2,6 +2,7 @@
 //! past the HTTP layer holds these types and can trust them.
 
 pub mod calendar;
+pub mod clock;
 pub mod codes;
 pub mod ids;
 pub mod registry;
@@ -10,6 +11,7 @@ pub mod spreadsheet;
 pub mod stored;
 pub mod task;
 
+pub use clock::Clock;
 pub use codes::{CreditCode, DepartmentCode, RegionCode};
 
 /// The most distinct values one list parameter (`?region_prefix=a,b,…`) takes, on every

@@ -8,12 +8,14 @@
 
 use super::DepartmentCode;
 use super::registry::{InstitutionKind, Level, Ownership, RiskGrade};
-use super::task::{EntropySource, Ratio, StratumConfig, StratumFilter, TaskDepartment, TaskInput};
+use super::task::{
+    EntropySource, Protocol, Ratio, StratumConfig, StratumFilter, TaskDepartment, TaskInput,
+};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 /// The version written now.
-pub const STORED_TASK_VERSION: u32 = 1;
+pub const STORED_TASK_VERSION: u32 = 2;
 
 fn v1() -> u32 {
     1
@@ -42,6 +44,12 @@ pub struct StoredTaskConfig {
     pub results_within_working_days: Option<u32>,
     #[serde(default)]
     pub selection_publish_by: Option<NaiveDate>,
+    /// Version 2: the draw protocol, always written. Absent (rows of version 1): /1.
+    #[serde(default)]
+    pub protocol: Option<Protocol>,
+    /// Version 2: the reveal deadline of a /2 task.
+    #[serde(default)]
+    pub reveal_deadline: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -84,6 +92,8 @@ pub struct StoredSource {
     pub source: String,
     #[serde(default)]
     pub note: Option<String>,
+    #[serde(default)]
+    pub round: Option<u64>,
 }
 
 /// Rows written before the stored form existed hold the stratum ratio as
@@ -191,10 +201,13 @@ impl From<&TaskInput> for StoredTaskConfig {
                 .map(|p| StoredSource {
                     source: p.source.clone(),
                     note: p.note.clone(),
+                    round: p.round,
                 })
                 .collect(),
             results_within_working_days: t.results_within_working_days,
             selection_publish_by: t.selection_publish_by,
+            protocol: Some(t.protocol()),
+            reveal_deadline: t.reveal_deadline,
         }
     }
 }
@@ -246,10 +259,14 @@ impl From<StoredTaskConfig> for TaskInput {
                 .map(|p| EntropySource {
                     source: p.source,
                     note: p.note,
+                    round: p.round,
                 })
                 .collect(),
             results_within_working_days: s.results_within_working_days,
             selection_publish_by: s.selection_publish_by,
+            // Rows of version 1 were all suiji-draw/1.
+            protocol: Some(s.protocol.unwrap_or(Protocol::V1)),
+            reveal_deadline: s.reveal_deadline,
         }
     }
 }
@@ -266,15 +283,21 @@ mod tests {
         let cfg: TaskInput = StoredTaskConfig::from_json(OLD_ROW).unwrap().into();
         assert_eq!(cfg.strata[0].ratio, Ratio { num: 5, den: 100 });
         assert_eq!(cfg.departments[0].team_size, 2);
-        // The old row is exactly what `TaskInput` serializes to, and round-trips.
-        assert_eq!(serde_json::to_string(&cfg).unwrap(), OLD_ROW);
+        // Rows of version 1 are suiji-draw/1 tasks; otherwise the old row is exactly what
+        // `TaskInput` serializes to, and round-trips.
+        assert_eq!(cfg.protocol, Some(Protocol::V1));
+        let mut plain = cfg.clone();
+        plain.protocol = None;
+        assert_eq!(serde_json::to_string(&plain).unwrap(), OLD_ROW);
     }
 
     #[test]
     fn unknown_fields_are_ignored_and_the_form_round_trips() {
-        let old: TaskInput = serde_json::from_str(OLD_ROW).unwrap();
+        let mut old: TaskInput = serde_json::from_str(OLD_ROW).unwrap();
+        old.protocol = Some(Protocol::V1);
         let stored = serde_json::to_value(StoredTaskConfig::from(&old)).unwrap();
-        assert_eq!(stored["stored_version"], 1);
+        assert_eq!(stored["stored_version"], 2);
+        assert_eq!(stored["protocol"], "suiji-draw/1");
         let mut future = stored.clone();
         future["a_field_added_later"] = serde_json::json!({"x": 1});
         future["strata"][0]["also_new"] = serde_json::json!(true);

@@ -93,6 +93,29 @@ pub struct EntropySource {
     /// For a beacon: which round or date will be used, e.g. `round 3500000`.
     #[serde(default)]
     pub note: Option<String>,
+    /// suiji-draw/2: the drand quicknet round of `beacon:drand-quicknet`, published after
+    /// the reveal deadline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<u64>,
+}
+
+/// The draw protocol of a task: `suiji-draw/2` for new tasks; `suiji-draw/1` kept for
+/// tasks drawn before /2 and for whoever asks for it explicitly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum Protocol {
+    #[serde(rename = "suiji-draw/1")]
+    V1,
+    #[serde(rename = "suiji-draw/2")]
+    V2,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::V1 => "suiji-draw/1",
+            Protocol::V2 => "suiji-draw/2",
+        }
+    }
 }
 
 /// The configuration of a joint task.
@@ -121,6 +144,14 @@ pub struct TaskInput {
     #[serde(default)]
     pub items: Vec<String>,
     pub entropy_plan: Vec<EntropySource>,
+    /// The draw protocol; absent on input: `suiji-draw/2`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<Protocol>,
+    /// suiji-draw/2: reveals are refused after this instant (RFC 3339); departments that
+    /// have not revealed by then are forfeited (with a beacon). Required for /2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub reveal_deadline: Option<chrono::DateTime<chrono::Utc>>,
     /// Results are due this many working days after `inspection_end` (default 20).
     #[serde(default)]
     pub results_within_working_days: Option<u32>,
@@ -270,6 +301,14 @@ impl TaskInput {
                 "at least one source of randomness",
             ));
         }
+        if self.protocol() == Protocol::V2 {
+            self.validate_v2(&mut e);
+        } else if self.reveal_deadline.is_some() {
+            e.push(FieldError::new(
+                "reveal_deadline",
+                "suiji-draw/1 has no reveal deadline (omit protocol for suiji-draw/2)",
+            ));
+        }
         for (i, p) in self.entropy_plan.iter().enumerate() {
             let field = format!("entropy_plan[{i}].source");
             if self.entropy_plan[..i].iter().any(|o| o.source == p.source) {
@@ -291,7 +330,9 @@ impl TaskInput {
                 if !ok {
                     e.push(FieldError::new(&field, "beacon names use a-z, 0-9 and '-'"));
                 }
-                if p.note.as_deref().is_none_or(|n| n.trim().is_empty()) {
+                if self.protocol() == Protocol::V1
+                    && p.note.as_deref().is_none_or(|n| n.trim().is_empty())
+                {
                     e.push(FieldError::new(
                         format!("entropy_plan[{i}].note"),
                         "a beacon must say in advance which round or date will be used",
@@ -316,6 +357,86 @@ impl TaskInput {
         e
     }
 
+    /// The task's protocol (`suiji-draw/2` unless it says otherwise).
+    pub fn protocol(&self) -> Protocol {
+        self.protocol.unwrap_or(Protocol::V2)
+    }
+
+    /// The reveal deadline in Unix seconds (/2).
+    pub fn reveal_deadline_unix(&self) -> Option<i64> {
+        self.reveal_deadline.map(|t| t.timestamp())
+    }
+
+    /// The planned quicknet round (/2 with a beacon).
+    pub fn beacon_round(&self) -> Option<u64> {
+        self.entropy_plan
+            .iter()
+            .find(|p| p.source == crate::draw::quicknet::SOURCE)
+            .and_then(|p| p.round)
+    }
+
+    /// The suiji-draw/2 rules: a reveal deadline; the only beacon is drand quicknet, named
+    /// by a round published strictly after the deadline.
+    fn validate_v2(&self, e: &mut Vec<FieldError>) {
+        let deadline = match self.reveal_deadline {
+            None => {
+                e.push(FieldError::new(
+                    "reveal_deadline",
+                    "suiji-draw/2 needs a reveal deadline (RFC 3339); reveals after it are refused",
+                ));
+                None
+            }
+            Some(t) if t.timestamp() < 0 => {
+                e.push(FieldError::new("reveal_deadline", "must be after 1970"));
+                None
+            }
+            Some(t) => Some(t.timestamp() as u64),
+        };
+        for (i, p) in self.entropy_plan.iter().enumerate() {
+            let beacon = p.source.starts_with("beacon:");
+            if beacon && p.source != crate::draw::quicknet::SOURCE {
+                e.push(FieldError::new(
+                    format!("entropy_plan[{i}].source"),
+                    format!(
+                        "suiji-draw/2 knows one beacon, {}, checked by signature",
+                        crate::draw::quicknet::SOURCE
+                    ),
+                ));
+            }
+            match (beacon, p.round) {
+                (false, Some(_)) => e.push(FieldError::new(
+                    format!("entropy_plan[{i}].round"),
+                    "only the beacon names a round",
+                )),
+                (true, None) => e.push(FieldError::new(
+                    format!("entropy_plan[{i}].round"),
+                    "the beacon must name its drand quicknet round before sealing",
+                )),
+                (true, Some(round)) => {
+                    if let (Some(d), Some(t)) = (deadline, crate::draw::quicknet::round_time(round))
+                        && t <= d
+                    {
+                        e.push(FieldError::new(
+                            format!("entropy_plan[{i}].round"),
+                            format!(
+                                "round {round} is published at {} (unix {t}), not strictly after the reveal deadline (unix {d}); the first round after it is {}",
+                                unix_rfc3339(t),
+                                crate::draw::quicknet::first_round_after(d)
+                            ),
+                        ));
+                    }
+                    if round == 0 {
+                        e.push(FieldError::new(
+                            format!("entropy_plan[{i}].round"),
+                            "quicknet rounds start at 1",
+                        ));
+                    }
+                }
+                (false, None) => {}
+            }
+        }
+    }
+
     /// The working days allowed for results after the inspection ends.
     pub fn results_working_days(&self) -> u32 {
         self.results_within_working_days.unwrap_or(20)
@@ -325,6 +446,13 @@ impl TaskInput {
     pub fn selection_deadline(&self) -> NaiveDate {
         self.selection_publish_by.unwrap_or(self.inspection_start)
     }
+}
+
+/// A Unix time as RFC 3339 (UTC, seconds).
+pub fn unix_rfc3339(t: u64) -> String {
+    chrono::DateTime::from_timestamp(t as i64, 0)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|| t.to_string())
 }
 
 /// Where a task is in its life.

@@ -37,6 +37,8 @@ pub struct Site {
     pub authority: String,
     /// How the public reaches it (telephone, address, e-mail).
     pub contact: String,
+    /// The server runs on a simulated clock (demo only): every page says so.
+    pub simulated_clock: bool,
 }
 
 /// The read model with its cache. One per process, shared by every request.
@@ -166,6 +168,9 @@ impl Publication {
     /// The bundle of a published task's draw in canonical JSON, byte for byte what
     /// `suiji verify` checks.
     pub async fn bundle(&self, id: &str) -> Result<Option<Vec<u8>>, ApiError> {
+        if let Some(v2) = crate::tasks::public_bundle2(&self.store, id).await? {
+            return Ok(v2);
+        }
         let Some(read) = read_model::bundle(&self.store, id).await? else {
             return Ok(None);
         };
@@ -180,6 +185,62 @@ impl Publication {
         .await
         .map_err(internal)?;
         Ok(Some(bytes))
+    }
+
+    /// Feed entries for the audit chain's anchors (issue 11, #7): each seal announces the
+    /// task (pool hash, reveal deadline, beacon round) with the chain's head at that moment;
+    /// each draw and publication gives the head too.
+    async fn anchor_entries(&self) -> Result<Vec<atom_syndication::Entry>, ApiError> {
+        use atom_syndication::{Entry, FixedDateTime, Link, Text};
+        let base = &self.public_url;
+        let (_, anchors) = crate::tasks::audit_anchors(&self.store, FEED_ENTRIES).await?;
+        let mut out = Vec::new();
+        for a in anchors {
+            let Ok(at) = FixedDateTime::parse_from_rfc3339(&a.at) else {
+                continue;
+            };
+            let anchor = format!("{}:{}", a.seq, a.hash);
+            let (title, summary, href) = match a.action.as_str() {
+                "task.seal" => {
+                    let Some(n) = crate::tasks::announcement(&self.store, &a.task_id).await? else {
+                        continue;
+                    };
+                    (
+                        format!("封存公告：{}", n.title),
+                        format!(
+                            "池哈希 {}；揭示截止 {}；信标轮次 {}；审计链锚点 {anchor}",
+                            n.pool_hash.unwrap_or_default(),
+                            n.reveal_deadline.unwrap_or_else(|| "—".into()),
+                            n.beacon_round.map_or_else(|| "—".into(), |r| r.to_string()),
+                        ),
+                        format!("{base}/public/v1/tasks/{}/announcement", a.task_id),
+                    )
+                }
+                "task.draw" => (
+                    format!("抽取完成（任务 {}）", a.task_id),
+                    format!("审计链锚点 {anchor}"),
+                    format!("{base}/public/v1/audit/head"),
+                ),
+                _ => (
+                    format!("公布抽查名单（任务 {}）：审计链锚点", a.task_id),
+                    format!("审计链锚点 {anchor}"),
+                    format!("{base}/public/v1/audit/head"),
+                ),
+            };
+            out.push(Entry {
+                id: format!("urn:suiji:audit:{}", a.seq),
+                title: Text::plain(title),
+                updated: at,
+                links: vec![Link {
+                    href,
+                    rel: "alternate".into(),
+                    ..Default::default()
+                }],
+                summary: Some(Text::plain(summary)),
+                ..Default::default()
+            });
+        }
+        Ok(out)
     }
 
     /// Published tasks matching a query.
@@ -393,6 +454,7 @@ impl Publication {
                 });
             }
         }
+        entries.extend(self.anchor_entries().await?);
         entries.sort_by_key(|e| std::cmp::Reverse(e.updated));
         entries.truncate(FEED_ENTRIES as usize);
         let updated = entries

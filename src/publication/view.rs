@@ -122,6 +122,12 @@ pub struct PublicReplacement {
     #[serde(rename = "in")]
     pub inspector_in: PublicInspector,
     pub reason: String,
+    /// suiji-draw/2: the previous record's hash (the first: the `result_hash`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prev: Option<String>,
+    /// suiji-draw/2: this record's hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -175,6 +181,18 @@ pub struct PublicTask {
     pub results_pending: usize,
     /// Published results that came after their deadline.
     pub results_late: usize,
+    /// `suiji-draw/1` or `suiji-draw/2`.
+    pub protocol: crate::domain::task::Protocol,
+    /// suiji-draw/2: department sources that did not reveal by the deadline.
+    pub forfeited: Vec<String>,
+    /// suiji-draw/2: the hash of the last replacement record, or the `result_hash`.
+    pub replacements_head: Option<String>,
+    /// suiji-draw/2: the reveal deadline (RFC 3339) and the beacon round.
+    pub reveal_deadline: Option<String>,
+    pub beacon_round: Option<u64>,
+    /// What the draw's fairness rests on (Chinese, English).
+    pub trust_zh: String,
+    pub trust_en: String,
     /// Readable titles of the strata by id (for the portal; not part of the API).
     #[serde(skip)]
     pub stratum_titles: HashMap<String, String>,
@@ -399,6 +417,25 @@ pub fn public_task(calendar: &Calendar, read: TaskRead) -> PublicTask {
         .filter(|s| s.result.as_ref().and_then(|r| r.on_time) == Some(false))
         .count();
     let name_of = |code: &str| departments.get(code).cloned().unwrap_or_default();
+    let v2 = task.config.protocol() == crate::domain::task::Protocol::V2;
+    let chained = match (&task.result_hash, v2) {
+        (Some(h), true) => crate::tasks::v2::chain(h, &replacements),
+        _ => Vec::new(),
+    };
+    let replacements_head = match (&task.result_hash, v2) {
+        (Some(h), true) => Some(chained.last().map_or_else(|| h.clone(), |r| r.hash.clone())),
+        _ => None,
+    };
+    let forfeited: Vec<String> = if v2 {
+        entropy
+            .iter()
+            .filter(|e| e.value.is_none() && e.source.starts_with("department:"))
+            .map(|e| e.source.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let trust = crate::tasks::v2::trust(&task.config);
     let selection_on_time = task
         .published_at
         .as_deref()
@@ -452,7 +489,10 @@ pub fn public_task(calendar: &Calendar, read: TaskRead) -> PublicTask {
             .collect(),
         replacements: replacements
             .into_iter()
-            .map(|r| PublicReplacement {
+            .enumerate()
+            .map(|(i, r)| PublicReplacement {
+                prev: chained.get(i).map(|c| c.prev.clone()),
+                hash: chained.get(i).map(|c| c.hash.clone()),
                 out: card(&r.out),
                 inspector_in: card(&r.r#in),
                 seq: r.seq,
@@ -464,6 +504,16 @@ pub fn public_task(calendar: &Calendar, read: TaskRead) -> PublicTask {
         selections,
         results_pending,
         results_late,
+        protocol: task.config.protocol(),
+        forfeited,
+        replacements_head,
+        reveal_deadline: task
+            .config
+            .reveal_deadline_unix()
+            .map(|t| crate::domain::task::unix_rfc3339(t.max(0) as u64)),
+        beacon_round: task.config.beacon_round().filter(|_| v2),
+        trust_zh: trust.zh(),
+        trust_en: trust.en(),
         id: task.id,
     }
 }

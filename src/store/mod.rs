@@ -60,6 +60,8 @@ impl Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The time the task lifecycle reads "now" from (deadlines, beacon rounds).
+    clock: crate::domain::Clock,
 }
 
 impl Store {
@@ -93,7 +95,11 @@ impl Store {
                 .await
                 .context("switching SQLite to WAL")?;
         }
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            clock: crate::domain::Clock::system(),
+        })
     }
 
     /// Connects and applies the embedded migrations of this backend.
@@ -112,6 +118,17 @@ impl Store {
             .run(&self.pool)
             .await
             .context("applying database migrations")
+    }
+
+    /// This store with the lifecycle reading time from `clock`.
+    pub fn with_clock(mut self, clock: crate::domain::Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock the task lifecycle reads "now" from.
+    pub fn clock(&self) -> &crate::domain::Clock {
+        &self.clock
     }
 
     pub fn backend(&self) -> Backend {

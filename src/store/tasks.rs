@@ -606,3 +606,139 @@ pub async fn keep_draw_answer(
         .await?
         .ok_or(sqlx::Error::RowNotFound)
 }
+
+// ---- suiji-draw/2 ----
+
+/// Stores the conflict leaves of a /2 task's sealed pool (JSON array, pool order).
+pub async fn store_leaves(tx: &mut Tx, task_id: &str, leaves: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO task_conflict_leaves (task_id, leaves) VALUES ($1, $2)")
+        .bind(task_id)
+        .bind(leaves)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Everything a /2 draw produced (or, before the draw, what sealing froze).
+pub struct DrawRecord2 {
+    pub snapshot: crate::draw::v2::Snapshot2,
+    pub leaves: Vec<crate::draw::merkle::ConflictLeaf>,
+    /// `None` before the draw.
+    pub result: Option<crate::draw::v2::Result2>,
+    /// Stored replacement records in order (chained when read: see `tasks::chain2`).
+    pub replacements: Vec<Replacement>,
+}
+
+/// The sealed /2 snapshot and its leaves, and the draw once made.
+pub async fn load_draw2(
+    conn: &mut sqlx::AnyConnection,
+    task_id: &str,
+) -> Result<Option<DrawRecord2>, sqlx::Error> {
+    let Some(snapshot) = snapshot(&mut *conn, task_id).await? else {
+        return Ok(None);
+    };
+    let leaves: Option<String> =
+        sqlx::query("SELECT leaves FROM task_conflict_leaves WHERE task_id = $1")
+            .bind(task_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| r.try_get("leaves"))
+            .transpose()?;
+    let leaves = leaves.ok_or_else(|| {
+        sqlx::Error::Decode(
+            format!("/2 task {task_id} has a snapshot but no conflict leaves").into(),
+        )
+    })?;
+    let result = result(&mut *conn, task_id)
+        .await?
+        .map(|json| stored(&json, "result"))
+        .transpose()?;
+    Ok(Some(DrawRecord2 {
+        snapshot: stored(&snapshot, "snapshot")?,
+        leaves: stored(&leaves, "conflict leaves")?,
+        result,
+        replacements: replacements(&mut *conn, task_id).await?,
+    }))
+}
+
+/// Stores a /2 result (canonical JSON) with its seed, hash and idempotency key.
+pub async fn save_result2(
+    tx: &mut Tx,
+    task_id: &str,
+    result: &crate::draw::v2::Result2,
+    draw_key: Option<&str>,
+) -> Result<String, sqlx::Error> {
+    let canonical = String::from_utf8(result.canonical_bytes())
+        .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let result_hash = crate::draw::v2::result_hash2(result);
+    store_result(
+        tx,
+        task_id,
+        &canonical,
+        &result.seed,
+        &result_hash,
+        draw_key,
+    )
+    .await?;
+    Ok(result_hash)
+}
+
+/// A published head of the audit chain.
+#[derive(Debug, Clone)]
+pub struct Anchor {
+    pub seq: i64,
+    pub hash: String,
+    pub action: String,
+    pub task_id: String,
+    pub at: String,
+}
+
+/// Records the audit chain's head right after a seal, draw or publication.
+pub async fn insert_anchor(tx: &mut Tx, a: &Anchor) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_anchors (seq, hash, action, task_id, at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(a.seq)
+    .bind(&a.hash)
+    .bind(&a.action)
+    .bind(&a.task_id)
+    .bind(&a.at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The latest anchors, newest first.
+pub async fn anchors<'e, E>(exec: E, limit: i64) -> Result<Vec<Anchor>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "SELECT seq, hash, action, task_id, at FROM audit_anchors ORDER BY seq DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(exec)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(Anchor {
+            seq: r.try_get("seq")?,
+            hash: r.try_get("hash")?,
+            action: r.try_get("action")?,
+            task_id: r.try_get("task_id")?,
+            at: r.try_get("at")?,
+        })
+    })
+    .collect()
+}
+
+/// The audit chain's current head: `(seq, hash)`.
+pub async fn audit_head<'e, E>(exec: E) -> Result<(i64, String), sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let r = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_one(exec)
+        .await?;
+    Ok((r.try_get("seq")?, r.try_get("hash")?))
+}

@@ -6,15 +6,18 @@
 
 mod error;
 pub mod policy;
+pub mod v2;
 
 pub use error::{TaskError, TaskResult};
 
 use crate::auth::Principal;
 use crate::domain::registry::{InspectorInput, InstitutionInput, check_text};
 use crate::domain::result::ResultInput;
-use crate::domain::task::{SealInputs, TaskInput, TaskState, assemble_snapshot};
+use crate::domain::task::{
+    Protocol, SealInputs, TaskInput, TaskState, assemble_snapshot, unix_rfc3339,
+};
 use crate::domain::{CreditCode, HexValue, IdempotencyKey, Source};
-use crate::draw::{self, CanonicalJson, EntropyValue, ReplaceError, Replacement};
+use crate::draw::{self, CanonicalJson, EntropyValue, ReplaceError, Replacement, quicknet};
 use crate::error::{FieldError, InfeasiblePair};
 use crate::store::publication::{self as results_store, ResultRow, SelectionRow};
 use crate::store::tasks::{self as store, TaskRow};
@@ -61,9 +64,28 @@ async fn finish(
     id: &str,
     digest: &str,
 ) -> TaskResult<()> {
-    audit::append(&mut tx, &who.actor(), action, "task", id, digest).await?;
+    let entry = audit::append(&mut tx, &who.actor(), action, "task", id, digest).await?;
+    // The chain's head is published at every seal, draw and publication (issue 11, #7).
+    if matches!(action, "task.seal" | "task.draw" | "task.publish") {
+        store::insert_anchor(
+            &mut tx,
+            &store::Anchor {
+                seq: entry.seq,
+                hash: entry.entry_hash.clone(),
+                action: action.to_owned(),
+                task_id: id.to_owned(),
+                at: entry.at.clone(),
+            },
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(())
+}
+
+/// Unix seconds now, on the store's clock (simulated in tests and the demo).
+fn now_unix(db: &Store) -> i64 {
+    db.clock().unix()
 }
 
 // ---- create ----
@@ -196,6 +218,9 @@ pub async fn reveal(
     }
     .map_err(|e| TaskError::field("value", e))?;
     require_state(&task, &[TaskState::Sealed], "reveal")?;
+    if task.config.protocol() == Protocol::V2 {
+        check_reveal2(db, &task, &source, value.as_str())?;
+    }
     let status = store::entropy(&mut *tx, id).await?;
     let entry = status.iter().find(|e| e.source == input.source);
     if entry.and_then(|e| e.value.as_ref()).is_some() {
@@ -218,6 +243,36 @@ pub async fn reveal(
     store::reveal(&mut tx, id, &input.source, value.as_str(), &who.actor()).await?;
     finish(tx, who, "task.reveal", id, &audit::payload_digest(input)).await?;
     get(db, id).await
+}
+
+/// The /2 rules of a reveal: a department reveals by the deadline (with a beacon; without
+/// one, /1's rule holds: everyone must reveal, whenever); the beacon is its round's BLS
+/// signature, checked against quicknet's pinned key.
+fn check_reveal2(db: &Store, task: &TaskRow, source: &Source, value: &str) -> TaskResult<()> {
+    let cfg = &task.config;
+    match source {
+        Source::Department(_) => {
+            let deadline = cfg.reveal_deadline_unix().unwrap_or(i64::MAX);
+            if cfg.beacon_round().is_some() && now_unix(db) > deadline {
+                return Err(TaskError::Conflict(format!(
+                    "reveals closed at the reveal deadline {} (unix {deadline}); a department that did not reveal by then is forfeited at the draw",
+                    unix_rfc3339(deadline.max(0) as u64)
+                )));
+            }
+        }
+        Source::Beacon(_) => {
+            let round = cfg
+                .beacon_round()
+                .ok_or_else(|| TaskError::internal("a /2 beacon without a round"))?;
+            quicknet::verify_hex(round, value).map_err(|e| {
+                TaskError::field(
+                    "value",
+                    format!("the beacon is entered as the round's BLS signature (hex): {e}"),
+                )
+            })?;
+        }
+    }
+    Ok(())
 }
 
 // ---- seal, draw ----
@@ -252,12 +307,16 @@ pub async fn seal(db: &Store, who: &Principal, id: &str) -> TaskResult<TaskRow> 
     for d in &task.config.departments {
         inspectors.push(store::active_inspectors(&mut tx, d.code.as_str()).await?);
     }
+    if task.config.protocol() == Protocol::V2 {
+        check_seal2(db, &task.config)?;
+    }
     let plan = entropy
         .into_iter()
         .map(|e| (e.source, e.commitment, e.note))
         .collect();
     let cfg = task.config.clone();
     let task_id = id.to_string();
+    let started = std::time::Instant::now();
     let (snapshot, problems, infeasible, sealed) = tokio::task::spawn_blocking(move || {
         let inputs = SealInputs {
             candidates,
@@ -267,13 +326,21 @@ pub async fn seal(db: &Store, who: &Principal, id: &str) -> TaskResult<TaskRow> 
         let snapshot = assemble_snapshot(&task_id, &cfg, inputs);
         let problems = draw::validate(&snapshot);
         let infeasible = draw::infeasible_pairs(&snapshot);
-        // The canonical text and its hash, written side by side on two threads.
         let sealed = (problems.is_empty() && infeasible.is_empty()).then(|| {
-            std::thread::scope(|s| {
-                let hash = s.spawn(|| draw::pool_hash(&snapshot));
-                let canonical = String::from_utf8(snapshot.canonical_bytes());
-                (canonical, hash.join())
-            })
+            if cfg.protocol() == Protocol::V2 {
+                seal2(snapshot.clone(), &cfg)
+            } else {
+                // The canonical text and its hash, written side by side on two threads.
+                std::thread::scope(|s| {
+                    let hash = s.spawn(|| draw::pool_hash(&snapshot));
+                    let canonical = String::from_utf8(snapshot.canonical_bytes())
+                        .map_err(|e| TaskError::internal(e.to_string()));
+                    let hash = hash
+                        .join()
+                        .map_err(|_| TaskError::internal("hashing the snapshot failed"));
+                    Ok((canonical?, hash?, None))
+                })
+            }
         });
         (snapshot, problems, infeasible, sealed)
     })
@@ -302,15 +369,73 @@ pub async fn seal(db: &Store, who: &Principal, id: &str) -> TaskResult<TaskRow> 
                 .collect(),
         ));
     }
-    let Some((Ok(canonical), Ok(pool_hash))) = sealed else {
+    let Some(sealed) = sealed else {
         return Err(TaskError::internal("the snapshot could not be written"));
     };
+    let (canonical, pool_hash, leaves) = sealed?;
     store::store_snapshot(&mut tx, id, &canonical, &pool_hash).await?;
+    if let Some(leaves) = &leaves {
+        store::store_leaves(&mut tx, id, leaves).await?;
+    }
     store::transition(&mut tx, id, TaskState::Draft, TaskState::Sealed).await?;
     finish(tx, who, "task.seal", id, &pool_hash).await?;
     let members: usize = snapshot.strata.iter().map(|s| s.members.len()).sum();
+    crate::metrics::observe_operation("seal", started.elapsed(), members as u64);
     tracing::info!(task = %id, %pool_hash, members, "pool sealed");
     get(db, id).await
+}
+
+/// The /2 conditions of sealing: the reveal deadline is still ahead, and the beacon round
+/// is published strictly after it (so nobody, the sealer included, can know the beacon
+/// while the pool can still change or a department can still choose to reveal).
+fn check_seal2(db: &Store, cfg: &TaskInput) -> TaskResult<()> {
+    let now = now_unix(db);
+    let Some(deadline) = cfg.reveal_deadline_unix() else {
+        return Err(TaskError::field(
+            "reveal_deadline",
+            "a suiji-draw/2 task needs a reveal deadline",
+        ));
+    };
+    if deadline <= now {
+        return Err(TaskError::field(
+            "reveal_deadline",
+            format!(
+                "the reveal deadline {} is not in the future (now {}); a task sealed after its deadline could not take any reveal",
+                unix_rfc3339(deadline.max(0) as u64),
+                unix_rfc3339(now.max(0) as u64)
+            ),
+        ));
+    }
+    for (i, p) in cfg.entropy_plan.iter().enumerate() {
+        let Some(round) = p.round else { continue };
+        let t = quicknet::round_time(round).unwrap_or(0);
+        if t as i64 <= deadline {
+            return Err(TaskError::field(
+                format!("entropy_plan[{i}].round"),
+                format!(
+                    "round {round} is published at {} (unix {t}), not strictly after the reveal deadline {}; the first round after it is {}",
+                    unix_rfc3339(t),
+                    unix_rfc3339(deadline as u64),
+                    quicknet::first_round_after(deadline as u64)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Seals a /2 pool: the snapshot with its conflicts root, checked, and its leaves.
+fn seal2(
+    snapshot: draw::Snapshot,
+    cfg: &TaskInput,
+) -> TaskResult<(String, String, Option<String>)> {
+    let (snapshot, leaves) = v2::snapshot2(snapshot, cfg);
+    draw::v2::seal_check(&snapshot, &leaves)
+        .map_err(|f| TaskError::field("strata", format!("the pool cannot be sealed: {f}")))?;
+    let canonical = String::from_utf8(snapshot.canonical_bytes())
+        .map_err(|e| TaskError::internal(e.to_string()))?;
+    let leaves = serde_json::to_string(&leaves).map_err(|e| TaskError::internal(e.to_string()))?;
+    Ok((canonical, draw::v2::pool_hash2(&snapshot), Some(leaves)))
 }
 
 /// What a draw call answers.
@@ -345,7 +470,77 @@ pub async fn draw(
         return replayed(db, task, key).await;
     }
     require_state(&task, &[TaskState::Sealed], "draw")?;
+    let started = std::time::Instant::now();
     // Compute outside the write transaction; only the state change is serialized.
+    let made = if task.config.protocol() == Protocol::V2 {
+        compute_draw2(db, &task).await?
+    } else {
+        compute_draw1(db, id).await?
+    };
+
+    let mut tx = db.begin().await?;
+    let current = lock(&mut tx, id).await?;
+    if !store::transition(&mut tx, id, TaskState::Sealed, TaskState::Drawn).await? {
+        drop(tx);
+        if replays(&current) {
+            return replayed(db, current, key).await;
+        }
+        return Err(TaskError::WrongState {
+            detail: format!(
+                "cannot draw: the task is {} (a draw was already made)",
+                current.state
+            ),
+            current: current.state,
+        });
+    }
+    let draw_key = key.map(IdempotencyKey::as_str);
+    let (result_hash, seed) = match &made.result {
+        Made::V1(r) => (store::save_result(&mut tx, id, r, draw_key).await?, &r.seed),
+        Made::V2(r) => (
+            store::save_result2(&mut tx, id, r, draw_key).await?,
+            &r.seed,
+        ),
+    };
+    results_store::insert_selections(&mut tx, id, &made.rows).await?;
+    finish(tx, who, "task.draw", id, &result_hash).await?;
+    crate::metrics::observe_operation("draw", started.elapsed(), made.rows.len() as u64);
+    tracing::info!(task = %id, %seed, %result_hash, selections = made.rows.len(), forfeited = ?made.forfeited, "draw made");
+    Ok(Drawn::Made(get(db, id).await?))
+}
+
+enum Made {
+    V1(draw::DrawResult),
+    V2(draw::v2::Result2),
+}
+
+/// A draw computed, not yet stored.
+struct Computed {
+    result: Made,
+    rows: Vec<SelectionRow>,
+    forfeited: Vec<String>,
+}
+
+/// The rows of `task_selections` for the drawn institutions.
+fn selection_rows<'a>(
+    strata: &[draw::Stratum],
+    drawn: impl Iterator<Item = (&'a str, u64, &'a str)>,
+) -> Vec<SelectionRow> {
+    let regions: HashMap<&str, &str> = strata
+        .iter()
+        .flat_map(|s| &s.members)
+        .map(|m| (m.id.as_str(), m.region.as_deref().unwrap_or("")))
+        .collect();
+    drawn
+        .map(|(institution, order, stratum)| SelectionRow {
+            institution_id: institution.to_owned(),
+            order: order as i64,
+            stratum: stratum.to_owned(),
+            region: regions.get(institution).unwrap_or(&"").to_string(),
+        })
+        .collect()
+}
+
+async fn compute_draw1(db: &Store, id: &str) -> TaskResult<Computed> {
     let mut conn = db.read().await?;
     let entropy = store::entropy(&mut *conn, id).await?;
     let waiting: Vec<&str> = entropy
@@ -372,54 +567,82 @@ pub async fn draw(
         .await?
         .ok_or_else(|| TaskError::internal(format!("sealed task {id} has no snapshot")))?;
     drop(conn);
-    let (result, rows) = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         let result = draw::draw(&snapshot, &values)
             .map_err(|e| TaskError::internal(format!("the sealed draw failed: {e}")))?;
-        let regions: HashMap<&str, &str> = snapshot
-            .strata
-            .iter()
-            .flat_map(|s| &s.members)
-            .map(|m| (m.id.as_str(), m.region.as_deref().unwrap_or("")))
-            .collect();
-        let rows: Vec<SelectionRow> = result
-            .selections
-            .iter()
-            .map(|s| SelectionRow {
-                institution_id: s.institution.clone(),
-                order: s.order as i64,
-                stratum: s.stratum.clone(),
-                region: regions
-                    .get(s.institution.as_str())
-                    .unwrap_or(&"")
-                    .to_string(),
-            })
-            .collect();
-        Ok::<_, TaskError>((result, rows))
+        let rows = selection_rows(
+            &snapshot.strata,
+            result
+                .selections
+                .iter()
+                .map(|s| (s.institution.as_str(), s.order, s.stratum.as_str())),
+        );
+        Ok::<_, TaskError>(Computed {
+            result: Made::V1(result),
+            rows,
+            forfeited: Vec::new(),
+        })
     })
     .await
-    .map_err(|e| TaskError::Internal(e.into()))??;
+    .map_err(|e| TaskError::Internal(e.into()))?
+}
 
-    let mut tx = db.begin().await?;
-    let current = lock(&mut tx, id).await?;
-    if !store::transition(&mut tx, id, TaskState::Sealed, TaskState::Drawn).await? {
-        drop(tx);
-        if replays(&current) {
-            return replayed(db, current, key).await;
+/// The /2 draw: with a beacon, the departments that have not revealed are forfeited once
+/// the reveal deadline has passed (before it, they may still reveal); without one, every
+/// department must reveal (/1's rule).
+async fn compute_draw2(db: &Store, task: &TaskRow) -> TaskResult<Computed> {
+    let id = task.id.as_str();
+    let cfg = &task.config;
+    let mut conn = db.read().await?;
+    let status = store::entropy(&mut *conn, id).await?;
+    let entropy = v2::entropy2(&status, cfg);
+    let deadline = cfg.reveal_deadline_unix().unwrap_or(i64::MAX);
+    match cfg.beacon_round() {
+        Some(round) => {
+            if entropy.beacon.is_none() {
+                return Err(TaskError::Conflict(format!(
+                    "cannot draw before the beacon is entered: the BLS signature of drand quicknet round {round} (published at {})",
+                    unix_rfc3339(quicknet::round_time(round).unwrap_or(0))
+                )));
+            }
+            if !entropy.forfeited.is_empty() && now_unix(db) <= deadline {
+                return Err(TaskError::Conflict(format!(
+                    "cannot draw before the reveal deadline {} while {} may still reveal",
+                    unix_rfc3339(deadline.max(0) as u64),
+                    entropy.forfeited.join(", ")
+                )));
+            }
         }
-        return Err(TaskError::WrongState {
-            detail: format!(
-                "cannot draw: the task is {} (a draw was already made)",
-                current.state
-            ),
-            current: current.state,
-        });
+        None if !entropy.forfeited.is_empty() => {
+            return Err(TaskError::Conflict(format!(
+                "cannot draw before every source is revealed (no beacon: every department must reveal); waiting for {}",
+                entropy.forfeited.join(", ")
+            )));
+        }
+        None => {}
     }
-    let result_hash =
-        store::save_result(&mut tx, id, &result, key.map(IdempotencyKey::as_str)).await?;
-    results_store::insert_selections(&mut tx, id, &rows).await?;
-    finish(tx, who, "task.draw", id, &result_hash).await?;
-    tracing::info!(task = %id, seed = %result.seed, %result_hash, selections = result.selections.len(), "draw made");
-    Ok(Drawn::Made(get(db, id).await?))
+    let record = store::load_draw2(&mut conn, id)
+        .await?
+        .ok_or_else(|| TaskError::internal(format!("sealed task {id} has no snapshot")))?;
+    drop(conn);
+    tokio::task::spawn_blocking(move || {
+        let result = draw::v2::draw2(&record.snapshot, &record.leaves, &entropy)
+            .map_err(|f| TaskError::Conflict(format!("the draw cannot be made: {f}")))?;
+        let rows = selection_rows(
+            &record.snapshot.strata,
+            result
+                .selections
+                .iter()
+                .map(|s| (s.institution.as_str(), s.order, s.stratum.as_str())),
+        );
+        Ok::<_, TaskError>(Computed {
+            result: Made::V2(result),
+            rows,
+            forfeited: entropy.forfeited,
+        })
+    })
+    .await
+    .map_err(|e| TaskError::Internal(e.into()))?
 }
 
 async fn replayed(db: &Store, task: TaskRow, key: Option<&IdempotencyKey>) -> TaskResult<Drawn> {
@@ -468,7 +691,7 @@ pub async fn replace(
     who: &Principal,
     id: &str,
     input: &ReplacementInput,
-) -> TaskResult<Replacement> {
+) -> TaskResult<Replaced> {
     let mut errors = Vec::new();
     check_text(&mut errors, "reason", &input.reason, true, 500);
     TaskError::check(errors)?;
@@ -480,34 +703,25 @@ pub async fn replace(
         &[TaskState::Drawn, TaskState::Published],
         "replace an inspector",
     )?;
+    if task.config.protocol() == Protocol::V2 {
+        return replace_v2(tx, who, id, input).await;
+    }
     let record = store::load_draw(&mut tx, id)
         .await?
         .ok_or_else(|| TaskError::internal(format!("drawn task {id} has no result")))?;
-    // Coordinators know institutions by credit code and inspectors by certificate
-    // number; accept those as well as ids.
-    let selected = |id: &str| record.result.selections.iter().any(|s| s.institution == id);
-    let mut institution = input.institution.clone();
-    if !selected(&institution)
-        && let Ok(code) = CreditCode::parse(&institution)
-        && let Some(id) =
-            registry::id_by::<InstitutionInput, _>(&mut *tx, "credit_code", code.as_str()).await?
-    {
-        institution = id;
-    }
-    let in_snapshot = |id: &str| {
-        record
-            .snapshot
-            .departments
-            .iter()
-            .any(|d| d.inspectors.iter().any(|i| i.id == id))
-    };
-    let mut out = input.out.clone();
-    if !in_snapshot(&out)
-        && let Some(id) =
-            registry::id_by::<InspectorInput, _>(&mut *tx, "certificate_no", &out).await?
-    {
-        out = id;
-    }
+    let (institution, out) = resolve_names(
+        &mut tx,
+        input,
+        |i| record.result.selections.iter().any(|s| s.institution == i),
+        |o| {
+            record
+                .snapshot
+                .departments
+                .iter()
+                .any(|d| d.inspectors.iter().any(|i| i.id == o))
+        },
+    )
+    .await?;
     let request = draw::ReplacementRequest {
         seq: record.replacements.len() as u64 + 1,
         institution,
@@ -526,7 +740,131 @@ pub async fn replace(
     let digest = audit::payload_digest(&replacement);
     finish(tx, who, "task.replace", id, &digest).await?;
     tracing::info!(task = %id, out = %replacement.out, inspector_in = %replacement.r#in, "inspector replaced by draw");
-    Ok(replacement)
+    Ok(Replaced {
+        replacement,
+        prev: None,
+        hash: None,
+    })
+}
+
+/// A replacement made: the record, and for /2 its place in the chain.
+pub struct Replaced {
+    pub replacement: Replacement,
+    /// /2: the hash of the previous record (the first: the `result_hash`).
+    pub prev: Option<String>,
+    /// /2: this record's hash, the new chain head.
+    pub hash: Option<String>,
+}
+
+/// Coordinators know institutions by credit code and inspectors by certificate number;
+/// accept those as well as ids.
+async fn resolve_names(
+    tx: &mut Tx,
+    input: &ReplacementInput,
+    selected: impl Fn(&str) -> bool,
+    in_snapshot: impl Fn(&str) -> bool,
+) -> TaskResult<(String, String)> {
+    let mut institution = input.institution.clone();
+    if !selected(&institution)
+        && let Ok(code) = CreditCode::parse(&institution)
+        && let Some(id) =
+            registry::id_by::<InstitutionInput, _>(&mut **tx, "credit_code", code.as_str()).await?
+    {
+        institution = id;
+    }
+    let mut out = input.out.clone();
+    if !in_snapshot(&out)
+        && let Some(id) =
+            registry::id_by::<InspectorInput, _>(&mut **tx, "certificate_no", &out).await?
+    {
+        out = id;
+    }
+    Ok((institution, out))
+}
+
+/// A /2 replacement: drawn by `replace2` and chained after the previous record; the audit
+/// entry digests the record's hash.
+async fn replace_v2(
+    mut tx: Tx,
+    who: &Principal,
+    id: &str,
+    input: &ReplacementInput,
+) -> TaskResult<Replaced> {
+    let record = store::load_draw2(&mut tx, id)
+        .await?
+        .ok_or_else(|| TaskError::internal(format!("drawn task {id} has no snapshot")))?;
+    let result = record
+        .result
+        .as_ref()
+        .ok_or_else(|| TaskError::internal(format!("drawn task {id} has no result")))?;
+    let (institution, out) = resolve_names(
+        &mut tx,
+        input,
+        |i| result.selections.iter().any(|s| s.institution == i),
+        |o| {
+            record
+                .snapshot
+                .departments
+                .iter()
+                .any(|d| d.inspectors.iter().any(|i| i.id == o))
+        },
+    )
+    .await?;
+    let chained = v2::chain(&draw::v2::result_hash2(result), &record.replacements);
+    let request = draw::ReplacementRequest {
+        seq: chained.len() as u64 + 1,
+        institution,
+        department: input.department.clone(),
+        out,
+        reason: input.reason.clone(),
+    };
+    let made = draw::v2::replace2(&record.snapshot, &record.leaves, result, &chained, &request)
+        .map_err(|f| replace_error2(&request, &record, f.reason))?;
+    let replacement = Replacement {
+        seq: made.seq,
+        institution: made.institution.clone(),
+        department: made.department.clone(),
+        out: made.out.clone(),
+        reason: made.reason.clone(),
+        r#in: made.r#in.clone(),
+    };
+    store::insert_replacement(&mut tx, id, &replacement, &who.actor()).await?;
+    finish(tx, who, "task.replace", id, &made.hash).await?;
+    tracing::info!(task = %id, out = %made.out, inspector_in = %made.r#in, hash = %made.hash, "inspector replaced by draw (chained)");
+    Ok(Replaced {
+        replacement,
+        prev: Some(made.prev),
+        hash: Some(made.hash),
+    })
+}
+
+/// A /2 replacement refusal with the field it concerns (the engine says why in words).
+fn replace_error2(
+    request: &draw::ReplacementRequest,
+    record: &store::DrawRecord2,
+    reason: String,
+) -> TaskError {
+    let drawn = record.result.as_ref().is_some_and(|r| {
+        r.selections
+            .iter()
+            .any(|s| s.institution == request.institution)
+    });
+    if !drawn {
+        TaskError::field("institution", reason)
+    } else if !record
+        .snapshot
+        .departments
+        .iter()
+        .any(|d| d.code == request.department)
+    {
+        TaskError::field("department", reason)
+    } else if reason.contains("no eligible substitute") {
+        TaskError::Conflict(format!(
+            "{reason}: every other inspector of the department is in the team, replaced out of it, in conflict or of the same region"
+        ))
+    } else {
+        TaskError::field("out", reason)
+    }
 }
 
 fn replace_error(e: ReplaceError) -> TaskError {
@@ -561,6 +899,20 @@ pub async fn cancel(
     let task = lock(&mut tx, id).await?;
     policy::lead(who, &task.config)?;
     require_state(&task, &[TaskState::Draft, TaskState::Sealed], "cancel")?;
+    // From the first reveal on, whoever leads could compute the outcome: cancelling and
+    // starting again would let them redo a draw they did not like (issue 11, #6).
+    let revealed: Vec<String> = store::entropy(&mut *tx, id)
+        .await?
+        .into_iter()
+        .filter(|e| e.value.is_some())
+        .map(|e| e.source)
+        .collect();
+    if !revealed.is_empty() {
+        return Err(TaskError::Conflict(format!(
+            "cannot cancel after the first reveal ({} revealed): the task must be drawn",
+            revealed.join(", ")
+        )));
+    }
     store::transition(&mut tx, id, task.state, TaskState::Cancelled).await?;
     store::set_cancel_reason(&mut tx, id, &input.reason).await?;
     finish(tx, who, "task.cancel", id, &audit::payload_digest(input)).await?;
@@ -710,4 +1062,188 @@ pub async fn publish_results(
         pending,
         state,
     })
+}
+
+// ---- suiji-draw/2 bundles, announcements and anchors ----
+
+/// The canonical bytes of a drawn /2 task's bundle: the auditor's (every conflict leaf)
+/// or, `public`, the one with proofs for the drawn institutions only. `None` before the
+/// draw.
+pub async fn bundle2(db: &Store, task: &TaskRow, public: bool) -> TaskResult<Option<Vec<u8>>> {
+    let mut conn = db.read().await?;
+    let Some(record) = store::load_draw2(&mut conn, &task.id).await? else {
+        return Ok(None);
+    };
+    if record.result.is_none() {
+        return Ok(None);
+    }
+    let status = store::entropy(&mut *conn, &task.id).await?;
+    drop(conn);
+    let entropy = v2::entropy2(&status, &task.config);
+    tokio::task::spawn_blocking(move || {
+        let Some(auditor) = v2::auditor_bundle(record, entropy) else {
+            return Ok(None);
+        };
+        let b = if public {
+            draw::v2::public_bundle(&auditor)
+                .map_err(|f| TaskError::internal(format!("the public bundle failed: {f}")))?
+        } else {
+            auditor
+        };
+        // Canonical JSON (sorted keys, no spaces) of the serde form: the bundle holds
+        // strings, integers, booleans and nulls only.
+        let value = serde_json::to_value(&b).map_err(|e| TaskError::internal(e.to_string()))?;
+        draw::canonical_json(&value)
+            .map(Some)
+            .map_err(|e| TaskError::internal(e.to_string()))
+    })
+    .await
+    .map_err(|e| TaskError::Internal(e.into()))?
+}
+
+/// What sealing announces, public before any value can be revealed (issue 11, #6).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Announcement {
+    pub id: String,
+    pub title: String,
+    pub year: i32,
+    pub round: u32,
+    pub protocol: Protocol,
+    pub state: TaskState,
+    pub lead_department: String,
+    pub sealed_at: Option<String>,
+    pub pool_hash: Option<String>,
+    /// Institutions in each stratum of the sealed pool, in snapshot order.
+    pub strata: Vec<StratumCount>,
+    /// Every planned source with its commitment, and whether it has revealed (the values
+    /// themselves stay hidden until the draw).
+    pub entropy: Vec<AnnouncedSource>,
+    /// RFC 3339; reveals are refused after it (/2).
+    pub reveal_deadline: Option<String>,
+    /// The drand quicknet round whose signature will be the beacon (/2).
+    pub beacon_round: Option<u64>,
+    /// When that round is published (RFC 3339).
+    pub beacon_round_time: Option<String>,
+    pub cancelled_at: Option<String>,
+    pub cancel_reason: Option<String>,
+    /// What the draw's fairness will rest on.
+    pub trust_zh: String,
+    pub trust_en: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StratumCount {
+    pub id: String,
+    pub members: u64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AnnouncedSource {
+    pub source: String,
+    pub commitment: Option<String>,
+    pub round: Option<u64>,
+    pub revealed: bool,
+    pub revealed_at: Option<String>,
+}
+
+/// The announcement of a task that was sealed (sealed, drawn, published, closed, or
+/// cancelled after sealing); `None` for a task never sealed or unknown.
+pub async fn announcement(db: &Store, id: &str) -> TaskResult<Option<Announcement>> {
+    let mut conn = db.read().await?;
+    let Some(task) = store::get(&mut *conn, id).await? else {
+        return Ok(None);
+    };
+    if task.sealed_at.is_none() {
+        return Ok(None);
+    }
+    let Some(snapshot) = store::snapshot(&mut *conn, id).await? else {
+        return Ok(None);
+    };
+    let status = store::entropy(&mut *conn, id).await?;
+    drop(conn);
+    #[derive(Deserialize)]
+    struct Members {
+        id: String,
+        members: Vec<serde::de::IgnoredAny>,
+    }
+    #[derive(Deserialize)]
+    struct Strata {
+        strata: Vec<Members>,
+    }
+    let strata: Strata = serde_json::from_str(&snapshot)
+        .map_err(|e| TaskError::internal(format!("stored snapshot of {id}: {e}")))?;
+    let cfg = &task.config;
+    let round = cfg
+        .beacon_round()
+        .filter(|_| cfg.protocol() == Protocol::V2);
+    let trust = v2::trust(cfg);
+    Ok(Some(Announcement {
+        id: task.id.clone(),
+        title: cfg.title.clone(),
+        year: cfg.year,
+        round: cfg.round,
+        protocol: cfg.protocol(),
+        state: task.state,
+        lead_department: cfg.lead_department.to_string(),
+        sealed_at: task.sealed_at.clone(),
+        pool_hash: task.pool_hash.clone(),
+        strata: strata
+            .strata
+            .into_iter()
+            .map(|s| StratumCount {
+                id: s.id,
+                members: s.members.len() as u64,
+            })
+            .collect(),
+        entropy: status
+            .into_iter()
+            .map(|e| AnnouncedSource {
+                round: cfg
+                    .entropy_plan
+                    .iter()
+                    .find(|p| p.source == e.source)
+                    .and_then(|p| p.round),
+                revealed: e.value.is_some(),
+                source: e.source,
+                commitment: e.commitment,
+                revealed_at: e.revealed_at,
+            })
+            .collect(),
+        reveal_deadline: cfg
+            .reveal_deadline_unix()
+            .map(|t| unix_rfc3339(t.max(0) as u64)),
+        beacon_round: round,
+        beacon_round_time: round.and_then(quicknet::round_time).map(unix_rfc3339),
+        cancelled_at: task.cancelled_at.clone(),
+        cancel_reason: task.cancel_reason.clone(),
+        trust_zh: trust.zh(),
+        trust_en: trust.en(),
+    }))
+}
+
+/// The audit chain's head now, and the anchors published at seals, draws and
+/// publications, newest first.
+pub async fn audit_anchors(
+    db: &Store,
+    limit: i64,
+) -> TaskResult<((i64, String), Vec<store::Anchor>)> {
+    let mut conn = db.read().await?;
+    let head = store::audit_head(&mut *conn).await?;
+    let anchors = store::anchors(&mut *conn, limit).await?;
+    Ok((head, anchors))
+}
+
+/// The public bundle of a published /2 task: `Some(None)` for a /2 task not published
+/// (or unknown to the public), `None` when the task is not a /2 task (the caller serves /1).
+pub async fn public_bundle2(db: &Store, id: &str) -> TaskResult<Option<Option<Vec<u8>>>> {
+    let Some(task) = store::get(&mut *db.read().await?, id).await? else {
+        return Ok(None);
+    };
+    if task.config.protocol() != Protocol::V2 {
+        return Ok(None);
+    }
+    if !matches!(task.state, TaskState::Published | TaskState::Closed) {
+        return Ok(Some(None));
+    }
+    Ok(Some(bundle2(db, &task, true).await?))
 }

@@ -81,3 +81,321 @@ async fn the_service_serves_the_browser_verifier_offline() {
         assert_eq!(r.status(), 200, "{asset}");
     }
 }
+
+// ---- suiji-draw/2 in the task lifecycle (issue 11's holes, each tried and refused) ----
+
+use serde_json::{Value, json};
+
+async fn public(app: &TestApp, path: &str) -> (u16, Value) {
+    let r = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+fn reveal(d: &str) -> Value {
+    json!({"source": format!("department:{d}"), "value": secret(d)})
+}
+
+fn beacon(signature: &str) -> Value {
+    json!({"source": "beacon:drand-quicknet", "value": signature})
+}
+
+fn anchored(head: &Value, action: &str, id: &str) -> bool {
+    head["anchors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["action"] == action && a["task_id"] == id)
+}
+
+/// Before round 657413 (2023-09-15T11:00:03Z); reveals close at 10:30.
+const SEALED_AT: &str = "2023-09-15T10:00:00Z";
+const DEADLINE: &str = "2023-09-15T10:30:00Z";
+
+#[tokio::test]
+async fn a_v2_task_announces_at_seal_forfeits_a_late_department_and_checks_the_beacon() {
+    let (app, clock) = spawn_app_at(SEALED_AT).await;
+    seed_003_county(&app).await;
+    let mi = app.coordinator(MI);
+    let id = create_task(&app, seed_003_task_v2(DEADLINE)).await;
+    let path = |step: &str| format!("/api/v1/tasks/{id}/{step}");
+    commit_all(&app, &id, &[MI, HEALTH, MR]).await;
+
+    // Nothing is announced before sealing.
+    let (status, _) = public(&app, &format!("/public/v1/tasks/{id}/announcement")).await;
+    assert_eq!(status, 404);
+    let sealed = app
+        .post(&path("seal"), &mi, json!(null))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(sealed["protocol"], "suiji-draw/2");
+    assert_eq!(sealed["trust"]["level"], "beacon");
+    assert!(sealed["trust"]["zh"].as_str().unwrap().contains("657413"));
+
+    // The announcement is public at once, before any reveal.
+    let (status, a) = public(&app, &format!("/public/v1/tasks/{id}/announcement")).await;
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(a["pool_hash"], sealed["pool_hash"]);
+    assert_eq!(a["beacon_round"], 657413);
+    assert_eq!(a["reveal_deadline"], "2023-09-15T10:30:00Z");
+    assert_eq!(a["sealed_at"], sealed["sealed_at"]);
+    assert_eq!(a["lead_department"], MI);
+    let counts: Vec<u64> = a["strata"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["members"].as_u64().unwrap())
+        .collect();
+    assert_eq!(counts, vec![7, 72], "{a}");
+    assert!(
+        a["entropy"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["source"].as_str().unwrap().starts_with("department:"))
+            .all(|e| e["commitment"].as_str().is_some_and(|c| c.len() == 64))
+    );
+    // The chain's head at the seal is published.
+    let (_, head) = public(&app, "/public/v1/audit/head").await;
+    assert!(anchored(&head, "task.seal", &id), "{head}");
+    let (_, feed) = {
+        let r = app
+            .client
+            .get(format!("{}/public/v1/feed.atom", app.base))
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    };
+    assert!(feed.contains("封存公告"), "{feed}");
+
+    // Two departments reveal before the deadline; nobody reads the values before the draw.
+    for d in [MI, HEALTH] {
+        app.post(&path("reveals"), &app.coordinator(d), reveal(d))
+            .await
+            .expect(201);
+    }
+    for token in [app.admin(), mi.clone(), app.auditor()] {
+        let view = app
+            .get(&format!("/api/v1/tasks/{id}"), &token)
+            .await
+            .expect(200)
+            .body;
+        for e in view["entropy"].as_array().unwrap() {
+            assert!(
+                e["value"].is_null(),
+                "a value is readable before the draw: {e}"
+            );
+        }
+        let mi_status = view["entropy"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["source"] == format!("department:{MI}"))
+            .unwrap()
+            .clone();
+        assert_eq!(mi_status["revealed"], true);
+    }
+    // From the first reveal on, the task cannot be cancelled.
+    let r = app
+        .post(
+            &path("cancel"),
+            &mi,
+            json!({"reason": "we would rather start again"}),
+        )
+        .await
+        .expect(409);
+    assert!(r.text.contains("reveal"), "{}", r.text);
+    // The draw waits for the beacon (and, before the deadline, for the third department).
+    app.post(&path("draw"), &mi, json!(null)).await.expect(409);
+
+    // After the deadline: the late department is refused, naming the deadline.
+    clock.set(instant("2023-09-15T11:05:00Z"));
+    let r = app
+        .post(&path("reveals"), &app.coordinator(MR), reveal(MR))
+        .await
+        .expect(409);
+    assert!(r.text.contains("2023-09-15T10:30:00Z"), "{}", r.text);
+    // A signature that is not round 657413's is refused, naming the field.
+    let r = app
+        .post(&path("reveals"), &mi, beacon(ROUND_123_SIGNATURE))
+        .await
+        .expect_problem_field(422, "value");
+    assert!(r.text.contains("657413"), "{}", r.text);
+    app.post(&path("reveals"), &mi, beacon("00"))
+        .await
+        .expect_problem_field(422, "value");
+    app.post(&path("reveals"), &mi, beacon(ROUND_657413.1))
+        .await
+        .expect(201);
+
+    // The draw: the late department is forfeited, in the view and the bundle.
+    let drawn = app
+        .post(&path("draw"), &mi, json!(null))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(drawn["forfeited"], json!([format!("department:{MR}")]));
+    assert!(!drawn["selections"].as_array().unwrap().is_empty());
+    let (_, head) = public(&app, "/public/v1/audit/head").await;
+    assert!(anchored(&head, "task.draw", &id), "{head}");
+    // After the draw the values are shown.
+    assert!(
+        drawn["entropy"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["value"] == secret(MI))
+    );
+
+    // Chained replacements: each record after the previous one's hash.
+    let first = &drawn["selections"][0];
+    let inst = first["institution"].as_str().unwrap().to_owned();
+    let out = first["team"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["department"] == MI)
+        .unwrap()["inspectors"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r1 = app
+        .post(
+            &path("replacements"),
+            &mi,
+            json!({"institution": inst, "department": MI, "out": out, "reason": "回避：近亲属任职"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(r1["prev"], drawn["result_hash"]);
+    let in1 = r1["in"].as_str().unwrap().to_owned();
+    let r2 = app
+        .post(
+            &path("replacements"),
+            &mi,
+            json!({"institution": inst, "department": MI, "out": in1, "reason": "生病"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(r2["prev"], r1["hash"]);
+    let view = app
+        .get(&format!("/api/v1/tasks/{id}"), &mi)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(view["replacements_head"], r2["hash"]);
+    assert_eq!(view["replacements"][1]["hash"], r2["hash"]);
+
+    // The auditor's bundle verifies, with round, signature and forfeit; a dropped record
+    // fails, naming the chain.
+    let bytes = bundle(&app, &id).await;
+    let b = suiji::draw::v2::parse_bundle(&bytes).unwrap();
+    let summary = b.verify().unwrap();
+    assert_eq!(summary.spec, "suiji-draw/2");
+    assert_eq!(summary.replacements, 2);
+    assert_eq!(summary.replacements_head.as_deref(), r2["hash"].as_str());
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(v["beacon"]["round"], 657413);
+    assert_eq!(v["beacon"]["signature"], ROUND_657413.1);
+    assert_eq!(v["forfeited"], json!([format!("department:{MR}")]));
+    let mut dropped = v.clone();
+    dropped["replacements"].as_array_mut().unwrap().pop();
+    let dropped = suiji::draw::v2::parse_bundle(dropped.to_string().as_bytes()).unwrap();
+    assert_eq!(
+        dropped.verify().unwrap_err().step,
+        suiji::draw::v2::Step::Replacement
+    );
+
+    // Published: the public bundle (proofs only) verifies, and the head is anchored again.
+    app.post(&path("publish"), &mi, json!(null))
+        .await
+        .expect(200);
+    let (_, head) = public(&app, "/public/v1/audit/head").await;
+    assert!(anchored(&head, "task.publish", &id), "{head}");
+    let r = app
+        .client
+        .get(format!("{}/public/v1/tasks/{id}/bundle", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let public_bytes = r.bytes().await.unwrap();
+    let pb = suiji::draw::v2::parse_bundle(&public_bytes).unwrap();
+    let s = pb.verify().unwrap();
+    assert!(!s.full_conflicts);
+    assert_eq!(s.result_hash, summary.result_hash);
+}
+
+#[tokio::test]
+async fn a_v2_seal_refuses_a_past_deadline_and_a_round_not_after_it() {
+    let (app, clock) = spawn_app_at(SEALED_AT).await;
+    seed_003_county(&app).await;
+    let mi = app.coordinator(MI);
+    // A round published before the deadline: refused at creation, naming the round.
+    let mut early = seed_003_task_v2("2023-09-15T11:30:00Z");
+    early["entropy_plan"][3]["round"] = json!(ROUND_657413.0);
+    app.post("/api/v1/tasks", &mi, early)
+        .await
+        .expect_problem_field(422, "entropy_plan[3].round");
+    // No deadline at all: /2 needs one.
+    let mut none = seed_003_task_v2(DEADLINE);
+    none.as_object_mut().unwrap().remove("reveal_deadline");
+    app.post("/api/v1/tasks", &mi, none)
+        .await
+        .expect_problem_field(422, "reveal_deadline");
+
+    // A deadline that has passed by the time of sealing.
+    let id = create_task(&app, seed_003_task_v2(DEADLINE)).await;
+    commit_all(&app, &id, &[MI, HEALTH, MR]).await;
+    clock.set(instant("2023-09-15T10:45:00Z"));
+    app.post(&format!("/api/v1/tasks/{id}/seal"), &mi, json!(null))
+        .await
+        .expect_problem_field(422, "reveal_deadline");
+    let view = app
+        .get(&format!("/api/v1/tasks/{id}"), &mi)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(view["state"], "draft");
+    assert!(view["simulated_clock"].is_string());
+}
+
+#[tokio::test]
+async fn a_task_cancelled_after_sealing_stays_public_with_its_reason() {
+    let (app, _clock) = spawn_app_at(SEALED_AT).await;
+    seed_003_county(&app).await;
+    let mi = app.coordinator(MI);
+    let id = create_task(&app, seed_003_task_v2(DEADLINE)).await;
+    commit_all(&app, &id, &[MI, HEALTH, MR]).await;
+    app.post(&format!("/api/v1/tasks/{id}/seal"), &mi, json!(null))
+        .await
+        .expect(200);
+    app.post(
+        &format!("/api/v1/tasks/{id}/cancel"),
+        &mi,
+        json!({"reason": "registry incomplete"}),
+    )
+    .await
+    .expect(200);
+    let (status, a) = public(&app, &format!("/public/v1/tasks/{id}/announcement")).await;
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(a["state"], "cancelled");
+    assert_eq!(a["cancel_reason"], "registry incomplete");
+    assert!(a["pool_hash"].is_string());
+    assert!(
+        a["entropy"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["revealed"] == false)
+    );
+}

@@ -378,9 +378,11 @@ pub async fn seed_003_county(app: &TestApp) -> County {
     }
 }
 
-/// The seed 003 task, exactly as the issue gives it.
+/// The seed 003 task, exactly as the issue gives it: a suiji-draw/1 task (its golden
+/// bundle is /1, and /1 tasks keep working).
 pub fn seed_003_task() -> Value {
     json!({"title": "2023年定点医药机构跨部门双随机联合抽查", "year": 2023, "round": 2,
+     "protocol": "suiji-draw/1",
      "lead_department": "medical_insurance",
      "departments": [{"code": "medical_insurance", "team_size": 2}, {"code": "health", "team_size": 1},
                      {"code": "market_regulation", "team_size": 1}],
@@ -649,4 +651,37 @@ pub async fn spawn_second_node(app: &TestApp) -> TestApp {
         owns_database: false,
         _dir: dir,
     }
+}
+
+/// A service whose lifecycle reads a simulated clock set at `at` (RFC 3339); move it with
+/// the returned handle.
+pub async fn spawn_app_at(at: &str) -> (TestApp, suiji::domain::Clock) {
+    let clock = suiji::domain::Clock::simulated(instant(at));
+    let shared = clock.clone();
+    let app = spawn_app_with(move |c| c.clock = shared).await;
+    (app, clock)
+}
+
+pub fn instant(at: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(at)
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+}
+
+/// Real drand quicknet rounds: (round, BLS signature), published by the drand relays.
+pub const ROUND_657413: (u64, &str) = (
+    657413,
+    "b713718a38ae728dfd477991af2822e08d2f305e47718cef9f7848ce4050e7be41076862b98fad56e91a6b85b89cd97b",
+);
+pub const ROUND_123_SIGNATURE: &str = "b75c69d0b72a5d906e854e808ba7e2accb1542ac355ae486d591aa9d43765482e26cd02df835d3546d23c4b13e0dfc92";
+
+/// The seed 003 task on suiji-draw/2: reveals close at `deadline`, and the beacon is drand
+/// quicknet round 657413 (published 2023-09-15T11:00:03Z).
+pub fn seed_003_task_v2(deadline: &str) -> Value {
+    let mut t = seed_003_task();
+    let o = t.as_object_mut().unwrap();
+    o.remove("protocol");
+    o.insert("reveal_deadline".into(), json!(deadline));
+    o["entropy_plan"][3] = json!({"source": "beacon:drand-quicknet", "round": ROUND_657413.0});
+    t
 }

@@ -1,0 +1,25 @@
+-- suiji-draw/2 in the lifecycle (issue 11).
+-- The conflict leaves of a /2 task's sealed pool (the snapshot holds only their Merkle
+-- root): one JSON array, written at sealing, immutable like the snapshot.
+CREATE TABLE task_conflict_leaves (
+    task_id TEXT PRIMARY KEY REFERENCES tasks (id),
+    leaves TEXT NOT NULL
+);
+CREATE TRIGGER task_conflict_leaves_immutable BEFORE UPDATE OR DELETE ON task_conflict_leaves
+    FOR EACH ROW EXECUTE FUNCTION suiji_append_only();
+CREATE TRIGGER task_conflict_leaves_no_truncate BEFORE TRUNCATE ON task_conflict_leaves
+    FOR EACH STATEMENT EXECUTE FUNCTION suiji_append_only();
+
+-- The audit chain's head as published at each seal, draw and publication: once public, a
+-- rewrite of history contradicts it (`suiji audit verify --anchor SEQ:HASH`).
+CREATE TABLE audit_anchors (
+    seq BIGINT PRIMARY KEY,
+    hash TEXT NOT NULL,
+    action TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE TRIGGER audit_anchors_immutable BEFORE UPDATE OR DELETE ON audit_anchors
+    FOR EACH ROW EXECUTE FUNCTION suiji_append_only();
+CREATE TRIGGER audit_anchors_no_truncate BEFORE TRUNCATE ON audit_anchors
+    FOR EACH STATEMENT EXECUTE FUNCTION suiji_append_only();
