@@ -55,7 +55,9 @@ pub struct AnchorView {
     pub hash: String,
     /// `task.seal`, `task.draw` or `task.publish`.
     pub action: String,
-    pub task_id: String,
+    /// The task, when it may be named in public (a /2 task from its seal on; a /1 task
+    /// once published); otherwise null.
+    pub task_id: Option<String>,
     pub at: String,
     /// `SEQ:HASH`, as `suiji audit verify --anchor` takes it.
     pub anchor: String,
@@ -89,7 +91,7 @@ async fn audit_head(State(state): State<AppState>) -> ApiResult<Response> {
                 seq: a.seq,
                 hash: a.hash,
                 action: a.action,
-                task_id: a.task_id,
+                task_id: a.task_public.then_some(a.task_id),
                 at: a.at,
             })
             .collect(),

@@ -200,6 +200,22 @@ impl Publication {
                 continue;
             };
             let anchor = format!("{}:{}", a.seq, a.hash);
+            let head = format!("{base}/public/v1/audit/head");
+            if !a.task_public {
+                // A task not public yet is not named; the chain's head is.
+                out.push(Entry {
+                    id: format!("urn:suiji:audit:{}", a.seq),
+                    title: Text::plain(format!("审计链锚点 Audit chain anchor {anchor}")),
+                    updated: at,
+                    links: vec![Link {
+                        href: head,
+                        rel: "alternate".into(),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                });
+                continue;
+            }
             let (title, summary, href) = match a.action.as_str() {
                 "task.seal" => {
                     let Some(n) = crate::tasks::announcement(&self.store, &a.task_id).await? else {
@@ -219,12 +235,12 @@ impl Publication {
                 "task.draw" => (
                     format!("抽取完成（任务 {}）", a.task_id),
                     format!("审计链锚点 {anchor}"),
-                    format!("{base}/public/v1/audit/head"),
+                    head,
                 ),
                 _ => (
                     format!("公布抽查名单（任务 {}）：审计链锚点", a.task_id),
                     format!("审计链锚点 {anchor}"),
-                    format!("{base}/public/v1/audit/head"),
+                    head,
                 ),
             };
             out.push(Entry {

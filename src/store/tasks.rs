@@ -691,6 +691,9 @@ pub struct Anchor {
     pub action: String,
     pub task_id: String,
     pub at: String,
+    /// Whether the task may be named in public: a suiji-draw/2 task is announced at its
+    /// seal; a /1 task only once its drawn list is published.
+    pub task_public: bool,
 }
 
 /// Records the audit chain's head right after a seal, draw or publication.
@@ -714,19 +717,27 @@ where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     sqlx::query(
-        "SELECT seq, hash, action, task_id, at FROM audit_anchors ORDER BY seq DESC LIMIT $1",
+        "SELECT a.seq, a.hash, a.action, a.task_id, a.at, t.state, t.config \
+         FROM audit_anchors a JOIN tasks t ON t.id = a.task_id ORDER BY a.seq DESC LIMIT $1",
     )
     .bind(limit)
     .fetch_all(exec)
     .await?
     .iter()
     .map(|r| {
+        let state: String = r.try_get("state")?;
+        let config: String = r.try_get("config")?;
+        let v2 = StoredTaskConfig::from_json(&config)
+            .map_err(decode)?
+            .protocol
+            == Some(crate::domain::task::Protocol::V2);
         Ok(Anchor {
             seq: r.try_get("seq")?,
             hash: r.try_get("hash")?,
             action: r.try_get("action")?,
             task_id: r.try_get("task_id")?,
             at: r.try_get("at")?,
+            task_public: v2 || matches!(state.as_str(), "published" | "closed"),
         })
     })
     .collect()

@@ -75,6 +75,7 @@ async fn finish(
                 action: action.to_owned(),
                 task_id: id.to_owned(),
                 at: entry.at.clone(),
+                task_public: false,
             },
         )
         .await?;
@@ -1153,7 +1154,8 @@ pub async fn announcement(db: &Store, id: &str) -> TaskResult<Option<Announcemen
     let Some(task) = store::get(&mut *conn, id).await? else {
         return Ok(None);
     };
-    if task.sealed_at.is_none() {
+    // /1 tasks were never announced: they stay private until their list is published.
+    if task.sealed_at.is_none() || task.config.protocol() != Protocol::V2 {
         return Ok(None);
     }
     let Some(snapshot) = store::snapshot(&mut *conn, id).await? else {
