@@ -333,6 +333,30 @@ async fn a_v2_task_announces_at_seal_forfeits_a_late_department_and_checks_the_b
     let s = pb.verify().unwrap();
     assert!(!s.full_conflicts);
     assert_eq!(s.result_hash, summary.result_hash);
+
+    // The public view and the portal page state the trust, the forfeit and the chain.
+    let (_, pv) = public(&app, &format!("/public/v1/tasks/{id}")).await;
+    assert_eq!(pv["protocol"], "suiji-draw/2");
+    assert_eq!(pv["forfeited"], json!([format!("department:{MR}")]));
+    assert_eq!(pv["replacements_head"], r2["hash"]);
+    assert_eq!(pv["replacements"][0]["hash"], r1["hash"]);
+    assert_eq!(pv["trust_zh"], sealed["trust"]["zh"]);
+    let page = app
+        .client
+        .get(format!("{}/tasks/{id}", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("公正性依据"), "{page}");
+    assert!(page.contains(r2["hash"].as_str().unwrap()));
+    assert!(page.contains("department:market_regulation"));
+    assert!(
+        page.contains("simulated-clock"),
+        "the demo banner is on every page"
+    );
 }
 
 #[tokio::test]
