@@ -37,6 +37,7 @@ where
         .routes(routes!(portal_index))
         .routes(routes!(portal_task))
         .routes(routes!(draw_spec))
+        .routes(routes!(portal_announcement))
 }
 
 // ---- small formatting helpers ----
@@ -842,4 +843,81 @@ async fn draw_spec(
         )
         .await
         .unwrap_or_else(|resp| resp)
+}
+
+// ---- suiji-draw/2: the sealing announcement ----
+
+#[derive(Template)]
+#[template(path = "portal/announcement.html")]
+struct AnnouncementPage {
+    site: Site,
+    a: crate::tasks::Announcement,
+    state: &'static str,
+    protocol: &'static str,
+    sealed_at: String,
+    pool_hash: String,
+    reveal_deadline: String,
+    beacon: String,
+    cancel_reason: String,
+    entropy: Vec<(String, String, &'static str)>,
+}
+
+/// A sealed suiji-draw/2 task's announcement, public from its seal on (and after a
+/// cancellation), before any value can be revealed. Not cached: it changes with reveals.
+#[utoipa::path(get, path = "/tasks/{id}/announcement", tag = "public",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "The announcement (HTML)", content_type = "text/html", body = String),
+              (status = 404, description = "No sealed suiji-draw/2 task with this id (HTML)",
+               content_type = "text/html", body = String)))]
+async fn portal_announcement(
+    State(publication): State<Arc<crate::publication::Publication>>,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let site = &publication.site;
+    let Ok(Path(id)) = id else {
+        return error_page(site, ApiError::NotFound("no such task".into()));
+    };
+    let a = match crate::tasks::announcement(publication.store(), &id).await {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            return error_page(
+                site,
+                ApiError::NotFound("no sealed task with this id".into()),
+            );
+        }
+        Err(e) => return error_page(site, e.into()),
+    };
+    let page = AnnouncementPage {
+        site: site.clone(),
+        state: state_label(a.state),
+        protocol: a.protocol.as_str(),
+        sealed_at: a.sealed_at.as_deref().map(beijing).unwrap_or_default(),
+        pool_hash: a.pool_hash.clone().unwrap_or_default(),
+        reveal_deadline: a
+            .reveal_deadline
+            .as_deref()
+            .map(beijing)
+            .unwrap_or_default(),
+        beacon: match (a.beacon_round, &a.beacon_round_time) {
+            (Some(r), Some(t)) => format!("drand quicknet 第 {r} 轮（{}）", beijing(t)),
+            _ => "无 None".into(),
+        },
+        cancel_reason: a.cancel_reason.clone().unwrap_or_default(),
+        entropy: a
+            .entropy
+            .iter()
+            .map(|e| {
+                (
+                    e.source.clone(),
+                    e.commitment.clone().unwrap_or_default(),
+                    if e.revealed { "是 Yes" } else { "否 No" },
+                )
+            })
+            .collect(),
+        a,
+    };
+    match render(&page) {
+        Ok(body) => html(StatusCode::OK, body),
+        Err(e) => error_page(site, e),
+    }
 }

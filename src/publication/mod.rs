@@ -229,7 +229,7 @@ impl Publication {
                             n.reveal_deadline.unwrap_or_else(|| "—".into()),
                             n.beacon_round.map_or_else(|| "—".into(), |r| r.to_string()),
                         ),
-                        format!("{base}/public/v1/tasks/{}/announcement", a.task_id),
+                        format!("{base}/tasks/{}/announcement", a.task_id),
                     )
                 }
                 "task.draw" => (

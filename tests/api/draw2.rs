@@ -161,6 +161,20 @@ async fn a_v2_task_announces_at_seal_forfeits_a_late_department_and_checks_the_b
             .filter(|e| e["source"].as_str().unwrap().starts_with("department:"))
             .all(|e| e["commitment"].as_str().is_some_and(|c| c.len() == 64))
     );
+    // The portal shows it too.
+    let page = app
+        .client
+        .get(format!("{}/tasks/{id}/announcement", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains(sealed["pool_hash"].as_str().unwrap()),
+        "{page}"
+    );
+    assert!(page.contains("657413"), "{page}");
     // The chain's head at the seal is published.
     let (_, head) = public(&app, "/public/v1/audit/head").await;
     assert!(anchored(&head, "task.seal", &id), "{head}");
