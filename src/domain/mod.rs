@@ -3,6 +3,7 @@
 
 pub mod calendar;
 pub mod codes;
+pub mod filter;
 pub mod ids;
 pub mod registry;
 pub mod result;
