@@ -9,6 +9,7 @@ pub mod registry;
 pub mod result;
 pub mod spreadsheet;
 pub mod stored;
+pub mod stored_registry;
 pub mod task;
 
 pub use codes::{CreditCode, DepartmentCode, RegionCode};

@@ -5,9 +5,11 @@ use super::{Param, QueryBuilder, like_escape, prefix_upper_bound};
 use crate::domain::registry::{
     Department, DepartmentInput, InspectorInput, InstitutionInput, ItemInput,
 };
+use crate::domain::stored_registry;
 use sqlx::{AnyPool, Row};
 
 impl Record for InstitutionInput {
+    type Stored = stored_registry::StoredInstitution;
     const TABLE: &'static str = "institutions";
     const OBJECT: &'static str = "institution";
     fn columns(&self) -> Vec<(&'static str, String)> {
@@ -28,6 +30,7 @@ impl Record for InstitutionInput {
 }
 
 impl Record for InspectorInput {
+    type Stored = stored_registry::StoredInspector;
     const TABLE: &'static str = "inspectors";
     const OBJECT: &'static str = "inspector";
     fn columns(&self) -> Vec<(&'static str, String)> {
@@ -42,6 +45,7 @@ impl Record for InspectorInput {
 }
 
 impl Record for ItemInput {
+    type Stored = stored_registry::StoredItem;
     const TABLE: &'static str = "inspection_items";
     const OBJECT: &'static str = "inspection_item";
     fn columns(&self) -> Vec<(&'static str, String)> {
