@@ -254,38 +254,30 @@ impl ApiError {
     }
 }
 
-impl From<sqlx::Error> for ApiError {
-    fn from(e: sqlx::Error) -> Self {
-        // A unique-key race that slipped past the explicit existence checks (PostgreSQL,
-        // two concurrent inserts) is a conflict, not a fault.
-        if let sqlx::Error::Database(db) = &e
-            && db.kind() == sqlx::error::ErrorKind::UniqueViolation
-        {
-            return ApiError::Conflict("a record with the same unique key already exists".into());
-        }
-        // SQLITE_BUSY (5), SQLITE_LOCKED (6) and their extended codes: another writer held
-        // the lock past the busy timeout. A pool timeout is the same situation seen from the
-        // pool. Only SQLite's numeric codes are read so: a PostgreSQL SQLSTATE such as 22021
-        // is five characters that merely look like a number.
-        let busy = match &e {
-            sqlx::Error::Database(db) => {
-                db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
-                    && db
-                        .code()
-                        .and_then(|c| c.parse::<i32>().ok())
-                        .is_some_and(|c| matches!(c & 0xff, 5 | 6))
+impl From<FieldError> for ApiError {
+    fn from(e: FieldError) -> Self {
+        Self::invalid(vec![e])
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::Failure;
+        match crate::store::classify(&e) {
+            // A unique-key race that slipped past the explicit existence checks
+            // (PostgreSQL, two concurrent inserts) is a conflict, not a fault.
+            Failure::UniqueViolation => {
+                ApiError::Conflict("a record with the same unique key already exists".into())
             }
-            sqlx::Error::PoolTimedOut => true,
-            _ => false,
-        };
-        if busy {
-            tracing::warn!(error = %e, "database busy");
-            return ApiError::Busy(
-                "the database is busy (for example with a large import); nothing was changed, retry shortly"
-                    .into(),
-            );
+            Failure::Busy => {
+                tracing::warn!(error = %e, "database busy");
+                ApiError::Busy(
+                    "the database is busy (for example with a large import); nothing was changed, retry shortly"
+                        .into(),
+                )
+            }
+            Failure::Fault => ApiError::Internal(anyhow::Error::new(e)),
         }
-        ApiError::Internal(anyhow::Error::new(e))
     }
 }
 
@@ -343,26 +335,3 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use sqlx::{Connection, Executor};
-
-    #[tokio::test]
-    async fn a_locked_sqlite_database_is_busy_not_a_fault() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/busy.db?mode=rwc", dir.path().display());
-        let mut holder = sqlx::SqliteConnection::connect(&url).await.unwrap();
-        holder.execute("CREATE TABLE t (x INTEGER)").await.unwrap();
-        holder.execute("BEGIN IMMEDIATE").await.unwrap();
-        let mut other = sqlx::SqliteConnection::connect(&url).await.unwrap();
-        other.execute("PRAGMA busy_timeout = 50").await.unwrap();
-        let err = other.execute("INSERT INTO t VALUES (1)").await.unwrap_err();
-        let api = ApiError::from(err);
-        assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE, "{api}");
-        let resp = api.into_response();
-        assert_eq!(resp.headers()[header::RETRY_AFTER], "5");
-        holder.execute("ROLLBACK").await.unwrap();
-    }
-}

@@ -424,12 +424,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = db.config(None);
             let store =
                 suiji::store::Store::connect(&existing_database(&config.database_url)).await?;
-            let report = suiji::store::audit::verify_chain(store.pool()).await?;
+            let report = store.verify_audit_chain().await?;
             let mut contradicted = None;
             for (seq, hash) in &anchors {
-                if let Err(reason) =
-                    suiji::store::audit::check_anchor(store.pool(), *seq, hash).await?
-                {
+                if let Err(reason) = store.check_audit_anchor(*seq, hash).await? {
                     contradicted = Some(reason);
                     break;
                 }
@@ -485,7 +483,7 @@ async fn restore(file: &std::path::Path, force: bool, db: &DbArgs) -> anyhow::Re
     std::fs::copy(file, &tmp).with_context(|| format!("copying to {}", tmp.display()))?;
     let store =
         suiji::store::Store::connect(&format!("sqlite://{}?mode=rw", tmp.display())).await?;
-    let report = suiji::store::audit::verify_chain(store.pool()).await;
+    let report = store.verify_audit_chain().await;
     store.close().await;
     let report = match report {
         Ok(r) if r.first_broken.is_none() => r,

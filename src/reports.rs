@@ -2,10 +2,10 @@
 //! and the CLI can both call; storage stays behind `store`.
 
 use crate::domain::calendar::Calendar;
+use crate::domain::filter::TaskFilter;
 use crate::domain::task::TaskState;
 use crate::publication::deadlines;
 use crate::store::Store;
-use crate::store::tasks::TaskFilter;
 use crate::tasks::TaskResult;
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -68,10 +68,7 @@ pub async fn overdue(
     as_of: NaiveDate,
 ) -> TaskResult<OverdueReport> {
     let filter = TaskFilter {
-        state: vec![
-            TaskState::Drawn.as_str().into(),
-            TaskState::Published.as_str().into(),
-        ],
+        state: vec![TaskState::Drawn, TaskState::Published],
         ..Default::default()
     };
     let mut by_department: BTreeMap<String, Vec<OverdueItem>> = BTreeMap::new();

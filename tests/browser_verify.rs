@@ -7,73 +7,26 @@
 //! makes that a failure.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Path as UrlPath;
 use axum::http::{StatusCode, header};
 use axum::routing::get;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
 const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors");
 
-fn chromium_available() -> bool {
-    if Path::new(CHROMIUM).exists() {
-        return true;
-    }
-    if std::env::var("SUIJI_REQUIRE_CHROMIUM").as_deref() == Ok("1") {
-        panic!("{CHROMIUM} is missing and SUIJI_REQUIRE_CHROMIUM=1 (apt-get install -y chromium)");
-    }
-    eprintln!("note: {CHROMIUM} is not installed; skipping the browser verifier check");
-    false
-}
+#[path = "support/chromium.rs"]
+mod chromium;
 
 /// The DOM after the page has run (virtual time lets the module, fetches and WebCrypto
 /// finish before the dump).
 fn dump_dom(url: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let out_path = dir.path().join("dom.html");
-    let err_path = dir.path().join("stderr.txt");
-    let mut child = Command::new(CHROMIUM)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--disable-quic",
-            "--virtual-time-budget=60000",
-        ])
-        .arg(format!(
-            "--user-data-dir={}",
-            dir.path().join("profile").display()
-        ))
-        .arg("--dump-dom")
-        .arg(url)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out_path).unwrap())
-        .stderr(std::fs::File::create(&err_path).unwrap())
-        .spawn()
-        .expect("chromium starts");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!(
-                "chromium did not finish on {url}; stderr:\n{}",
-                std::fs::read_to_string(&err_path).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(status.success(), "chromium failed on {url}");
-    std::fs::read_to_string(&out_path).unwrap()
+    chromium::dump_dom(
+        url,
+        &["--virtual-time-budget=60000"],
+        Duration::from_secs(120),
+    )
 }
 
 /// `(status, step, text)` of the `#verdict` element.
@@ -121,7 +74,7 @@ async fn serve() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_vector_verifies_and_every_tampered_twin_fails_in_the_browser() {
-    if !chromium_available() {
+    if !chromium::available("the browser verifier check") {
         return;
     }
     let base = serve().await;

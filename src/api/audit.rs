@@ -5,7 +5,7 @@ use super::extract::{ApiQuery, limit};
 use super::problems::WriteProblems;
 use crate::auth::{Principal, Role};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::store::audit::{AuditEntry, AuditFilter, ChainReport};
+use crate::store::audit::{self, AuditFilter};
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -41,6 +41,75 @@ pub struct AuditQuery {
     pub cursor: Option<String>,
     /// Page size, 1–500 (default 50).
     pub limit: Option<i64>,
+}
+
+/// One link of the chain.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: String,
+    pub actor_sub: String,
+    pub actor_role: String,
+    /// What was done, e.g. `institution.create`, `task.draw`.
+    pub action: String,
+    pub object_type: String,
+    pub object_id: String,
+    /// SHA-256 of the canonical JSON of the request payload.
+    pub payload_sha256: String,
+    pub prev_hash: String,
+    /// SHA-256 of the canonical JSON of every other field of this entry.
+    pub entry_hash: String,
+}
+
+impl From<audit::AuditEntry> for AuditEntry {
+    fn from(e: audit::AuditEntry) -> Self {
+        Self {
+            seq: e.seq,
+            at: e.at,
+            actor_sub: e.actor_sub,
+            actor_role: e.actor_role,
+            action: e.action,
+            object_type: e.object_type,
+            object_id: e.object_id,
+            payload_sha256: e.payload_sha256,
+            prev_hash: e.prev_hash,
+            entry_hash: e.entry_hash,
+        }
+    }
+}
+
+/// The outcome of rechecking the whole chain.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChainReport {
+    /// True when every link holds.
+    pub ok: bool,
+    /// How many entries were checked.
+    pub entries: i64,
+    /// Hash of the last entry (the chain head).
+    pub head: String,
+    /// The first broken link, if any; also the first row of current state (a task, a
+    /// finding) that contradicts the entries of its object.
+    pub first_broken: Option<BrokenLink>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BrokenLink {
+    pub seq: i64,
+    pub reason: String,
+}
+
+impl From<audit::ChainReport> for ChainReport {
+    fn from(r: audit::ChainReport) -> Self {
+        Self {
+            ok: r.ok,
+            entries: r.entries,
+            head: r.head,
+            first_broken: r.first_broken.map(|b| BrokenLink {
+                seq: b.seq,
+                reason: b.reason,
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -82,13 +151,14 @@ async fn list_audit_log(
     require_reader(&who)?;
     let limit = limit(q.limit)?;
     let filter = audit_filter(q, limit)?;
-    let mut items = state.store.audit_log(&filter).await?;
-    let next_cursor = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|e| e.seq.to_string())
+    let mut entries = state.store.audit_log(&filter).await?;
+    let next_cursor = if entries.len() as i64 > limit {
+        entries.truncate(limit as usize);
+        entries.last().map(|e| e.seq.to_string())
     } else {
         None
     };
+    let items = entries.into_iter().map(AuditEntry::from).collect();
     Ok(Json(AuditPage { items, next_cursor }))
 }
 
@@ -103,5 +173,5 @@ async fn verify_audit_log(
     who: Principal,
 ) -> ApiResult<Json<ChainReport>> {
     require_reader(&who)?;
-    Ok(Json(state.store.verify_audit_chain().await?))
+    Ok(Json(state.store.verify_audit_chain().await?.into()))
 }

@@ -3,18 +3,18 @@
 
 use super::AppState;
 use super::extract::{ApiQuery, Reader};
-use super::inspectors::InspectorQuery;
-use super::institutions::InstitutionQuery;
+use super::filters::{InspectorQuery, InstitutionQuery};
 use super::problems::{ImportProblems, ListProblems};
 use crate::auth::{Principal, Role};
 use crate::bulk::export::{XlsxExport, csv_header, csv_rows};
 use crate::bulk::schema::BulkRecord;
 use crate::bulk::source::{Format, Table, XLSX_MIME, detect_encoding, format_of};
 use crate::bulk::{ImportError, ImportReport, Importer, Mode, Options};
+use crate::domain::filter::{InspectorFilter, InstitutionFilter};
 use crate::domain::registry::{InspectorInput, InstitutionInput};
 use crate::error::{ApiError, ApiResult};
 use crate::store::records::Stored;
-use crate::store::registry::{InspectorFilter, InstitutionFilter, Page};
+use crate::store::registry::Page;
 use crate::store::{Store, StoreError};
 use axum::Json;
 use axum::body::{Body, Bytes};

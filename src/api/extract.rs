@@ -236,34 +236,6 @@ impl FromRequestParts<AppState> for Reader {
     }
 }
 
-pub use crate::domain::MAX_LIST_VALUES;
-
-/// Splits a comma-separated filter value and checks each element; duplicates are dropped
-/// and at most [`MAX_LIST_VALUES`] distinct values are accepted.
-pub fn list_param(
-    field: &str,
-    raw: &Option<String>,
-    check: impl Fn(&str) -> Result<String, String>,
-) -> Result<Vec<String>, ApiError> {
-    let Some(raw) = raw else {
-        return Ok(Vec::new());
-    };
-    let mut out: Vec<String> = Vec::new();
-    for s in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let v = check(s).map_err(|reason| ApiError::field(field, reason))?;
-        if !out.contains(&v) {
-            if out.len() == MAX_LIST_VALUES {
-                return Err(ApiError::field(
-                    field,
-                    format!("at most {MAX_LIST_VALUES} distinct values are accepted"),
-                ));
-            }
-            out.push(v);
-        }
-    }
-    Ok(out)
-}
-
 /// The page size: 1 to 500, 50 by default.
 pub fn limit(raw: Option<i64>) -> Result<i64, ApiError> {
     match raw {

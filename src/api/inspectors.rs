@@ -2,23 +2,20 @@
 //! declared conflicts of interest (回避), which the draw respects.
 
 use super::AppState;
-use super::extract::{ApiJson, ApiPath, ApiQuery, IfMatch, Reader, cursor, limit, list_param};
+use super::extract::{ApiJson, ApiPath, ApiQuery, IfMatch, Reader, cursor, limit};
+use super::filters::InspectorQuery;
 use super::problems::{CreateProblems, ListProblems, ReadOne, UpdateProblems};
 use super::registry::{History, ListOf, check, created, fetch, update_outcome, with_etag};
 use crate::auth::Principal;
-use crate::domain::DepartmentCode;
-use crate::domain::codes::parse_region_prefix;
-use crate::domain::registry::{Inspector, InspectorInput, InspectorStatus};
+use crate::domain::registry::{Inspector, InspectorInput};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::store::Tx;
 use crate::store::records;
-use crate::store::registry::{self, InspectorFilter, Page};
+use crate::store::registry::{self, Page};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::Deserialize;
-use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -26,39 +23,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_inspectors, create_inspector))
         .routes(routes!(get_inspector, update_inspector))
         .routes(routes!(inspector_history))
-}
-
-/// Filters: each takes a comma-separated list (any of); filters combine with and.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct InspectorQuery {
-    pub department: Option<String>,
-    pub status: Option<String>,
-    pub region_prefix: Option<String>,
-    /// Substring of the name.
-    pub q: Option<String>,
-    pub certificate_no: Option<String>,
-    pub cursor: Option<String>,
-    /// Page size, 1–500 (default 50).
-    pub limit: Option<i64>,
-}
-
-impl InspectorQuery {
-    /// Checks every filter value against its vocabulary.
-    pub fn filter(&self) -> ApiResult<InspectorFilter> {
-        Ok(InspectorFilter {
-            department: list_param("department", &self.department, |s| {
-                DepartmentCode::parse(s).map(|_| s.to_string())
-            })?,
-            status: list_param("status", &self.status, |s| {
-                InspectorStatus::parse(s).map(|_| s.to_string())
-            })?,
-            region_prefix: list_param("region_prefix", &self.region_prefix, parse_region_prefix)?,
-            q: self.q.clone().filter(|q| !q.trim().is_empty()),
-            certificate_no: self.certificate_no.clone(),
-        })
-    }
 }
 
 /// List inspectors.

@@ -1,24 +1,20 @@
 //! `/api/v1/institutions`: the institution registry (检查对象名录库).
 
 use super::AppState;
-use super::extract::{ApiJson, ApiPath, ApiQuery, IfMatch, Reader, cursor, limit, list_param};
+use super::extract::{ApiJson, ApiPath, ApiQuery, IfMatch, Reader, cursor, limit};
+use super::filters::InstitutionQuery;
 use super::problems::{CreateProblems, ListProblems, ReadOne, UpdateProblems};
 use super::registry::{History, ListOf, check, created, fetch, update_outcome, with_etag};
 use crate::auth::Principal;
 use crate::domain::CreditCode;
-use crate::domain::codes::parse_region_prefix;
-use crate::domain::registry::{
-    Institution, InstitutionInput, InstitutionKind, InstitutionStatus, Level, Ownership, RiskGrade,
-};
+use crate::domain::registry::{Institution, InstitutionInput};
 use crate::error::{ApiError, ApiResult};
 use crate::store::records;
-use crate::store::registry::{self, InstitutionFilter, Page};
+use crate::store::registry::{self, Page};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::Deserialize;
-use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -26,59 +22,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_institutions, create_institution))
         .routes(routes!(get_institution, update_institution))
         .routes(routes!(institution_history))
-}
-
-/// Filters: each takes a comma-separated list (any of); filters combine with and.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct InstitutionQuery {
-    /// e.g. `designated_hospital,retail_pharmacy`
-    pub kind: Option<String>,
-    pub level: Option<String>,
-    pub ownership: Option<String>,
-    pub risk_grade: Option<String>,
-    pub status: Option<String>,
-    /// Region code prefixes (2, 4 or 6 digits), e.g. `1506`.
-    pub region_prefix: Option<String>,
-    /// Institutions carrying any of these tags.
-    pub tags: Option<String>,
-    /// Substring of the name.
-    pub q: Option<String>,
-    /// Exact credit code.
-    pub credit_code: Option<String>,
-    /// From `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-    /// Page size, 1–500 (default 50).
-    pub limit: Option<i64>,
-}
-
-impl InstitutionQuery {
-    /// Checks every filter value against its vocabulary.
-    pub fn filter(&self) -> ApiResult<InstitutionFilter> {
-        fn vocab<T>(p: fn(&str) -> Result<T, String>) -> impl Fn(&str) -> Result<String, String> {
-            move |s| p(s).map(|_| s.to_string())
-        }
-        Ok(InstitutionFilter {
-            kind: list_param("kind", &self.kind, vocab(InstitutionKind::parse))?,
-            level: list_param("level", &self.level, vocab(Level::parse))?,
-            ownership: list_param("ownership", &self.ownership, vocab(Ownership::parse))?,
-            risk_grade: list_param("risk_grade", &self.risk_grade, vocab(RiskGrade::parse))?,
-            status: list_param("status", &self.status, vocab(InstitutionStatus::parse))?,
-            region_prefix: list_param("region_prefix", &self.region_prefix, parse_region_prefix)?,
-            tags: list_param("tags", &self.tags, |s| Ok(s.to_string()))?,
-            q: self.q.clone().filter(|q| !q.trim().is_empty()),
-            credit_code: self
-                .credit_code
-                .as_deref()
-                .map(|c| {
-                    CreditCode::parse(c)
-                        .map(|c| c.as_str().to_string())
-                        .map_err(|r| ApiError::field("credit_code", r))
-                })
-                .transpose()?,
-        })
-    }
 }
 
 /// List institutions.

@@ -1,16 +1,18 @@
 //! `/api/v1/inspection-items`: each department's inspection-item list (抽查事项清单).
 
 use super::AppState;
-use super::extract::{ApiJson, ApiPath, ApiQuery, IfMatch, Reader, cursor, limit, list_param};
+use super::extract::{ApiJson, ApiPath, ApiQuery, IfMatch, Reader, cursor, limit};
 use super::problems::{CreateProblems, ListProblems, ReadOne, UpdateProblems};
 use super::registry::{History, ListOf, check, created, fetch, update_outcome, with_etag};
 use crate::auth::Principal;
 use crate::domain::DepartmentCode;
+use crate::domain::filter::ItemFilter;
+use crate::domain::filter::list_values;
 use crate::domain::registry::{InstitutionKind, Item, ItemInput, ItemStatus};
 use crate::error::{ApiError, ApiResult};
 use crate::store::Tx;
 use crate::store::records;
-use crate::store::registry::{self, ItemFilter, Page};
+use crate::store::registry::{self, Page};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -62,13 +64,11 @@ async fn list_items(
 
 fn item_filter(query: &ItemQuery) -> ApiResult<ItemFilter> {
     Ok(ItemFilter {
-        department: list_param("department", &query.department, |s| {
-            DepartmentCode::parse(s).map(|_| s.to_string())
-        })?,
-        institution_kind: list_param("institution_kind", &query.institution_kind, |s| {
+        department: list_values("department", &query.department, DepartmentCode::parse)?,
+        institution_kind: list_values("institution_kind", &query.institution_kind, |s| {
             InstitutionKind::parse(s).map(|_| s.to_string())
         })?,
-        status: list_param("status", &query.status, |s| {
+        status: list_values("status", &query.status, |s| {
             ItemStatus::parse(s).map(|_| s.to_string())
         })?,
     })

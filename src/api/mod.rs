@@ -13,6 +13,8 @@ pub mod calendar;
 pub mod departments;
 /// Request extractors that reject bad input as problem documents.
 pub mod extract;
+/// The registry listings' query parameters and typed filters (listings and exports).
+pub mod filters;
 /// The inspector registry and its conflicts of interest.
 pub mod inspectors;
 /// The institution registry.

@@ -2,13 +2,15 @@
 //! draw, replace, cancel; and the bundle anyone can verify offline.
 
 use super::AppState;
-use super::extract::{ApiJson, ApiPath, ApiQuery, Reader, cursor, limit, list_param};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Reader, cursor, limit};
 use super::problems::{ListProblems, ReadOne, StepProblems, WriteProblems};
 use crate::auth::Principal;
+use crate::domain::filter::TaskFilter;
+use crate::domain::filter::list_values;
 use crate::domain::task::{TaskInput, TaskState};
 use crate::domain::{DepartmentCode, IdempotencyKey};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::store::tasks::{TaskFilter, TaskRow};
+use crate::store::tasks::TaskRow;
 use crate::tasks::{self, CancelInput, CommitmentInput, Drawn, ReplacementInput, RevealInput};
 use axum::Json;
 use axum::extract::State;
@@ -116,12 +118,12 @@ impl TaskQuery {
     fn filter(&self) -> ApiResult<TaskFilter> {
         Ok(TaskFilter {
             year: self.year,
-            state: list_param("state", &self.state, |s| {
-                TaskState::parse(s).map(|_| s.to_string())
-            })?,
-            lead_department: list_param("lead_department", &self.lead_department, |s| {
-                DepartmentCode::parse(s).map(|_| s.to_string())
-            })?,
+            state: list_values("state", &self.state, TaskState::parse)?,
+            lead_department: list_values(
+                "lead_department",
+                &self.lead_department,
+                DepartmentCode::parse,
+            )?,
             ..Default::default()
         })
     }

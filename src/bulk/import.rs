@@ -66,7 +66,7 @@ pub enum ImportError {
     #[error("{0}")]
     Forbidden(String),
     #[error(transparent)]
-    Db(#[from] sqlx::Error),
+    Db(#[from] crate::store::StoreError),
 }
 
 /// The file as described in the report.
@@ -248,7 +248,8 @@ pub async fn import<T: BulkRecord>(
         .position(|c| c.field == T::KEY)
         .expect("the key is a column");
     let ctx = Context {
-        departments: crate::store::registry::list_departments(store.pool())
+        departments: store
+            .departments()
             .await?
             .into_iter()
             .flat_map(|d| {

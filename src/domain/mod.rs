@@ -4,11 +4,13 @@
 pub mod calendar;
 pub mod clock;
 pub mod codes;
+pub mod filter;
 pub mod ids;
 pub mod registry;
 pub mod result;
 pub mod spreadsheet;
 pub mod stored;
+pub mod stored_registry;
 pub mod task;
 
 pub use clock::Clock;

@@ -31,17 +31,21 @@ pub struct StratumFilter {
 
 impl StratumFilter {
     /// The registry filter selecting the active institutions this stratum covers.
-    pub fn to_store(&self) -> crate::store::registry::InstitutionFilter {
+    pub fn to_store(&self) -> super::filter::InstitutionFilter {
         fn names<T: Copy>(v: &[T], f: fn(T) -> &'static str) -> Vec<String> {
             v.iter().map(|x| f(*x).to_string()).collect()
         }
-        crate::store::registry::InstitutionFilter {
+        super::filter::InstitutionFilter {
             kind: names(&self.kind, InstitutionKind::as_str),
             level: names(&self.level, Level::as_str),
             ownership: names(&self.ownership, Ownership::as_str),
             risk_grade: names(&self.risk_grade, RiskGrade::as_str),
             status: vec![InstitutionStatus::Active.as_str().to_string()],
-            region_prefix: self.region_prefix.clone(),
+            region_prefix: self
+                .region_prefix
+                .iter()
+                .map(|p| super::filter::RegionPrefix::validated(p.clone()))
+                .collect(),
             tags: self.tags.clone(),
             q: None,
             credit_code: None,

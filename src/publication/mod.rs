@@ -9,14 +9,14 @@ pub mod view;
 
 use crate::domain::DepartmentCode;
 use crate::domain::calendar::Calendar;
-use crate::domain::codes::parse_region_prefix;
+use crate::domain::filter::{RegionPrefix, TaskFilter, list_values};
 use crate::domain::result::china_date;
 use crate::domain::spreadsheet::csv_cell;
 use crate::domain::task::TaskState;
 use crate::draw::{self, CanonicalJson, EntropyValue};
 use crate::error::ApiError;
 use crate::store::Store;
-use crate::store::read_model::{self, PublicFilter};
+use crate::store::read_model;
 use axum::http::{HeaderName, HeaderValue, header};
 pub use cache::{Built, Cache};
 use std::collections::HashMap;
@@ -63,35 +63,6 @@ pub struct ListQuery {
     pub state: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<i64>,
-}
-
-/// Splits a comma-separated list parameter, checking each value and the count.
-pub fn list_values(
-    field: &str,
-    raw: &Option<String>,
-    check: impl Fn(&str) -> Result<String, String>,
-) -> Result<Vec<String>, ApiError> {
-    let Some(raw) = raw else {
-        return Ok(Vec::new());
-    };
-    let values: Vec<&str> = raw
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
-    if values.len() > MAX_LIST_VALUES {
-        return Err(ApiError::field(
-            field,
-            format!(
-                "at most {MAX_LIST_VALUES} values (got {}); split the search",
-                values.len()
-            ),
-        ));
-    }
-    values
-        .into_iter()
-        .map(|s| check(s).map_err(|reason| ApiError::field(field, reason)))
-        .collect()
 }
 
 fn uuid_cursor(raw: &Option<String>) -> Result<Option<String>, ApiError> {
@@ -261,16 +232,15 @@ impl Publication {
 
     /// Published tasks matching a query.
     pub async fn list(&self, q: &ListQuery) -> Result<PublicTaskList, ApiError> {
-        let filter = PublicFilter {
+        let filter = TaskFilter {
             year: q.year,
             state: list_values("state", &q.state, |s| match TaskState::parse(s) {
-                Ok(TaskState::Published | TaskState::Closed) => Ok(s.to_string()),
+                Ok(state @ (TaskState::Published | TaskState::Closed)) => Ok(state),
                 _ => Err("must be published or closed".to_string()),
             })?,
-            department: list_values("department", &q.department, |s| {
-                DepartmentCode::parse(s).map(|_| s.to_string())
-            })?,
-            region_prefix: list_values("region_prefix", &q.region_prefix, parse_region_prefix)?,
+            department: list_values("department", &q.department, DepartmentCode::parse)?,
+            region_prefix: list_values("region_prefix", &q.region_prefix, RegionPrefix::parse)?,
+            ..Default::default()
         };
         let limit = match q.limit {
             None => 50,

@@ -7,14 +7,13 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyPool, Row};
 use std::collections::BTreeMap;
-use utoipa::ToSchema;
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 pub use crate::domain::Actor;
 
-/// One link of the chain.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+/// One link of the chain, as stored (the API shows it through its own view type).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
     pub seq: i64,
     pub at: String,
@@ -172,7 +171,7 @@ pub async fn list(pool: &AnyPool, f: &AuditFilter) -> Result<Vec<AuditEntry>, sq
 }
 
 /// The outcome of rechecking the whole chain.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct ChainReport {
     /// True when every link holds.
     pub ok: bool,
@@ -185,7 +184,7 @@ pub struct ChainReport {
     pub first_broken: Option<BrokenLink>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct BrokenLink {
     pub seq: i64,
     pub reason: String,

@@ -47,7 +47,7 @@ pub async fn current_by_key<T: Record>(
         for row in q.fetch_all(&mut **tx).await? {
             let data = if with_data {
                 let json: String = row.try_get("data")?;
-                Some(serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?)
+                Some(super::records::decode(&json)?)
             } else {
                 None
             };
@@ -126,9 +126,7 @@ pub async fn write<T: Record>(
         return Ok(());
     }
     let at = now();
-    let json = |w: &Write<'_, T>| {
-        serde_json::to_string(w.data).map_err(|e| sqlx::Error::Encode(Box::new(e)))
-    };
+    let json = |w: &Write<'_, T>| super::records::encode(w.data);
     let insert_json: Vec<String> = inserts.iter().map(json).collect::<Result<_, _>>()?;
     let update_json: Vec<String> = updates.iter().map(json).collect::<Result<_, _>>()?;
 

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod backup;
 pub mod bulk;
+mod filter;
 pub mod metrics;
 pub mod preflight;
 pub mod publication;
@@ -24,6 +25,42 @@ pub type Tx = Transaction<'static, Any>;
 /// What a storage operation can fail with (the database driver's error), named here so
 /// code outside `store` does not reach for the driver.
 pub type StoreError = sqlx::Error;
+
+/// What a storage failure means to a caller, so the driver's error kinds and codes are read
+/// only here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// A unique key already holds the value (a race past the explicit existence checks).
+    UniqueViolation,
+    /// Another writer held the lock past the busy timeout, or the pool had no connection
+    /// in time: nothing was changed, a retry may succeed.
+    Busy,
+    /// Anything else: a real fault.
+    Fault,
+}
+
+/// Classifies a storage error.
+pub fn classify(e: &StoreError) -> Failure {
+    match e {
+        sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation => {
+            Failure::UniqueViolation
+        }
+        // SQLITE_BUSY (5), SQLITE_LOCKED (6) and their extended codes. Only SQLite's
+        // numeric codes are read so: a PostgreSQL SQLSTATE such as 22021 is five
+        // characters that merely look like a number.
+        sqlx::Error::Database(db)
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+                && db
+                    .code()
+                    .and_then(|c| c.parse::<i32>().ok())
+                    .is_some_and(|c| matches!(c & 0xff, 5 | 6)) =>
+        {
+            Failure::Busy
+        }
+        sqlx::Error::PoolTimedOut => Failure::Busy,
+        _ => Failure::Fault,
+    }
+}
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -135,10 +172,9 @@ impl Store {
         self.backend
     }
 
-    /// The pool itself. Only for the public read handlers that still query it directly
-    /// (`api/public.rs`, `portal.rs`); everything else goes through [`Store::read`] and
-    /// [`Store::begin`].
-    pub fn pool(&self) -> &AnyPool {
+    /// The pool itself, for the queries of this module only: callers go through the
+    /// store's methods, [`Store::read`] and [`Store::begin`].
+    pub(in crate::store) fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
@@ -232,11 +268,11 @@ impl QueryBuilder {
         self.sql.push_str(s);
     }
     /// `AND column IN ($a, $b, …)`
-    pub fn any_of(&mut self, column: &str, values: &[String]) {
+    pub fn any_of<S: AsRef<str>>(&mut self, column: &str, values: &[S]) {
         if values.is_empty() {
             return;
         }
-        let ph: Vec<String> = values.iter().map(|v| self.text(v.clone())).collect();
+        let ph: Vec<String> = values.iter().map(|v| self.text(v.as_ref())).collect();
         self.sql
             .push_str(&format!(" AND {column} IN ({})", ph.join(", ")));
     }
@@ -276,6 +312,28 @@ pub fn prefix_upper_bound(p: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_locked_sqlite_database_is_busy_not_a_fault() {
+        use crate::error::ApiError;
+        use axum::http::{StatusCode, header};
+        use axum::response::IntoResponse;
+        use sqlx::Connection;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/busy.db?mode=rwc", dir.path().display());
+        let mut holder = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        holder.execute("CREATE TABLE t (x INTEGER)").await.unwrap();
+        holder.execute("BEGIN IMMEDIATE").await.unwrap();
+        let mut other = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        other.execute("PRAGMA busy_timeout = 50").await.unwrap();
+        let err = other.execute("INSERT INTO t VALUES (1)").await.unwrap_err();
+        assert_eq!(classify(&err), Failure::Busy, "{err}");
+        let api = ApiError::from(err);
+        assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE, "{api}");
+        let resp = api.into_response();
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "5");
+        holder.execute("ROLLBACK").await.unwrap();
+    }
 
     #[test]
     fn redacts_passwords() {

@@ -389,41 +389,19 @@ pub async fn bundle(store: &Store, id: &str) -> Result<Option<BundleRead>, sqlx:
     }))
 }
 
-/// Filters of the public task list (already validated).
-#[derive(Debug, Default, Clone)]
-pub struct PublicFilter {
-    pub year: Option<i64>,
-    /// Empty: both published and closed.
-    pub state: Vec<String>,
-    pub department: Vec<String>,
-    pub region_prefix: Vec<String>,
-}
+pub use crate::domain::filter::TaskFilter;
 
 /// A page of published tasks in id order after `after`; the next cursor if there is more.
 pub async fn list(
     store: &Store,
-    f: &PublicFilter,
+    f: &TaskFilter,
     after: Option<&str>,
     limit: i64,
 ) -> Result<(Vec<PublishedTask>, Option<String>), sqlx::Error> {
     let mut q = QueryBuilder::new(&format!(
         "SELECT {TASK_COLUMNS} FROM tasks t WHERE t.state IN {PUBLIC_STATES}"
     ));
-    if let Some(y) = f.year {
-        let p = q.bind(Param::Int(y));
-        q.push(&format!(" AND t.year = {p}"));
-    }
-    q.any_of("t.state", &f.state);
-    if !f.department.is_empty() {
-        q.push(" AND EXISTS (SELECT 1 FROM task_departments d WHERE d.task_id = t.id");
-        q.any_of("d.department", &f.department);
-        q.push(")");
-    }
-    if !f.region_prefix.is_empty() {
-        q.push(" AND EXISTS (SELECT 1 FROM task_selections s WHERE s.task_id = t.id");
-        super::registry::region_prefixes(&mut q, "s.region", &f.region_prefix);
-        q.push(")");
-    }
+    super::filter::push_task_filter(&mut q, f);
     if let Some(a) = after {
         let p = q.text(a);
         q.push(&format!(" AND t.id > {p}"));

@@ -22,6 +22,16 @@ impl Store {
         audit::verify_chain(&self.pool).await
     }
 
+    /// Checks a saved chain anchor (`seq` and the entry hash published then) against the
+    /// log; `Ok(Err(reason))` when the anchor contradicts it.
+    pub async fn check_audit_anchor(
+        &self,
+        seq: i64,
+        hash: &str,
+    ) -> Result<Result<(), String>, sqlx::Error> {
+        audit::check_anchor(&self.pool, seq, hash).await
+    }
+
     /// The gauges `/metrics` shows: audit chain length, pool size, idle connections.
     pub async fn gauges(&self) -> Result<(i64, u32, usize), sqlx::Error> {
         let chain = super::metrics::audit_chain_length(&self.pool).await?;

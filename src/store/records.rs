@@ -12,7 +12,12 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
 /// A registry document type and how it is stored.
-pub trait Record: Serialize + DeserializeOwned + PartialEq + Send + Sync + Unpin + 'static {
+pub trait Record:
+    Serialize + DeserializeOwned + Clone + PartialEq + Send + Sync + Unpin + 'static
+{
+    /// The tolerant, versioned form rows are written and read in
+    /// (`domain::stored_registry`), so the API type can change without breaking rows.
+    type Stored: Serialize + DeserializeOwned + From<Self> + Into<Self>;
     /// The table holding current versions.
     const TABLE: &'static str;
     /// The object type named in history and audit entries.
@@ -35,12 +40,25 @@ pub struct Stored<T> {
     pub updated_at: String,
 }
 
+/// A record's stored JSON, written through its stored form.
+pub(crate) fn encode<T: Record>(data: &T) -> Result<String, sqlx::Error> {
+    serde_json::to_string(&T::Stored::from(data.clone()))
+        .map_err(|e| sqlx::Error::Encode(Box::new(e)))
+}
+
+/// A record read back from its stored JSON through its stored form.
+pub(crate) fn decode<T: Record>(json: &str) -> Result<T, sqlx::Error> {
+    serde_json::from_str::<T::Stored>(json)
+        .map(Into::into)
+        .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
 pub fn stored_from_row<T: Record>(row: &AnyRow) -> Result<Stored<T>, sqlx::Error> {
     let data: String = row.try_get("data")?;
     Ok(Stored {
         id: row.try_get("id")?,
         version: row.try_get("version")?,
-        data: serde_json::from_str(&data).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        data: decode(&data)?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -112,7 +130,7 @@ pub async fn insert<T: Record>(
 ) -> Result<Stored<T>, sqlx::Error> {
     let id = new_id();
     let at = now();
-    let json = serde_json::to_string(data).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let json = encode(data)?;
     let cols = data.columns();
     let names: Vec<&str> = cols.iter().map(|(n, _)| *n).collect();
     let placeholders: Vec<String> = (0..cols.len()).map(|i| format!("${}", i + 6)).collect();
@@ -190,7 +208,7 @@ pub async fn update<T: Record>(
         return Ok(Update::Unchanged(current));
     }
     let at = now();
-    let json = serde_json::to_string(data).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let json = encode(data)?;
     let cols = data.columns();
     let sets: Vec<String> = cols
         .iter()
@@ -271,4 +289,91 @@ pub async fn history(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::registry::InstitutionInput;
+    use crate::store::Store;
+
+    fn institution() -> InstitutionInput {
+        serde_json::from_value(serde_json::json!({
+            "credit_code": "911506000000000024",
+            "name": "乌兰镇卫生院",
+            "kind": "designated_hospital",
+            "level": "primary",
+            "ownership": "public",
+            "region": "150621",
+            "address": "乌兰镇",
+            "risk_grade": "B",
+            "status": "suspended",
+            "tags": ["医共体"],
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_stored_form_writes_what_the_input_type_wrote() {
+        // Same bytes as before the stored form existed: the audit chain's payload digests
+        // and record_history stay valid for rows written from now on.
+        let i = institution();
+        assert_eq!(encode(&i).unwrap(), serde_json::to_string(&i).unwrap());
+    }
+
+    #[tokio::test]
+    async fn rows_in_the_current_and_in_an_older_stored_shape_both_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/suiji.db?mode=rwc", dir.path().display());
+        let store = Store::open(&url).await.unwrap();
+        let actor = Actor {
+            sub: "admin".into(),
+            role: "admin".into(),
+        };
+        let mut tx = store.begin().await.unwrap();
+        let current = insert(&mut tx, &actor, &institution()).await.unwrap();
+        let current_id = current.id.clone();
+        let mut second = institution();
+        second.credit_code = crate::domain::CreditCode::parse("91350100M000100Y43").unwrap();
+        let older_id = insert(&mut tx, &actor, &second).await.unwrap().id;
+        // A row written before `address`, `status` and `tags` existed, by a version that
+        // also kept a field this one no longer knows.
+        sqlx::query("UPDATE institutions SET data = $1 WHERE id = $2")
+            .bind(
+                r#"{"credit_code":"91350100M000100Y43","name":"甲药店","kind":"retail_pharmacy","level":"none","ownership":"private","region":"150621","risk_grade":"C","legacy_grade":"乙"}"#,
+            )
+            .bind(&older_id)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        let read = store
+            .record::<InstitutionInput>(&current_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(read.data, current.data);
+        let old = store
+            .record::<InstitutionInput>(&older_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(old.data.name, "甲药店");
+        assert_eq!(old.data.address, "");
+        assert_eq!(
+            old.data.status,
+            crate::domain::registry::InstitutionStatus::Active
+        );
+        assert!(old.data.tags.is_empty());
+        // The API input type itself refuses that document (unknown field): only the
+        // stored form reads it.
+        assert!(
+            serde_json::from_str::<InstitutionInput>(
+                r#"{"credit_code":"91350100M000100Y43","name":"甲药店","kind":"retail_pharmacy","level":"none","ownership":"private","region":"150621","risk_grade":"C","legacy_grade":"乙"}"#
+            )
+            .is_err()
+        );
+        store.close().await;
+    }
 }

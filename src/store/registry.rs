@@ -5,9 +5,11 @@ use super::{Param, QueryBuilder, like_escape, prefix_upper_bound};
 use crate::domain::registry::{
     Department, DepartmentInput, InspectorInput, InstitutionInput, ItemInput,
 };
+use crate::domain::stored_registry;
 use sqlx::{AnyPool, Row};
 
 impl Record for InstitutionInput {
+    type Stored = stored_registry::StoredInstitution;
     const TABLE: &'static str = "institutions";
     const OBJECT: &'static str = "institution";
     fn columns(&self) -> Vec<(&'static str, String)> {
@@ -28,6 +30,7 @@ impl Record for InstitutionInput {
 }
 
 impl Record for InspectorInput {
+    type Stored = stored_registry::StoredInspector;
     const TABLE: &'static str = "inspectors";
     const OBJECT: &'static str = "inspector";
     fn columns(&self) -> Vec<(&'static str, String)> {
@@ -42,6 +45,7 @@ impl Record for InspectorInput {
 }
 
 impl Record for ItemInput {
+    type Stored = stored_registry::StoredItem;
     const TABLE: &'static str = "inspection_items";
     const OBJECT: &'static str = "inspection_item";
     fn columns(&self) -> Vec<(&'static str, String)> {
@@ -164,24 +168,12 @@ pub async fn missing_institutions(
 
 // ---- listings ----
 
-/// Filters over institutions (each list is any-of; lists combine with and).
-#[derive(Debug, Clone, Default)]
-pub struct InstitutionFilter {
-    pub kind: Vec<String>,
-    pub level: Vec<String>,
-    pub ownership: Vec<String>,
-    pub risk_grade: Vec<String>,
-    pub status: Vec<String>,
-    pub region_prefix: Vec<String>,
-    pub tags: Vec<String>,
-    /// Substring of the name.
-    pub q: Option<String>,
-    pub credit_code: Option<String>,
-}
+use crate::domain::filter::RegionPrefix;
+pub use crate::domain::filter::{InspectorFilter, InstitutionFilter, ItemFilter};
 
 impl InstitutionFilter {
     /// Appends this filter's conditions (`AND …`) for a query over `institutions i`.
-    pub fn apply(&self, q: &mut QueryBuilder) {
+    pub(crate) fn apply(&self, q: &mut QueryBuilder) {
         q.any_of("i.kind", &self.kind);
         q.any_of("i.level", &self.level);
         q.any_of("i.ownership", &self.ownership);
@@ -206,7 +198,7 @@ impl InstitutionFilter {
     }
 }
 
-pub(crate) fn region_prefixes(q: &mut QueryBuilder, column: &str, prefixes: &[String]) {
+pub(crate) fn region_prefixes(q: &mut QueryBuilder, column: &str, prefixes: &[RegionPrefix]) {
     if prefixes.is_empty() {
         return;
     }
@@ -215,11 +207,12 @@ pub(crate) fn region_prefixes(q: &mut QueryBuilder, column: &str, prefixes: &[St
     let parts: Vec<String> = prefixes
         .iter()
         .map(|p| {
+            let p = p.as_str();
             if p.len() == 6 {
-                let v = q.text(p.clone());
+                let v = q.text(p);
                 format!("{column} = {v}")
             } else {
-                let lo = q.text(p.clone());
+                let lo = q.text(p);
                 let hi = q.text(prefix_upper_bound(p));
                 format!("({column} >= {lo} AND {column} < {hi})")
             }
@@ -239,29 +232,6 @@ pub(crate) fn balanced_or(parts: &[String]) -> String {
             let (left, right) = parts.split_at(parts.len() / 2);
             format!("({} OR {})", balanced_or(left), balanced_or(right))
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::balanced_or;
-
-    #[test]
-    fn a_long_or_chain_is_shallow() {
-        let parts: Vec<String> = (0..1000).map(|i| format!("x = {i}")).collect();
-        let sql = balanced_or(&parts);
-        let (mut depth, mut max) = (0i32, 0i32);
-        for c in sql.chars() {
-            match c {
-                '(' => depth += 1,
-                ')' => depth -= 1,
-                _ => {}
-            }
-            max = max.max(depth);
-        }
-        assert!(max <= 10, "{max}");
-        assert_eq!(sql.matches(" OR ").count(), 999);
-        assert_eq!(balanced_or(&parts[..1]), "x = 0");
     }
 }
 
@@ -315,22 +285,14 @@ pub async fn list_institutions(
     fetch_page(pool, q, "i", page).await
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct InspectorFilter {
-    pub department: Vec<String>,
-    pub status: Vec<String>,
-    pub region_prefix: Vec<String>,
-    pub q: Option<String>,
-    pub certificate_no: Option<String>,
-}
-
 pub async fn list_inspectors(
     pool: &AnyPool,
     f: &InspectorFilter,
     page: &Page,
 ) -> Result<(Vec<Stored<InspectorInput>>, Option<String>), sqlx::Error> {
     let mut q = select_from("inspectors", "p");
-    q.any_of("p.department", &f.department);
+    let departments: Vec<&str> = f.department.iter().map(|d| d.as_str()).collect();
+    q.any_of("p.department", &departments);
     q.any_of("p.status", &f.status);
     region_prefixes(&mut q, "p.region", &f.region_prefix);
     if let Some(name) = &f.q {
@@ -344,21 +306,38 @@ pub async fn list_inspectors(
     fetch_page(pool, q, "p", page).await
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct ItemFilter {
-    pub department: Vec<String>,
-    pub institution_kind: Vec<String>,
-    pub status: Vec<String>,
-}
-
 pub async fn list_items(
     pool: &AnyPool,
     f: &ItemFilter,
     page: &Page,
 ) -> Result<(Vec<Stored<ItemInput>>, Option<String>), sqlx::Error> {
     let mut q = select_from("inspection_items", "x");
-    q.any_of("x.department", &f.department);
+    let departments: Vec<&str> = f.department.iter().map(|d| d.as_str()).collect();
+    q.any_of("x.department", &departments);
     q.any_of("x.institution_kind", &f.institution_kind);
     q.any_of("x.status", &f.status);
     fetch_page(pool, q, "x", page).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::balanced_or;
+
+    #[test]
+    fn a_long_or_chain_is_shallow() {
+        let parts: Vec<String> = (0..1000).map(|i| format!("x = {i}")).collect();
+        let sql = balanced_or(&parts);
+        let (mut depth, mut max) = (0i32, 0i32);
+        for c in sql.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            }
+            max = max.max(depth);
+        }
+        assert!(max <= 10, "{max}");
+        assert_eq!(sql.matches(" OR ").count(), 999);
+        assert_eq!(balanced_or(&parts[..1]), "x = 0");
+    }
 }

@@ -171,18 +171,9 @@ pub async fn set_cancel_reason(tx: &mut Tx, id: &str, reason: &str) -> Result<()
     Ok(())
 }
 
-/// Filters of the task listing.
-#[derive(Debug, Default, Clone)]
-pub struct TaskFilter {
-    pub year: Option<i64>,
-    pub state: Vec<String>,
-    pub lead_department: Vec<String>,
-    /// Tasks any of these departments takes part in.
-    pub department: Vec<String>,
-    /// Tasks that drew an institution in any of these regions.
-    pub region_prefix: Vec<String>,
-}
+pub use crate::domain::filter::TaskFilter;
 
+/// A page of tasks in id order after `after`; the next cursor if there is more.
 pub async fn list(
     pool: &AnyPool,
     f: &TaskFilter,
@@ -190,22 +181,7 @@ pub async fn list(
     limit: i64,
 ) -> Result<(Vec<TaskRow>, Option<String>), sqlx::Error> {
     let mut q = QueryBuilder::new(&format!("SELECT {TASK_COLUMNS} FROM tasks t WHERE 1 = 1"));
-    if let Some(y) = f.year {
-        let p = q.bind(Param::Int(y));
-        q.push(&format!(" AND t.year = {p}"));
-    }
-    q.any_of("t.state", &f.state);
-    q.any_of("t.lead_department", &f.lead_department);
-    if !f.department.is_empty() {
-        q.push(" AND EXISTS (SELECT 1 FROM task_departments d WHERE d.task_id = t.id");
-        q.any_of("d.department", &f.department);
-        q.push(")");
-    }
-    if !f.region_prefix.is_empty() {
-        q.push(" AND EXISTS (SELECT 1 FROM task_selections s WHERE s.task_id = t.id");
-        super::registry::region_prefixes(&mut q, "s.region", &f.region_prefix);
-        q.push(")");
-    }
+    super::filter::push_task_filter(&mut q, f);
     if let Some(a) = after {
         let p = q.text(a);
         q.push(&format!(" AND t.id > {p}"));

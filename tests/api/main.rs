@@ -2,6 +2,8 @@
 //! `TEST_DATABASE_URL=postgres://…` runs them on PostgreSQL, otherwise on SQLite.
 
 mod bulk;
+#[path = "../support/chromium.rs"]
+mod chromium;
 mod crash;
 mod draw2;
 mod golden;

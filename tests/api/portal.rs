@@ -354,8 +354,6 @@ async fn hostile_text_is_escaped() {
     assert!(!r.text.contains("<script"));
 }
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-
 /// Runs headless Chromium on a URL and returns the DOM after rendering, or None when
 /// Chromium is not installed (unless `SUIJI_REQUIRE_CHROMIUM=1`, which makes that fail).
 fn chromium_dump_dom(url: &str) -> Option<String> {
@@ -365,63 +363,8 @@ fn chromium_dump_dom(url: &str) -> Option<String> {
 /// As [`chromium_dump_dom`], with extra Chromium flags (e.g. a virtual-time budget so that
 /// a page's scripts finish before the DOM is taken).
 fn chromium_dump_dom_with(url: &str, extra: &[&str]) -> Option<String> {
-    use std::process::{Command, Stdio};
-    use std::time::{Duration, Instant};
-    if !std::path::Path::new(CHROMIUM).exists() {
-        if std::env::var("SUIJI_REQUIRE_CHROMIUM").as_deref() == Ok("1") {
-            panic!(
-                "{CHROMIUM} is missing and SUIJI_REQUIRE_CHROMIUM=1 (apt-get install -y chromium)"
-            );
-        }
-        eprintln!("note: {CHROMIUM} is not installed; skipping the headless browser check");
-        return None;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let out_path = dir.path().join("dom.html");
-    let err_path = dir.path().join("stderr.txt");
-    let profile = dir.path().join("profile");
-    let mut child = Command::new(CHROMIUM)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--disable-quic",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(extra)
-        .arg("--dump-dom")
-        .arg(url)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out_path).unwrap())
-        .stderr(std::fs::File::create(&err_path).unwrap())
-        .spawn()
-        .expect("chromium starts");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "chromium did not finish within 30 s on {url}; stderr:\n{}",
-                std::fs::read_to_string(&err_path).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let dom = std::fs::read_to_string(&out_path).unwrap();
-    assert!(
-        status.success() && !dom.is_empty(),
-        "chromium failed ({status}) on {url}; stderr:\n{}",
-        std::fs::read_to_string(&err_path).unwrap_or_default()
-    );
-    Some(dom)
+    crate::chromium::available("the headless browser check")
+        .then(|| crate::chromium::dump_dom(url, extra, std::time::Duration::from_secs(30)))
 }
 
 #[tokio::test]
