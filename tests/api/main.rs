@@ -8,6 +8,7 @@ mod golden;
 mod hardening;
 mod helpers;
 mod nodes;
+mod observability;
 mod openapi;
 mod portal;
 mod publication;
