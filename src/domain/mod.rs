@@ -4,6 +4,7 @@
 pub mod calendar;
 pub mod codes;
 pub mod ids;
+pub mod regions;
 pub mod registry;
 pub mod result;
 pub mod spreadsheet;

@@ -12,5 +12,6 @@ mod observability;
 mod openapi;
 mod portal;
 mod publication;
+mod regions;
 mod registries;
 mod tasks;
