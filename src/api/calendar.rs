@@ -132,6 +132,7 @@ pub struct DeadlineQuery {
     #[param(value_type = String, format = Date)]
     pub from: NaiveDate,
     /// N: the deadline is the N-th working day strictly after `from`.
+    #[param(maximum = 3650)]
     pub working_days: u32,
 }
 
