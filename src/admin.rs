@@ -71,3 +71,23 @@ pub async fn load_calendar_year(
     tracing::info!(year = candidate.year, "official calendar loaded");
     Ok(candidate)
 }
+
+/// Names (or renames) an administrative division for the public pages. Audited; earlier
+/// versions are kept. The caller has checked that `who` is an admin.
+pub async fn name_region(db: &Store, who: &Principal, code: &str, name: &str) -> TaskResult<i64> {
+    TaskError::check(crate::domain::regions::validate(code, name))?;
+    let mut tx = db.begin().await?;
+    let version = store::regions::save_region_name(&mut tx, code, name, &who.actor()).await?;
+    audit::append(
+        &mut tx,
+        &who.actor(),
+        "region.name",
+        "region_name",
+        code,
+        &audit::payload_digest(&serde_json::json!({"code": code, "name": name})),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(code, name, "region name loaded");
+    Ok(version)
+}

@@ -80,7 +80,8 @@ pub struct Problem {
     /// Stable identifier of the kind of problem (`urn:suiji:problem:<slug>`).
     #[serde(rename = "type")]
     pub type_: String,
-    /// Short summary of the kind of problem.
+    /// Short summary of the kind of problem, Chinese first then English (e.g. `未找到 Not
+    /// found`); `type` is the stable identifier to match on.
     pub title: String,
     /// The HTTP status code.
     pub status: u16,
@@ -183,60 +184,68 @@ impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         use ApiError::*;
         match self {
-            BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
+            BadRequest(_) => (
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "请求有误 Bad request",
+            ),
             Unauthorized { .. } => (
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
-                "Authentication required",
+                "需要身份认证 Authentication required",
             ),
-            Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
-            NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "无权操作 Not allowed"),
+            NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "未找到 Not found"),
             MethodNotAllowed(_) => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method-not-allowed",
-                "Method not allowed",
+                "不支持此方法 Method not allowed",
             ),
-            Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
-            WrongState { .. } => (StatusCode::CONFLICT, "wrong-state", "Wrong state"),
+            Conflict(_) => (StatusCode::CONFLICT, "conflict", "与现有记录冲突 Conflict"),
+            WrongState { .. } => (
+                StatusCode::CONFLICT,
+                "wrong-state",
+                "当前状态不允许此操作 Wrong state",
+            ),
             PreconditionFailed(_) => (
                 StatusCode::PRECONDITION_FAILED,
                 "precondition-failed",
-                "Stale version",
+                "版本已过期 Stale version",
             ),
             PreconditionRequired(_) => (
                 StatusCode::PRECONDITION_REQUIRED,
                 "precondition-required",
-                "If-Match required",
+                "需要 If-Match 版本号 If-Match required",
             ),
             PayloadTooLarge(_) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",
-                "Payload too large",
+                "请求内容过大 Payload too large",
             ),
             UnsupportedMediaType(_) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",
-                "Unsupported media type",
+                "不支持的内容类型 Unsupported media type",
             ),
             Validation { .. } | Rows { .. } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation",
-                "Invalid input",
+                "输入有误 Invalid input",
             ),
             Infeasible(_) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "infeasible-pool",
-                "Teams cannot be formed",
+                "无法组成检查组 Teams cannot be formed",
             ),
             Busy(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "busy",
-                "Busy, retry shortly",
+                "系统繁忙，请稍后重试 Busy, retry shortly",
             ),
             Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
-                "Internal error",
+                "服务器内部错误 Internal error",
             ),
         }
     }

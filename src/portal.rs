@@ -5,6 +5,7 @@
 //! ETag and `Cache-Control`, built from the publication read model and cached as bytes
 //! like the API's. Unpublished or unknown tasks get a 404 page that says nothing about them.
 
+use crate::domain::regions::RegionNames;
 use crate::domain::result::{Outcome, china_date, china_today};
 use crate::domain::task::TaskState;
 use crate::error::ApiError;
@@ -166,6 +167,8 @@ struct IndexPage {
     department: String,
     region_prefix: String,
     departments: Vec<(String, String)>,
+    /// Named divisions for the region field's suggestions: (code, name).
+    regions: Vec<(String, String)>,
     errors: Vec<String>,
     filtered: bool,
     first_page: Option<String>,
@@ -211,6 +214,8 @@ struct SelectionRow {
     name: String,
     credit_code: String,
     region: String,
+    /// The division's name (鄂尔多斯市东胜区), or the code when it has none.
+    region_name: String,
     kind: String,
     teams: Vec<TeamRow>,
     result: Option<ResultView>,
@@ -325,13 +330,13 @@ fn error_page(site: &Site, err: ApiError) -> Response {
     let (title, message) = match &err {
         ApiError::NotFound(_) => (
             "未找到 Not found",
-            "没有这项已公布的抽查任务。未公布的任务不在此显示。".to_string(),
+            "没有这项已公布的抽查任务。未公布的任务不在此显示。 No published task has this id; unpublished tasks are not shown.".to_string(),
         ),
         ApiError::Validation { errors, .. } => (
             "查询条件有误 Invalid search",
             errors
                 .iter()
-                .map(|e| format!("{}: {}", e.field, e.reason))
+                .map(|e| format!("{} {}: {}", field_label(&e.field), e.field, e.reason))
                 .collect::<Vec<_>>()
                 .join("; "),
         ),
@@ -339,7 +344,7 @@ fn error_page(site: &Site, err: ApiError) -> Response {
             tracing::error!(error = %e, "portal page failed");
             ("服务暂时不可用 Server error", "请稍后再试。".to_string())
         }
-        e => ("请求有误 Bad request", e.to_string()),
+        e => ("请求有误 Bad request", format!("请检查链接或查询条件。 {e}")),
     };
     let body = render(&ErrorPage {
         site: site.clone(),
@@ -348,6 +353,17 @@ fn error_page(site: &Site, err: ApiError) -> Response {
     })
     .unwrap_or_else(|_| format!("<!doctype html><title>{}</title>", status.as_u16()));
     html(status, body)
+}
+
+/// The Chinese name of a search field, for error messages on the page.
+fn field_label(field: &str) -> &'static str {
+    match field {
+        "year" => "年份",
+        "department" => "部门",
+        "region_prefix" => "地区代码前缀",
+        "cursor" => "分页位置",
+        _ => "查询条件",
+    }
 }
 
 /// The search form as the browser sends it: every field optional, empty means "any".
@@ -485,11 +501,19 @@ async fn index_page(p: &Publication, raw: &str) -> Result<(StatusCode, String), 
     let mut departments: Vec<(String, String)> =
         names.iter().map(|(c, n)| (c.clone(), n.clone())).collect();
     departments.sort();
+    let region_names = p.region_names().await?;
+    let regions = region_names
+        .iter()
+        .map(|(c, _)| (c.to_string(), region_names.label(c)))
+        .collect();
     let (tasks, next) = if errors.is_empty() {
         match p.list(&api_query).await {
             Ok(list) => (list.items, list.next_cursor),
             Err(ApiError::Validation { errors: es, .. }) => {
-                errors.extend(es.into_iter().map(|e| format!("{}: {}", e.field, e.reason)));
+                errors.extend(
+                    es.into_iter()
+                        .map(|e| format!("{} {}: {}", field_label(&e.field), e.field, e.reason)),
+                );
                 (Vec::new(), None)
             }
             Err(e) => return Err(e),
@@ -513,6 +537,7 @@ async fn index_page(p: &Publication, raw: &str) -> Result<(StatusCode, String), 
         department: q.department.clone().unwrap_or_default(),
         region_prefix: q.region_prefix.clone().unwrap_or_default(),
         departments,
+        regions,
         filtered: year.is_some()
             || api_query.department.is_some()
             || api_query.region_prefix.is_some(),
@@ -567,7 +592,8 @@ async fn task_html(p: &Publication, id: &str) -> Result<String, ApiError> {
         .await?
         .ok_or_else(|| ApiError::NotFound("no published task with this id".into()))?;
     let names = department_names(p).await?;
-    render(&task_view(p, &names, &view))
+    let regions = p.region_names().await?;
+    render(&task_view(p, &names, &regions, &view))
 }
 
 /// "Overdue" or "published late" for the list, when the task's results are.
@@ -616,7 +642,12 @@ fn version_view(v: &PublicResultVersion) -> VersionView {
     }
 }
 
-fn task_view(p: &Publication, names: &HashMap<String, String>, t: &PublicTask) -> TaskPage {
+fn task_view(
+    p: &Publication,
+    names: &HashMap<String, String>,
+    regions: &RegionNames,
+    t: &PublicTask,
+) -> TaskPage {
     let today = china_today();
     let working_days = |a, b| p.working_days_between(a, b);
     let days = |n: Option<u32>| n.map(|n| format!(" {n} 个工作日")).unwrap_or_default();
@@ -722,6 +753,7 @@ fn task_view(p: &Publication, names: &HashMap<String, String>, t: &PublicTask) -
                 name: s.institution.name.clone(),
                 credit_code: s.institution.credit_code.clone(),
                 region: s.institution.region.clone(),
+                region_name: regions.label(&s.institution.region),
                 kind: kind_label(&s.institution.kind),
                 teams,
                 result,

@@ -40,6 +40,7 @@ pub struct AuditQuery {
     /// From `next_cursor` of the previous page (a sequence number).
     pub cursor: Option<String>,
     /// Page size, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 

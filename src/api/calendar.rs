@@ -77,9 +77,10 @@ async fn list_years(State(state): State<AppState>) -> Json<Years> {
 
 /// One year's calendar.
 #[utoipa::path(get, path = "/api/v1/calendar/{year}", tag = "calendar",
-    params(("year" = i32, Path)),
+    params(("year" = i32, Path, minimum = 1949, maximum = 9999)),
     responses((status = 200, body = YearView),
-              (status = 404, body = Problem, content_type = "application/problem+json")))]
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn get_year(
     State(state): State<AppState>,
     ApiPath(year): ApiPath<String>,
@@ -105,7 +106,7 @@ fn calendar_problem(e: CalendarError) -> ApiError {
 
 /// Load or correct a year's official calendar (admin). Audited; earlier versions are kept.
 #[utoipa::path(put, path = "/api/v1/calendar/{year}", tag = "calendar",
-    security(("bearer" = [])), params(("year" = i32, Path)), request_body = YearInput,
+    security(("bearer" = [])), params(("year" = i32, Path, minimum = 1949, maximum = 9999)), request_body = YearInput,
     responses((status = 200, body = YearView), WriteProblems))]
 async fn put_year(
     State(state): State<AppState>,
@@ -131,6 +132,7 @@ pub struct DeadlineQuery {
     #[param(value_type = String, format = Date)]
     pub from: NaiveDate,
     /// N: the deadline is the N-th working day strictly after `from`.
+    #[param(maximum = 3650)]
     pub working_days: u32,
 }
 

@@ -27,6 +27,8 @@ pub mod ops;
 pub mod problems;
 /// What the public reads: published tasks, results, bundles, feed.
 pub mod public;
+/// Names of administrative divisions, for the public pages.
+pub mod regions;
 /// Shapes and steps shared by the registry resources.
 pub mod registry;
 /// Reports: overdue disclosures.
@@ -151,6 +153,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(items::router())
         .merge(tasks::router())
         .merge(calendar::router())
+        .merge(regions::router())
         .merge(results::router())
         .merge(public::router())
         .merge(announce::router())

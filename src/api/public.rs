@@ -66,6 +66,7 @@ pub struct PublicTaskQuery {
     pub state: Option<String>,
     pub cursor: Option<String>,
     /// Page size, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
@@ -164,6 +165,7 @@ pub struct ResultsCsvQuery {
     /// The `X-Next-Cursor` of the previous page (also in its `Link: rel="next"` header).
     pub cursor: Option<String>,
     /// Rows per page, 1–10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000)]
     pub limit: Option<i64>,
 }
 

@@ -3,11 +3,18 @@
 //! also malformed JSON or data after the value), and each one that takes a JSON body 415
 //! (not `application/json`), all as problem documents. Applied to the whole
 //! document once the routes are merged, so no handler has to repeat them.
+//!
+//! It also closes a gap of the generator: a stored record is its input (`#[serde(deny_unknown_fields)]`,
+//! so `additionalProperties: false`) flattened with `id`, `version` and timestamps, which
+//! utoipa writes as `allOf` of the closed input and the extra fields: a combination no
+//! record satisfies. Such an `allOf` is merged into one object schema.
 
+use std::collections::BTreeMap;
 use utoipa::openapi::{
-    ContentBuilder, OpenApi, Ref, RefOr,
+    ContentBuilder, OpenApi, Ref, RefOr, Schema,
     path::Operation,
     response::{Response, ResponseBuilder},
+    schema::{AdditionalProperties, ArrayItems, Object},
 };
 
 fn problem(description: &str) -> RefOr<Response> {
@@ -45,8 +52,10 @@ fn document_json_errors(op: &mut Operation) {
         .or_insert_with(|| problem("The body is not `application/json`"));
 }
 
-/// Adds the shared responses to every operation of `doc`.
+/// Adds the shared responses to every operation of `doc`, and merges the `allOf`s of
+/// closed inputs (see the module's note).
 pub fn describe_shared_responses(doc: &mut OpenApi) {
+    merge_closed_all_of(doc);
     for item in doc.paths.paths.values_mut() {
         for op in [
             &mut item.get,
@@ -60,5 +69,101 @@ pub fn describe_shared_responses(doc: &mut OpenApi) {
         {
             document_json_errors(op);
         }
+    }
+}
+
+const SCHEMAS: &str = "#/components/schemas/";
+
+fn is_closed(o: &Object) -> bool {
+    matches!(
+        o.additional_properties.as_deref(),
+        Some(AdditionalProperties::FreeForm(false))
+    )
+}
+
+/// The component schemas that are plain objects, by name.
+fn objects(doc: &OpenApi) -> BTreeMap<String, Object> {
+    let mut objects = BTreeMap::new();
+    if let Some(c) = &doc.components {
+        for (name, schema) in &c.schemas {
+            if let RefOr::T(Schema::Object(o)) = schema {
+                objects.insert(name.clone(), o.clone());
+            }
+        }
+    }
+    objects
+}
+
+/// Replaces, everywhere in the component schemas, an `allOf` of objects one of which is
+/// closed by one object with the properties and required fields of all its parts.
+fn merge_closed_all_of(doc: &mut OpenApi) {
+    let objects = objects(doc);
+    if let Some(c) = &mut doc.components {
+        for schema in c.schemas.values_mut() {
+            merge_in(schema, &objects);
+        }
+    }
+}
+
+fn merge_in(schema: &mut RefOr<Schema>, objects: &BTreeMap<String, Object>) {
+    let RefOr::T(s) = schema else { return };
+    match s {
+        Schema::AllOf(all) => {
+            for part in &mut all.items {
+                merge_in(part, objects);
+            }
+            let parts: Option<Vec<Object>> = all
+                .items
+                .iter()
+                .map(|p| match p {
+                    RefOr::Ref(r) => r
+                        .ref_location
+                        .strip_prefix(SCHEMAS)
+                        .and_then(|n| objects.get(n))
+                        .cloned(),
+                    RefOr::T(Schema::Object(o)) => Some(o.clone()),
+                    _ => None,
+                })
+                .collect();
+            let Some(parts) = parts.filter(|ps| ps.iter().any(is_closed)) else {
+                return;
+            };
+            let mut merged = Object::new();
+            merged.schema_type = parts[0].schema_type.clone();
+            merged.title = all.title.clone();
+            merged.description = all.description.clone().or(parts[0].description.clone());
+            for part in parts {
+                for (k, v) in part.properties {
+                    merged.properties.insert(k, v);
+                }
+                for r in part.required {
+                    if !merged.required.contains(&r) {
+                        merged.required.push(r);
+                    }
+                }
+            }
+            *s = Schema::Object(merged);
+        }
+        Schema::Object(o) => {
+            for p in o.properties.values_mut() {
+                merge_in(p, objects);
+            }
+        }
+        Schema::Array(a) => {
+            if let ArrayItems::RefOrSchema(item) = &mut a.items {
+                merge_in(item, objects);
+            }
+        }
+        Schema::OneOf(one) => {
+            for p in &mut one.items {
+                merge_in(p, objects);
+            }
+        }
+        Schema::AnyOf(any) => {
+            for p in &mut any.items {
+                merge_in(p, objects);
+            }
+        }
+        _ => {}
     }
 }

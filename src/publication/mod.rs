@@ -257,6 +257,13 @@ impl Publication {
         })
     }
 
+    /// Names of administrative divisions: built in, with those admins loaded over them.
+    pub async fn region_names(&self) -> Result<crate::domain::regions::RegionNames, ApiError> {
+        Ok(crate::domain::regions::RegionNames::with_stored(
+            self.store.region_names().await?,
+        ))
+    }
+
     /// Department code → (name_zh, name_en).
     pub async fn department_names(&self) -> Result<HashMap<String, (String, String)>, ApiError> {
         Ok(read_model::department_names(&self.store).await?)

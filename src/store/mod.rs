@@ -12,6 +12,7 @@ pub mod publication;
 pub mod read_model;
 mod reads;
 pub mod records;
+pub mod regions;
 pub mod registry;
 pub mod tasks;
 
