@@ -437,3 +437,127 @@ async fn a_task_cancelled_after_sealing_stays_public_with_its_reason() {
             .all(|e| e["revealed"] == false)
     );
 }
+
+/// Issue 11 #4: a sample without teams (`departments: []`): the lead department's secret
+/// and the beacon make the seed; every selection has no team and `leader: null`, in the
+/// coordinator view, the public view, the portal page, the feed and the bundles.
+#[tokio::test]
+async fn a_v2_sample_without_teams_is_drawn_published_and_verified() {
+    let (app, clock) = spawn_app_at(SEALED_AT).await;
+    seed_003_county(&app).await;
+    let mi = app.coordinator(MI);
+    let mut body = seed_003_task_v2(DEADLINE);
+    body["title"] = json!("2023年定点医药机构复查抽样");
+    body["departments"] = json!([]);
+    body["entropy_plan"] = json!([{"source": format!("department:{MI}")},
+        {"source": "beacon:drand-quicknet", "round": ROUND_657413.0}]);
+    // Another department's secret cannot come into a sample it takes no part in.
+    let mut other = body.clone();
+    other["entropy_plan"][0]["source"] = json!(format!("department:{HEALTH}"));
+    app.post("/api/v1/tasks", &mi, other)
+        .await
+        .expect_problem_field(422, "entropy_plan[0].source");
+    let id = create_task(&app, body).await;
+    let path = |step: &str| format!("/api/v1/tasks/{id}/{step}");
+    commit_all(&app, &id, &[MI]).await;
+    let sealed = app
+        .post(&path("seal"), &mi, json!(null))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(sealed["protocol"], "suiji-draw/2");
+    app.post(&path("reveals"), &mi, reveal(MI))
+        .await
+        .expect(201);
+    clock.set(instant("2023-09-15T11:05:00Z"));
+    app.post(&path("reveals"), &mi, beacon(ROUND_657413.1))
+        .await
+        .expect(201);
+    let drawn = app
+        .post(&path("draw"), &mi, json!(null))
+        .await
+        .expect(200)
+        .body;
+    let selections = drawn["selections"].as_array().unwrap();
+    assert_eq!(selections.len(), 5, "{drawn}");
+    for s in selections {
+        assert!(s["leader"].is_null(), "{s}");
+        assert_eq!(s["team"], json!([]), "{s}");
+    }
+    let view = app
+        .get(&format!("/api/v1/tasks/{id}"), &app.auditor())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(view["selections"], drawn["selections"]);
+    // No team to replace an inspector in.
+    let inst = selections[0]["institution"].as_str().unwrap();
+    app.post(
+        &path("replacements"),
+        &mi,
+        json!({"institution": inst, "department": MI, "out": "x", "reason": "生病"}),
+    )
+    .await
+    .expect_problem_field(422, "department");
+
+    let summary = suiji::draw::v2::parse_bundle(&bundle(&app, &id).await)
+        .unwrap()
+        .verify()
+        .unwrap();
+    assert_eq!(summary.spec, "suiji-draw/2");
+
+    app.post(&path("publish"), &mi, json!(null))
+        .await
+        .expect(200);
+    let r = app
+        .client
+        .get(format!("{}/public/v1/tasks/{id}/bundle", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let public_bytes = r.bytes().await.unwrap();
+    let s = suiji::draw::v2::parse_bundle(&public_bytes)
+        .unwrap()
+        .verify()
+        .unwrap();
+    assert_eq!(s.result_hash, summary.result_hash);
+
+    let (status, pv) = public(&app, &format!("/public/v1/tasks/{id}")).await;
+    assert_eq!(status, 200, "{pv}");
+    let public_selections = pv["selections"].as_array().unwrap();
+    assert_eq!(public_selections.len(), 5, "{pv}");
+    for s in public_selections {
+        assert!(s["leader"].is_null(), "{s}");
+        assert_eq!(s["team"], json!([]), "{s}");
+        assert!(s["institution"]["name"].is_string(), "{s}");
+    }
+    let page = app
+        .client
+        .get(format!("{}/tasks/{id}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("不组队"), "{page}");
+    let name = public_selections[0]["institution"]["name"]
+        .as_str()
+        .unwrap();
+    assert!(page.contains(name), "{page}");
+    let feed = app
+        .client
+        .get(format!("{}/public/v1/feed.atom", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(feed.status(), 200);
+    assert!(feed.text().await.unwrap().contains("复查抽样"));
+    let csv = app
+        .client
+        .get(format!("{}/public/v1/results.csv", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+}
