@@ -553,6 +553,26 @@ async fn a_v2_sample_without_teams_is_drawn_published_and_verified() {
         .unwrap();
     assert_eq!(feed.status(), 200);
     assert!(feed.text().await.unwrap().contains("复查抽样"));
+
+    // Results of a sample without teams: recorded, published, and in results.csv.
+    for s in selections {
+        let inst = s["institution"].as_str().unwrap();
+        app.send(
+            reqwest::Method::PUT,
+            &path(&format!("results/{inst}")),
+            Some(&mi),
+            Some(&json!({"category": "no_problem", "inspection_date": "2023-08-15"})),
+            &[],
+        )
+        .await
+        .expect(201);
+    }
+    let closed = app
+        .post(&path("results/publish"), &mi, json!(null))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(closed["state"], "closed");
     let csv = app
         .client
         .get(format!("{}/public/v1/results.csv", app.base))
@@ -560,4 +580,56 @@ async fn a_v2_sample_without_teams_is_drawn_published_and_verified() {
         .await
         .unwrap();
     assert_eq!(csv.status(), 200);
+    let csv = csv.text().await.unwrap();
+    let rows: Vec<&str> = csv.lines().filter(|l| l.contains(&id)).collect();
+    assert_eq!(rows.len(), 5, "{csv}");
+    assert!(rows.iter().any(|r| r.contains(inst)), "{csv}");
+    let (_, pv) = public(&app, &format!("/public/v1/tasks/{id}")).await;
+    for s in pv["selections"].as_array().unwrap() {
+        assert!(s["leader"].is_null(), "{s}");
+        assert!(s["result"].is_object(), "{s}");
+    }
+}
+
+/// A sample without teams may rest on the beacon alone (no department secret at all);
+/// suiji-draw/1 still needs departments.
+#[tokio::test]
+async fn a_sample_without_teams_may_rest_on_the_beacon_alone() {
+    let (app, clock) = spawn_app_at(SEALED_AT).await;
+    seed_003_county(&app).await;
+    let mi = app.coordinator(MI);
+    let mut body = seed_003_task_v2(DEADLINE);
+    body["departments"] = json!([]);
+    body["entropy_plan"] = json!([{"source": "beacon:drand-quicknet", "round": ROUND_657413.0}]);
+    let mut v1 = seed_003_task();
+    v1["departments"] = json!([]);
+    app.post("/api/v1/tasks", &mi, v1)
+        .await
+        .expect_problem_field(422, "departments");
+    let id = create_task(&app, body).await;
+    let path = |step: &str| format!("/api/v1/tasks/{id}/{step}");
+    let sealed = app
+        .post(&path("seal"), &mi, json!(null))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(sealed["trust"]["level"], "beacon");
+    clock.set(instant("2023-09-15T11:05:00Z"));
+    app.post(&path("reveals"), &mi, beacon(ROUND_657413.1))
+        .await
+        .expect(201);
+    let drawn = app
+        .post(&path("draw"), &mi, json!(null))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(drawn["forfeited"], json!([]));
+    let selections = drawn["selections"].as_array().unwrap();
+    assert_eq!(selections.len(), 5, "{drawn}");
+    assert!(selections.iter().all(|s| s["leader"].is_null()));
+    let summary = suiji::draw::v2::parse_bundle(&bundle(&app, &id).await)
+        .unwrap()
+        .verify()
+        .unwrap();
+    assert_eq!(summary.spec, "suiji-draw/2");
 }
