@@ -188,7 +188,7 @@ impl TaskInput {
             e.push(FieldError::new("round", "must be at least 1"));
         }
         // suiji-draw/2 samples without teams (re-check, record samples): no departments;
-        // the lead department still owns the task and may bring a secret.
+        // the lead department still owns the task (creates, seals, draws, publishes).
         let teamless = self.departments.is_empty() && self.protocol() == Protocol::V2;
         if self.departments.is_empty() && !teamless {
             e.push(FieldError::new(
@@ -326,15 +326,16 @@ impl TaskInput {
                 e.push(FieldError::new(&field, "listed twice"));
             }
             if let Some(code) = p.source.strip_prefix("department:") {
-                if teamless && code != self.lead_department.as_str() {
-                    e.push(FieldError::new(
-                        &field,
-                        format!(
-                            "a sample without teams takes a secret from its lead department {} only, not {code}",
-                            self.lead_department
-                        ),
-                    ));
-                } else if !teamless && !self.departments.iter().any(|d| d.code.as_str() == code) {
+                // A sample without teams may be seeded by any registered department's
+                // secret (the store checks that it exists); a joint task by its own.
+                if teamless {
+                    if DepartmentCode::parse(code).is_err() {
+                        e.push(FieldError::new(
+                            &field,
+                            format!("{code} is not a department code"),
+                        ));
+                    }
+                } else if !self.departments.iter().any(|d| d.code.as_str() == code) {
                     e.push(FieldError::new(
                         &field,
                         format!("{code} is not a participating department"),

@@ -105,6 +105,18 @@ pub async fn create(db: &Store, who: &Principal, input: &TaskInput) -> TaskResul
             ));
         }
     }
+    if input.departments.is_empty() {
+        for (i, p) in input.entropy_plan.iter().enumerate() {
+            if let Some(code) = p.source.strip_prefix("department:")
+                && !registry::department_exists(&mut *tx, code).await?
+            {
+                errors.push(FieldError::new(
+                    format!("entropy_plan[{i}].source"),
+                    format!("no department {code}"),
+                ));
+            }
+        }
+    }
     let codes: Vec<String> = input
         .departments
         .iter()

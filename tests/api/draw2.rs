@@ -451,24 +451,30 @@ async fn a_v2_sample_without_teams_is_drawn_published_and_verified() {
     body["departments"] = json!([]);
     body["entropy_plan"] = json!([{"source": format!("department:{MI}")},
         {"source": "beacon:drand-quicknet", "round": ROUND_657413.0}]);
-    // Another department's secret cannot come into a sample it takes no part in.
+    // Its secrets come from registered departments (here the lead and health: any one
+    // honest department suffices), not from a department that does not exist.
+    body["entropy_plan"] = json!([{"source": format!("department:{MI}")},
+        {"source": format!("department:{HEALTH}")},
+        {"source": "beacon:drand-quicknet", "round": ROUND_657413.0}]);
     let mut other = body.clone();
-    other["entropy_plan"][0]["source"] = json!(format!("department:{HEALTH}"));
+    other["entropy_plan"][1]["source"] = json!("department:customs");
     app.post("/api/v1/tasks", &mi, other)
         .await
-        .expect_problem_field(422, "entropy_plan[0].source");
+        .expect_problem_field(422, "entropy_plan[1].source");
     let id = create_task(&app, body).await;
     let path = |step: &str| format!("/api/v1/tasks/{id}/{step}");
-    commit_all(&app, &id, &[MI]).await;
+    commit_all(&app, &id, &[MI, HEALTH]).await;
     let sealed = app
         .post(&path("seal"), &mi, json!(null))
         .await
         .expect(200)
         .body;
     assert_eq!(sealed["protocol"], "suiji-draw/2");
-    app.post(&path("reveals"), &mi, reveal(MI))
-        .await
-        .expect(201);
+    for d in [MI, HEALTH] {
+        app.post(&path("reveals"), &app.coordinator(d), reveal(d))
+            .await
+            .expect(201);
+    }
     clock.set(instant("2023-09-15T11:05:00Z"));
     app.post(&path("reveals"), &mi, beacon(ROUND_657413.1))
         .await
