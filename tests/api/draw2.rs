@@ -470,6 +470,16 @@ async fn a_v2_sample_without_teams_is_drawn_published_and_verified() {
         .expect(200)
         .body;
     assert_eq!(sealed["protocol"], "suiji-draw/2");
+    let (status, a) = public(&app, &format!("/public/v1/tasks/{id}/announcement")).await;
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(a["pool_hash"], sealed["pool_hash"]);
+    let page = app
+        .client
+        .get(format!("{}/tasks/{id}/announcement", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
     for d in [MI, HEALTH] {
         app.post(&path("reveals"), &app.coordinator(d), reveal(d))
             .await
