@@ -724,7 +724,9 @@ fn task_view(
                         .iter()
                         .map(|i| Member {
                             leader: team.department == t.lead_department
-                                && i.certificate_no == s.leader.certificate_no,
+                                && s.leader
+                                    .as_ref()
+                                    .is_some_and(|l| l.certificate_no == i.certificate_no),
                             name: i.name.clone(),
                             certificate_no: i.certificate_no.clone(),
                         })

@@ -165,7 +165,7 @@ mod reference {
                 order: order as u64 + 1,
                 stratum: st.id.clone(),
                 institution: x.id.clone(),
-                leader: team[lead].inspectors[0].clone(),
+                leader: Some(team[lead].inspectors[0].clone()),
                 team,
             });
         }
@@ -384,7 +384,7 @@ proptest! {
                 }
             }
             let lead = sel.team.iter().find(|t| t.department == s.lead_department).unwrap();
-            prop_assert_eq!(&sel.leader, &lead.inspectors[0]);
+            prop_assert_eq!(sel.leader.as_deref(), Some(lead.inspectors[0].as_str()));
         }
         for (di, d) in s.departments.iter().enumerate() {
             if soft[di] { continue; }
@@ -715,7 +715,7 @@ proptest! {
             for (g, w) in got.selections.iter().zip(&want.selections) {
                 prop_assert_eq!(&g.institution, &w.institution);
                 prop_assert_eq!(&g.team, &w.team);
-                prop_assert_eq!(g.leader.as_deref(), Some(w.leader.as_str()));
+                prop_assert_eq!(&g.leader, &w.leader);
             }
         }
         let auditor = v2::auditor_bundle(snap, leaves, e, got, vec![]);

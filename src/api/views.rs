@@ -45,8 +45,10 @@ pub struct SelectionView {
     pub institution_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credit_code: Option<String>,
-    /// The first inspector of the lead department's team (组长).
-    pub leader: String,
+    /// The first inspector of the lead department's team (组长); null in a suiji-draw/2
+    /// sample without teams.
+    #[schema(required = true)]
+    pub leader: Option<String>,
     pub team: Vec<TeamView>,
 }
 
@@ -279,7 +281,7 @@ pub fn current_selections(
             .find(|t| t.department == lead)
             .and_then(|t| t.inspectors.first())
         {
-            sel.leader = first.clone();
+            sel.leader = Some(first.clone());
         }
     }
     out

@@ -187,8 +187,14 @@ impl TaskInput {
         if !(1..=366).contains(&self.round) {
             e.push(FieldError::new("round", "must be at least 1"));
         }
-        if self.departments.is_empty() {
-            e.push(FieldError::new("departments", "at least one department"));
+        // suiji-draw/2 samples without teams (re-check, record samples): no departments;
+        // the lead department still owns the task (creates, seals, draws, publishes).
+        let teamless = self.departments.is_empty() && self.protocol() == Protocol::V2;
+        if self.departments.is_empty() && !teamless {
+            e.push(FieldError::new(
+                "departments",
+                "at least one department (suiji-draw/1; a suiji-draw/2 sample may have none)",
+            ));
         }
         let mut total = 0;
         for (i, d) in self.departments.iter().enumerate() {
@@ -212,10 +218,11 @@ impl TaskInput {
                 "a team needs at least 2 inspectors in total (two-person enforcement rule)",
             ));
         }
-        if !self
-            .departments
-            .iter()
-            .any(|d| d.code == self.lead_department)
+        if !teamless
+            && !self
+                .departments
+                .iter()
+                .any(|d| d.code == self.lead_department)
         {
             e.push(FieldError::new(
                 "lead_department",
@@ -319,7 +326,16 @@ impl TaskInput {
                 e.push(FieldError::new(&field, "listed twice"));
             }
             if let Some(code) = p.source.strip_prefix("department:") {
-                if !self.departments.iter().any(|d| d.code.as_str() == code) {
+                // A sample without teams may be seeded by any registered department's
+                // secret (the store checks that it exists); a joint task by its own.
+                if teamless {
+                    if DepartmentCode::parse(code).is_err() {
+                        e.push(FieldError::new(
+                            &field,
+                            format!("{code} is not a department code"),
+                        ));
+                    }
+                } else if !self.departments.iter().any(|d| d.code.as_str() == code) {
                     e.push(FieldError::new(
                         &field,
                         format!("{code} is not a participating department"),

@@ -50,8 +50,10 @@ pub struct Selection {
     pub stratum: String,
     /// Institution id.
     pub institution: String,
-    /// First drawn inspector of the lead department.
-    pub leader: String,
+    /// First drawn inspector of the lead department. Always present in suiji-draw/1; null
+    /// only in a suiji-draw/2 sample without teams (a /1 reader of a stored /2 result).
+    #[serde(deserialize_with = "super::snapshot::required")]
+    pub leader: Option<String>,
     /// One entry per department, in snapshot order.
     pub team: Vec<Team>,
 }
@@ -83,7 +85,7 @@ impl CanonicalJson for Selection {
         w.key("institution");
         w.str(&self.institution);
         w.key("leader");
-        w.str(&self.leader);
+        w.opt_str(self.leader.as_deref());
         w.key("order");
         w.u64(self.order);
         w.key("stratum");
@@ -266,7 +268,7 @@ pub fn draw_with_seed(
                 order: i as u64 + 1,
                 stratum: s.id.clone(),
                 institution: m.id.clone(),
-                leader: team[lead].inspectors[0].clone(),
+                leader: Some(team[lead].inspectors[0].clone()),
                 team,
             });
         }

@@ -921,7 +921,7 @@ fn draw_from_seed(
                 order: s.order,
                 stratum: s.stratum,
                 institution: s.institution,
-                leader: Some(s.leader),
+                leader: s.leader,
                 team: s.team,
             })
             .collect(),
@@ -956,7 +956,7 @@ fn to_v1_result(r: &Result2) -> DrawResult {
                 order: s.order,
                 stratum: s.stratum.clone(),
                 institution: s.institution.clone(),
-                leader: s.leader.clone().unwrap_or_default(),
+                leader: s.leader.clone(),
                 team: s.team.clone(),
             })
             .collect(),

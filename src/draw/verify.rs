@@ -261,7 +261,8 @@ fn compare_selection(position: usize, e: &Selection, f: &Selection) -> Result<()
         ));
     }
     if e.leader != f.leader {
-        return Err(diff("leader", e.leader.clone(), f.leader.clone()));
+        let shown = |l: &Option<String>| l.clone().unwrap_or_else(|| "null".into());
+        return Err(diff("leader", shown(&e.leader), shown(&f.leader)));
     }
     Ok(())
 }

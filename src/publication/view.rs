@@ -108,7 +108,9 @@ pub struct PublicSelection {
     pub order: u64,
     pub stratum: String,
     pub institution: PublicInstitution,
-    pub leader: PublicInspector,
+    /// The 组长; null in a suiji-draw/2 sample without teams (then `team` is empty).
+    #[schema(required = true)]
+    pub leader: Option<PublicInspector>,
     pub team: Vec<PublicTeam>,
     pub result: Option<PublicResult>,
 }
@@ -382,7 +384,7 @@ pub fn public_task(calendar: &Calendar, read: TaskRead) -> PublicTask {
             .find(|t| t.department == lead)
             .and_then(|t| t.inspectors.first())
         {
-            sel.leader = first.clone();
+            sel.leader = Some(first.clone());
         }
     }
     let selections: Vec<PublicSelection> = drawn_teams
@@ -396,7 +398,7 @@ pub fn public_task(calendar: &Calendar, read: TaskRead) -> PublicTask {
                 });
             PublicSelection {
                 order: s.order,
-                leader: card(&s.leader),
+                leader: s.leader.as_deref().map(&card),
                 team: s
                     .team
                     .iter()

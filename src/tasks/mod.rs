@@ -105,6 +105,18 @@ pub async fn create(db: &Store, who: &Principal, input: &TaskInput) -> TaskResul
             ));
         }
     }
+    if input.departments.is_empty() {
+        for (i, p) in input.entropy_plan.iter().enumerate() {
+            if let Some(code) = p.source.strip_prefix("department:")
+                && !registry::department_exists(&mut *tx, code).await?
+            {
+                errors.push(FieldError::new(
+                    format!("entropy_plan[{i}].source"),
+                    format!("no department {code}"),
+                ));
+            }
+        }
+    }
     let codes: Vec<String> = input
         .departments
         .iter()
@@ -325,7 +337,12 @@ pub async fn seal(db: &Store, who: &Principal, id: &str) -> TaskResult<TaskRow> 
             plan,
         };
         let snapshot = assemble_snapshot(&task_id, &cfg, inputs);
-        let problems = draw::validate(&snapshot);
+        // A /2 sample without teams has no department to lead (its snapshot says null).
+        let teamless = cfg.protocol() == Protocol::V2 && cfg.departments.is_empty();
+        let mut problems = draw::validate(&snapshot);
+        problems.retain(|p| {
+            !(teamless && matches!(p, draw::SnapshotProblem::UnknownLeadDepartment(_)))
+        });
         let infeasible = draw::infeasible_pairs(&snapshot);
         let sealed = (problems.is_empty() && infeasible.is_empty()).then(|| {
             if cfg.protocol() == Protocol::V2 {

@@ -437,3 +437,215 @@ async fn a_task_cancelled_after_sealing_stays_public_with_its_reason() {
             .all(|e| e["revealed"] == false)
     );
 }
+
+/// Issue 11 #4: a sample without teams (`departments: []`): the lead department's secret
+/// and the beacon make the seed; every selection has no team and `leader: null`, in the
+/// coordinator view, the public view, the portal page, the feed and the bundles.
+#[tokio::test]
+async fn a_v2_sample_without_teams_is_drawn_published_and_verified() {
+    let (app, clock) = spawn_app_at(SEALED_AT).await;
+    seed_003_county(&app).await;
+    let mi = app.coordinator(MI);
+    let mut body = seed_003_task_v2(DEADLINE);
+    body["title"] = json!("2023年定点医药机构复查抽样");
+    body["departments"] = json!([]);
+    body["entropy_plan"] = json!([{"source": format!("department:{MI}")},
+        {"source": "beacon:drand-quicknet", "round": ROUND_657413.0}]);
+    // Its secrets come from registered departments (here the lead and health: any one
+    // honest department suffices), not from a department that does not exist.
+    body["entropy_plan"] = json!([{"source": format!("department:{MI}")},
+        {"source": format!("department:{HEALTH}")},
+        {"source": "beacon:drand-quicknet", "round": ROUND_657413.0}]);
+    let mut other = body.clone();
+    other["entropy_plan"][1]["source"] = json!("department:customs");
+    app.post("/api/v1/tasks", &mi, other)
+        .await
+        .expect_problem_field(422, "entropy_plan[1].source");
+    let id = create_task(&app, body).await;
+    let path = |step: &str| format!("/api/v1/tasks/{id}/{step}");
+    commit_all(&app, &id, &[MI, HEALTH]).await;
+    let sealed = app
+        .post(&path("seal"), &mi, json!(null))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(sealed["protocol"], "suiji-draw/2");
+    let (status, a) = public(&app, &format!("/public/v1/tasks/{id}/announcement")).await;
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(a["pool_hash"], sealed["pool_hash"]);
+    let page = app
+        .client
+        .get(format!("{}/tasks/{id}/announcement", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    for d in [MI, HEALTH] {
+        app.post(&path("reveals"), &app.coordinator(d), reveal(d))
+            .await
+            .expect(201);
+    }
+    clock.set(instant("2023-09-15T11:05:00Z"));
+    app.post(&path("reveals"), &mi, beacon(ROUND_657413.1))
+        .await
+        .expect(201);
+    let drawn = app
+        .post(&path("draw"), &mi, json!(null))
+        .await
+        .expect(200)
+        .body;
+    let selections = drawn["selections"].as_array().unwrap();
+    assert_eq!(selections.len(), 5, "{drawn}");
+    for s in selections {
+        assert!(s["leader"].is_null(), "{s}");
+        assert_eq!(s["team"], json!([]), "{s}");
+    }
+    let view = app
+        .get(&format!("/api/v1/tasks/{id}"), &app.auditor())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(view["selections"], drawn["selections"]);
+    // No team to replace an inspector in.
+    let inst = selections[0]["institution"].as_str().unwrap();
+    app.post(
+        &path("replacements"),
+        &mi,
+        json!({"institution": inst, "department": MI, "out": "x", "reason": "生病"}),
+    )
+    .await
+    .expect_problem_field(422, "department");
+
+    let summary = suiji::draw::v2::parse_bundle(&bundle(&app, &id).await)
+        .unwrap()
+        .verify()
+        .unwrap();
+    assert_eq!(summary.spec, "suiji-draw/2");
+
+    app.post(&path("publish"), &mi, json!(null))
+        .await
+        .expect(200);
+    let r = app
+        .client
+        .get(format!("{}/public/v1/tasks/{id}/bundle", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let public_bytes = r.bytes().await.unwrap();
+    let s = suiji::draw::v2::parse_bundle(&public_bytes)
+        .unwrap()
+        .verify()
+        .unwrap();
+    assert_eq!(s.result_hash, summary.result_hash);
+
+    let (status, pv) = public(&app, &format!("/public/v1/tasks/{id}")).await;
+    assert_eq!(status, 200, "{pv}");
+    let public_selections = pv["selections"].as_array().unwrap();
+    assert_eq!(public_selections.len(), 5, "{pv}");
+    for s in public_selections {
+        assert!(s["leader"].is_null(), "{s}");
+        assert_eq!(s["team"], json!([]), "{s}");
+        assert!(s["institution"]["name"].is_string(), "{s}");
+    }
+    let page = app
+        .client
+        .get(format!("{}/tasks/{id}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("不组队"), "{page}");
+    let name = public_selections[0]["institution"]["name"]
+        .as_str()
+        .unwrap();
+    assert!(page.contains(name), "{page}");
+    let feed = app
+        .client
+        .get(format!("{}/public/v1/feed.atom", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(feed.status(), 200);
+    assert!(feed.text().await.unwrap().contains("复查抽样"));
+
+    // Results of a sample without teams: recorded, published, and in results.csv.
+    for s in selections {
+        let inst = s["institution"].as_str().unwrap();
+        app.send(
+            reqwest::Method::PUT,
+            &path(&format!("results/{inst}")),
+            Some(&mi),
+            Some(&json!({"category": "no_problem", "inspection_date": "2023-08-15"})),
+            &[],
+        )
+        .await
+        .expect(201);
+    }
+    let closed = app
+        .post(&path("results/publish"), &mi, json!(null))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(closed["state"], "closed");
+    let csv = app
+        .client
+        .get(format!("{}/public/v1/results.csv", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    let csv = csv.text().await.unwrap();
+    let rows: Vec<&str> = csv.lines().filter(|l| l.contains(&id)).collect();
+    assert_eq!(rows.len(), 5, "{csv}");
+    assert!(rows.iter().any(|r| r.contains(inst)), "{csv}");
+    let (_, pv) = public(&app, &format!("/public/v1/tasks/{id}")).await;
+    for s in pv["selections"].as_array().unwrap() {
+        assert!(s["leader"].is_null(), "{s}");
+        assert!(s["result"].is_object(), "{s}");
+    }
+}
+
+/// A sample without teams may rest on the beacon alone (no department secret at all);
+/// suiji-draw/1 still needs departments.
+#[tokio::test]
+async fn a_sample_without_teams_may_rest_on_the_beacon_alone() {
+    let (app, clock) = spawn_app_at(SEALED_AT).await;
+    seed_003_county(&app).await;
+    let mi = app.coordinator(MI);
+    let mut body = seed_003_task_v2(DEADLINE);
+    body["departments"] = json!([]);
+    body["entropy_plan"] = json!([{"source": "beacon:drand-quicknet", "round": ROUND_657413.0}]);
+    let mut v1 = seed_003_task();
+    v1["departments"] = json!([]);
+    app.post("/api/v1/tasks", &mi, v1)
+        .await
+        .expect_problem_field(422, "departments");
+    let id = create_task(&app, body).await;
+    let path = |step: &str| format!("/api/v1/tasks/{id}/{step}");
+    let sealed = app
+        .post(&path("seal"), &mi, json!(null))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(sealed["trust"]["level"], "beacon");
+    clock.set(instant("2023-09-15T11:05:00Z"));
+    app.post(&path("reveals"), &mi, beacon(ROUND_657413.1))
+        .await
+        .expect(201);
+    let drawn = app
+        .post(&path("draw"), &mi, json!(null))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(drawn["forfeited"], json!([]));
+    let selections = drawn["selections"].as_array().unwrap();
+    assert_eq!(selections.len(), 5, "{drawn}");
+    assert!(selections.iter().all(|s| s["leader"].is_null()));
+    let summary = suiji::draw::v2::parse_bundle(&bundle(&app, &id).await)
+        .unwrap()
+        .verify()
+        .unwrap();
+    assert_eq!(summary.spec, "suiji-draw/2");
+}
