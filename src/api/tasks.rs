@@ -228,7 +228,7 @@ fn json_bytes(body: String) -> Response {
 /// happens: a repeated call gets 409, or with the same `Idempotency-Key` the same answer.
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/draw", tag = "tasks",
     security(("bearer" = [])),
-    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 200, pattern = "^[!-~]([ -~]{0,198}[!-~])?$", description = "1–200 visible ASCII characters (inner spaces allowed)")),
     responses((status = 200, body = TaskView), StepProblems))]
 async fn draw_task(
     State(state): State<AppState>,

@@ -175,6 +175,11 @@ fn check_tags(errors: &mut Vec<FieldError>, field: &str, tags: &[String]) {
 pub struct InstitutionInput {
     pub credit_code: CreditCode,
     /// Registered name (机构名称).
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub name: String,
     pub kind: InstitutionKind,
     pub level: Level,
@@ -219,8 +224,18 @@ pub struct Institution {
 #[serde(deny_unknown_fields)]
 pub struct Conflict {
     /// Institution id.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub institution: String,
     /// Why, e.g. `亲属关系` (relative), `原工作单位` (former employer).
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub reason: String,
 }
 
@@ -229,8 +244,18 @@ pub struct Conflict {
 #[serde(deny_unknown_fields)]
 pub struct InspectorInput {
     pub department: DepartmentCode,
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub name: String,
     /// Enforcement certificate number (执法证号); unique.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub certificate_no: String,
     pub region: RegionCode,
     #[serde(default = "default_active_inspector")]
