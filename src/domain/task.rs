@@ -185,7 +185,7 @@ impl TaskInput {
             super::registry::check_date(&mut e, "selection_publish_by", d);
         }
         if !(1..=366).contains(&self.round) {
-            e.push(FieldError::new("round", "must be at least 1"));
+            e.push(FieldError::new("round", "must be between 1 and 366"));
         }
         // suiji-draw/2 samples without teams (re-check, record samples): no departments;
         // the lead department still owns the task (creates, seals, draws, publishes).
@@ -196,7 +196,7 @@ impl TaskInput {
                 "at least one department (suiji-draw/1; a suiji-draw/2 sample may have none)",
             ));
         }
-        let mut total = 0;
+        let mut total: u64 = 0;
         for (i, d) in self.departments.iter().enumerate() {
             if !(1..=20).contains(&d.team_size) {
                 e.push(FieldError::new(
@@ -204,7 +204,9 @@ impl TaskInput {
                     "must be between 1 and 20",
                 ));
             }
-            total += d.team_size;
+            // Saturating: an out-of-range size is already an error above and must not
+            // overflow the sum (a 500 found by contract fuzzing).
+            total = total.saturating_add(d.team_size);
             if self.departments[..i].iter().any(|o| o.code == d.code) {
                 e.push(FieldError::new(
                     format!("departments[{i}].code"),

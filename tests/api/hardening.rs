@@ -711,3 +711,22 @@ async fn verify_names_a_registry_row_rewritten_in_place() {
         "{r}"
     );
 }
+
+/// Found by contract fuzzing: a huge `team_size` overflowed the team total (a panic, 500).
+/// Every out-of-range size is a 422 naming the field, and nothing is created.
+#[tokio::test]
+async fn an_absurd_team_size_is_422_not_a_panic() {
+    let app = spawn_app().await;
+    for size in [json!(u64::MAX), json!(i64::MAX), json!(21), json!(0)] {
+        let mut body = seed_003_task();
+        body["departments"][0]["team_size"] = size.clone();
+        body["departments"][1]["team_size"] = json!(u64::MAX);
+        let r = app
+            .post("/api/v1/tasks", &app.coordinator(MI), body)
+            .await
+            .expect_problem_field(422, "departments[0].team_size");
+        assert!(r.text.contains("between 1 and 20"), "{size}: {}", r.text);
+    }
+    let r = app.get("/api/v1/tasks", &app.admin()).await.expect(200);
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 0, "{}", r.text);
+}
