@@ -126,7 +126,7 @@ async fn get_inspector(
 /// Replace an inspector's fields, conflicts included (needs `If-Match`).
 #[utoipa::path(put, path = "/api/v1/inspectors/{id}", tag = "registries",
     security(("bearer" = [])), request_body = InspectorInput,
-    params(("id" = String, Path), ("If-Match" = String, Header, description = "current ETag")),
+    params(("id" = String, Path), ("If-Match" = String, Header, description = "current ETag, the quoted version", pattern = "^\"[1-9][0-9]{0,17}\"$")),
     responses((status = 200, body = Inspector, headers(("ETag" = String))), UpdateProblems))]
 async fn update_inspector(
     State(state): State<AppState>,

@@ -100,7 +100,7 @@ async fn get_institution(
 /// Replace an institution's fields (needs `If-Match`). Deactivate by setting `status`.
 #[utoipa::path(put, path = "/api/v1/institutions/{id}", tag = "registries",
     security(("bearer" = [])), request_body = InstitutionInput,
-    params(("id" = String, Path), ("If-Match" = String, Header, description = "current ETag")),
+    params(("id" = String, Path), ("If-Match" = String, Header, description = "current ETag, the quoted version", pattern = "^\"[1-9][0-9]{0,17}\"$")),
     responses((status = 200, body = Institution, headers(("ETag" = String))), UpdateProblems))]
 async fn update_institution(
     State(state): State<AppState>,

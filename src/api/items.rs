@@ -132,7 +132,7 @@ async fn get_item(
 /// Replace an inspection item (needs `If-Match`); retire it with `status`.
 #[utoipa::path(put, path = "/api/v1/inspection-items/{id}", tag = "registries",
     security(("bearer" = [])), request_body = ItemInput,
-    params(("id" = String, Path), ("If-Match" = String, Header, description = "current ETag")),
+    params(("id" = String, Path), ("If-Match" = String, Header, description = "current ETag, the quoted version", pattern = "^\"[1-9][0-9]{0,17}\"$")),
     responses((status = 200, body = Item, headers(("ETag" = String))), UpdateProblems))]
 async fn update_item(
     State(state): State<AppState>,

@@ -84,6 +84,7 @@ pub struct StratumConfig {
 #[serde(deny_unknown_fields)]
 pub struct TaskDepartment {
     pub code: DepartmentCode,
+    #[schema(minimum = 1, maximum = 20)]
     pub team_size: u64,
 }
 
@@ -126,13 +127,21 @@ impl Protocol {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskInput {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd][^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*$"
+    )]
     pub title: String,
+    #[schema(minimum = 2000, maximum = 2100)]
     pub year: i32,
     /// Round within the year (抽查轮次), from 1.
+    #[schema(minimum = 1, maximum = 366)]
     pub round: u32,
     /// 牵头部门: its inspector leads every team.
     pub lead_department: DepartmentCode,
     pub departments: Vec<TaskDepartment>,
+    #[schema(min_items = 1)]
     pub strata: Vec<StratumConfig>,
     /// True: no inspector inspects an institution of his own region (交叉检查).
     #[serde(default)]

@@ -148,6 +148,7 @@ pub struct CommitmentInput {
     /// `department:<code>`
     pub source: String,
     /// 64 hex digits.
+    #[schema(pattern = "^\\s*[0-9A-Fa-f]{64}\\s*$")]
     pub commitment: String,
 }
 
@@ -699,6 +700,11 @@ pub struct ReplacementInput {
     /// The inspector leaving: id or certificate number.
     pub out: String,
     /// Why; published with the draw.
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd][^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*$"
+    )]
     pub reason: String,
 }
 
@@ -900,6 +906,11 @@ fn replace_error(e: ReplaceError) -> TaskError {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelInput {
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd][^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*$"
+    )]
     pub reason: String,
 }
 
