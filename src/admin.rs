@@ -24,8 +24,27 @@ pub async fn create_department(
             input.code
         )));
     }
+    if crate::store::organizations::by_code(&mut *tx, input.code.as_str())
+        .await?
+        .is_some()
+    {
+        return Err(TaskError::Conflict(format!(
+            "an organization already has the code {}, which a department's default organization takes",
+            input.code
+        )));
+    }
     let at = store::now();
     registry::insert_department(&mut tx, &input, &at).await?;
+    // Its default organization (everywhere), which tokens without `org` act for.
+    let root = crate::domain::organization::OrganizationInput {
+        code: input.code.as_str().to_string(),
+        name: input.name_zh.clone(),
+        level: crate::domain::organization::OrgLevel::National,
+        region_prefix: String::new(),
+        parent: None,
+        department: input.code.clone(),
+    };
+    crate::store::records::insert(&mut tx, &who.actor(), &root).await?;
     audit::append(
         &mut tx,
         &who.actor(),

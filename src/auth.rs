@@ -7,6 +7,7 @@
 
 use crate::domain::Actor;
 use crate::domain::DepartmentCode;
+use crate::domain::organization::Jurisdiction;
 use crate::error::ApiError;
 use anyhow::{Context, bail};
 use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, KeyAlgorithm};
@@ -43,6 +44,10 @@ pub struct Claims {
     pub role: Role,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department: Option<String>,
+    /// The coordinator's organization (its code); absent: the department's default
+    /// organization (everywhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
     pub exp: u64,
     #[serde(default)]
     pub iat: u64,
@@ -55,6 +60,10 @@ pub struct Principal {
     pub role: Role,
     /// Set for coordinators (and only them).
     pub department: Option<DepartmentCode>,
+    /// A coordinator's organization, resolved from the token's `org` claim; `None`: the
+    /// department's default organization, which governs everywhere (and always `None` for
+    /// admins and auditors).
+    pub organization: Option<Jurisdiction>,
 }
 
 impl Principal {
@@ -65,6 +74,39 @@ impl Principal {
                 Some(d) => format!("{}:{}", self.role.as_str(), d),
                 None => self.role.as_str().to_string(),
             },
+        }
+    }
+
+    /// The region prefix the caller governs: `""` (everywhere) for admins, auditors and
+    /// coordinators of a default organization.
+    pub fn region_scope(&self) -> &str {
+        self.organization
+            .as_ref()
+            .map_or("", |o| o.region_prefix.as_str())
+    }
+
+    /// The code of the caller's organization (a coordinator's default organization is its
+    /// department's code); `None` for admins and auditors.
+    pub fn organization_code(&self) -> Option<String> {
+        match (&self.organization, &self.department) {
+            (Some(o), _) => Some(o.code.clone()),
+            (None, Some(d)) => Some(d.as_str().to_string()),
+            (None, None) => None,
+        }
+    }
+
+    /// Admins, or a coordinator whose organization's region contains `region` (a 6-digit
+    /// division code): writing `what` there. Auditors never write.
+    pub fn require_region(&self, region: &str, what: &str) -> Result<(), ApiError> {
+        self.require_writer()?;
+        match &self.organization {
+            Some(o) if self.role == Role::Coordinator && !o.covers_region(region) => {
+                Err(ApiError::Forbidden(format!(
+                    "organization {} governs region {}: it cannot write {what} in region {region}",
+                    o.code, o.region_prefix
+                )))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -193,6 +235,25 @@ impl Authenticator {
         department: Option<&str>,
         ttl: std::time::Duration,
     ) -> anyhow::Result<String> {
+        self.mint_for(sub, role, department, None, ttl)
+    }
+
+    /// Mints an HS256 token naming the coordinator's organization too.
+    pub fn mint_for(
+        &self,
+        sub: &str,
+        role: Role,
+        department: Option<&str>,
+        organization: Option<&str>,
+        ttl: std::time::Duration,
+    ) -> anyhow::Result<String> {
+        if role != Role::Coordinator && organization.is_some() {
+            bail!("only coordinator tokens carry an organization");
+        }
+        if let Some(o) = organization {
+            crate::domain::organization::check_code(o)
+                .map_err(|e| anyhow::anyhow!("organization: {e}"))?;
+        }
         if role == Role::Coordinator && department.is_none() {
             bail!("a coordinator token needs --department");
         }
@@ -207,6 +268,7 @@ impl Authenticator {
             sub: sub.to_string(),
             role,
             department: department.map(str::to_string),
+            org: organization.map(str::to_string),
             exp: now + ttl.as_secs(),
             iat: now,
         };
@@ -240,8 +302,14 @@ impl Authenticator {
         v
     }
 
-    /// Verifies a bearer token and returns the caller.
+    /// Verifies a bearer token and returns the caller (its organization unresolved).
     pub fn verify(&self, token: &str) -> Result<Principal, ApiError> {
+        self.verify_with_org(token).map(|(p, _)| p)
+    }
+
+    /// Verifies a bearer token: the caller and the organization code its token names (a
+    /// coordinator's `org` claim; the caller resolves it against the registry).
+    pub fn verify_with_org(&self, token: &str) -> Result<(Principal, Option<String>), ApiError> {
         let invalid = |why: String| ApiError::unauthorized(format!("invalid token: {why}"));
         let header = jsonwebtoken::decode_header(token).map_err(|e| invalid(e.to_string()))?;
         let data = if header.alg == Algorithm::HS256 {
@@ -290,11 +358,23 @@ impl Authenticator {
                 "the subject must be at most 256 characters without control characters".into(),
             ));
         }
-        Ok(Principal {
-            sub: claims.sub,
-            role: claims.role,
-            department,
-        })
+        let org = match (claims.role, claims.org) {
+            (Role::Coordinator, Some(o)) => {
+                crate::domain::organization::check_code(&o)
+                    .map_err(|e| invalid(format!("org: {e}")))?;
+                Some(o)
+            }
+            _ => None,
+        };
+        Ok((
+            Principal {
+                sub: claims.sub,
+                role: claims.role,
+                department,
+                organization: None,
+            },
+            org,
+        ))
     }
 }
 
@@ -384,6 +464,7 @@ mod tests {
             sub: "x".into(),
             role: Role::Admin,
             department: None,
+            org: None,
             exp: now - 120,
             iat: now - 3600,
         };
@@ -411,6 +492,7 @@ MCowBQYDK2VwAyEANxjUXczVDM+4oxsmJQZBx4RykPBaveeVofPVEowqQsA=
             sub: "zhao.liu@idp".into(),
             role: Role::Coordinator,
             department: department.map(str::to_string),
+            org: None,
             exp: now + 600,
             iat: now,
         };
@@ -461,6 +543,7 @@ MCowBQYDK2VwAyEANxjUXczVDM+4oxsmJQZBx4RykPBaveeVofPVEowqQsA=
             sub: "mallory".into(),
             role: Role::Admin,
             department: None,
+            org: None,
             exp: now + 600,
             iat: now,
         };

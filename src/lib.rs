@@ -22,6 +22,8 @@ pub mod draw;
 pub mod error;
 /// Prometheus metrics at `/metrics`.
 pub mod metrics;
+/// Organizations (省/市/县) and their jurisdiction: create, update, import a tree.
+pub mod organizations;
 /// The public portal: server-rendered HTML pages of published tasks.
 pub mod portal;
 /// The publication read model: public views built from set-based reads, cached as bytes.

@@ -32,6 +32,10 @@ enum Command {
         /// The coordinator's department code.
         #[arg(long)]
         department: Option<String>,
+        /// The coordinator's organization code (`org` claim), e.g. mi-150626; without it
+        /// the token acts for the department's default organization (everywhere).
+        #[arg(long)]
+        organization: Option<String>,
         /// Lifetime, e.g. 8h, 30m, 7d.
         #[arg(long, default_value = "8h", value_parser = parse_ttl)]
         ttl: std::time::Duration,
@@ -201,6 +205,8 @@ mod cli_import {
                 role: "admin".into(),
             },
             departments: None,
+            region_prefix: String::new(),
+            organization: None,
         };
         let started = std::time::Instant::now();
         let result = suiji::bulk::import::<T>(store, &mut table, file, &who, opts, |_| {}).await;
@@ -320,6 +326,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             role,
             sub,
             department,
+            organization,
             ttl,
             max_ttl,
             db,
@@ -351,7 +358,35 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     );
                 }
             }
-            let token = Authenticator::new(&secret).mint(&sub, role, department.as_deref(), ttl)?;
+            if let (Some(o), Some(d)) = (&organization, &department) {
+                // An organization that is not registered, or of another department, would
+                // be refused by the service; say so now.
+                let url = existing_database(&config.database_url);
+                let found = runtime()?.block_on(async {
+                    let store = suiji::store::Store::connect(&url).await?;
+                    let found = store.organization(o).await?;
+                    store.close().await;
+                    anyhow::Ok(found)
+                })?;
+                match found {
+                    None => anyhow::bail!(
+                        "organization {o:?} is not registered in {} (list them with GET /api/v1/organizations)",
+                        suiji::store::redact(&config.database_url)
+                    ),
+                    Some(org) if org.data.department.as_str() != d => anyhow::bail!(
+                        "organization {o:?} belongs to department {}, not {d}",
+                        org.data.department
+                    ),
+                    Some(_) => {}
+                }
+            }
+            let token = Authenticator::new(&secret).mint_for(
+                &sub,
+                role,
+                department.as_deref(),
+                organization.as_deref(),
+                ttl,
+            )?;
             println!("{token}");
             Ok(ExitCode::SUCCESS)
         }

@@ -31,6 +31,7 @@ fn coordinator(dept: &str) -> Principal {
         sub: format!("coord-{dept}"),
         role: Role::Coordinator,
         department: Some(DepartmentCode::parse(dept).unwrap()),
+        organization: None,
     }
 }
 
@@ -39,6 +40,7 @@ fn auditor() -> Principal {
         sub: "auditor".into(),
         role: Role::Auditor,
         department: None,
+        organization: None,
     }
 }
 

@@ -49,7 +49,11 @@ pub struct ImportQuery {
 }
 
 /// Reads the upload, refusing more than the configured import limit with 413.
-async fn read_upload(state: &AppState, headers: &HeaderMap, body: Body) -> ApiResult<Bytes> {
+pub(super) async fn read_upload(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> ApiResult<Bytes> {
     let limit = state.import_limit;
     let too_large = || {
         ApiError::PayloadTooLarge(format!(
@@ -189,6 +193,8 @@ async fn import_institutions(
     let importer = Importer {
         actor: who.actor(),
         departments: None,
+        region_prefix: who.region_scope().to_string(),
+        organization: who.organization_code(),
     };
     run_import::<InstitutionInput>(&state, importer, query, &headers, body).await
 }
@@ -220,6 +226,8 @@ async fn import_inspectors(
     let importer = Importer {
         actor: who.actor(),
         departments,
+        region_prefix: who.region_scope().to_string(),
+        organization: who.organization_code(),
     };
     run_import::<InspectorInput>(&state, importer, query, &headers, body).await
 }
@@ -400,7 +408,7 @@ async fn export<T: BulkRecord>(
                content((String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))), ListProblems))]
 async fn export_institutions(
     State(state): State<AppState>,
-    _: Reader,
+    Reader(who): Reader,
     ApiQuery(q): ApiQuery<InstitutionExportQuery>,
 ) -> ApiResult<Response> {
     let filter = InstitutionQuery {
@@ -417,6 +425,8 @@ async fn export_institutions(
         limit: None,
     }
     .filter()?;
+    let mut filter = filter;
+    filter.region_prefix = crate::tasks::policy::scoped_prefixes(&who, &filter.region_prefix);
     let pager = institution_pager(state.store.clone(), filter);
     export(q.format, pager, "institutions").await
 }
@@ -428,7 +438,7 @@ async fn export_institutions(
                content((String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))), ListProblems))]
 async fn export_inspectors(
     State(state): State<AppState>,
-    _: Reader,
+    Reader(who): Reader,
     ApiQuery(q): ApiQuery<InspectorExportQuery>,
 ) -> ApiResult<Response> {
     let filter = InspectorQuery {
@@ -441,6 +451,8 @@ async fn export_inspectors(
         limit: None,
     }
     .filter()?;
+    let mut filter = filter;
+    filter.region_prefix = crate::tasks::policy::scoped_prefixes(&who, &filter.region_prefix);
     let pager = inspector_pager(state.store.clone(), filter);
     export(q.format, pager, "inspectors").await
 }

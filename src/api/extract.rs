@@ -209,7 +209,7 @@ impl FromRequestParts<AppState> for Principal {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::unauthorized("Authorization must be `Bearer <token>`"))?;
-        let principal = state.auth.verify(token)?;
+        let (mut principal, org) = state.auth.verify_with_org(token)?;
         // A coordinator of a department that is not registered acts for nobody.
         if let Some(d) = &principal.department
             && !state.store.department_exists(d.as_str()).await?
@@ -217,6 +217,24 @@ impl FromRequestParts<AppState> for Principal {
             return Err(ApiError::Forbidden(format!(
                 "the token names department {d}, which is not registered"
             )));
+        }
+        // The organization named by the token must exist and belong to its department;
+        // a department's default organization (everywhere) stays `None`.
+        if let (Some(code), Some(d)) = (org, &principal.department) {
+            let Some(o) = state.store.organization(&code).await? else {
+                return Err(ApiError::Forbidden(format!(
+                    "the token names organization {code}, which is not registered"
+                )));
+            };
+            if &o.data.department != d {
+                return Err(ApiError::Forbidden(format!(
+                    "the token's organization {code} belongs to department {}, not to the token's department {d}",
+                    o.data.department
+                )));
+            }
+            if !o.data.region_prefix.is_empty() {
+                principal.organization = Some(o.data.jurisdiction());
+            }
         }
         Ok(principal)
     }

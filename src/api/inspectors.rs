@@ -12,6 +12,7 @@ use crate::error::{ApiError, ApiResult, FieldError};
 use crate::store::Tx;
 use crate::store::records;
 use crate::store::registry::{self, Page};
+use crate::tasks::policy;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -31,10 +32,11 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, body = ListOf<Inspector>), ListProblems))]
 async fn list_inspectors(
     State(state): State<AppState>,
-    _: Reader,
+    Reader(who): Reader,
     ApiQuery(query): ApiQuery<InspectorQuery>,
 ) -> ApiResult<Json<ListOf<Inspector>>> {
-    let filter = query.filter()?;
+    let mut filter = query.filter()?;
+    filter.region_prefix = policy::scoped_prefixes(&who, &filter.region_prefix);
     let page = Page {
         after: cursor(query.cursor)?,
         limit: limit(query.limit)?,
@@ -98,6 +100,7 @@ async fn create_inspector(
     ApiJson(input): ApiJson<InspectorInput>,
 ) -> ApiResult<Response> {
     who.require_department(input.department.as_str())?;
+    policy::may_write_inspector(&who, &input.department, input.region.as_str())?;
     check(input.validate())?;
     let mut tx = state.store.begin().await?;
     check_references(&mut tx, &input, None).await?;
@@ -116,10 +119,11 @@ async fn create_inspector(
     responses((status = 200, body = Inspector, headers(("ETag" = String))), ReadOne))]
 async fn get_inspector(
     State(state): State<AppState>,
-    _: Reader,
+    Reader(who): Reader,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     let s = fetch::<InspectorInput>(&state, &id).await?;
+    policy::may_read_region(&who, s.data.region.as_str(), "the inspector")?;
     Ok(with_etag(StatusCode::OK, s.version, Inspector::from(s)))
 }
 
@@ -136,9 +140,11 @@ async fn update_inspector(
     ApiJson(input): ApiJson<InspectorInput>,
 ) -> ApiResult<Response> {
     who.require_department(input.department.as_str())?;
+    policy::may_write_inspector(&who, &input.department, input.region.as_str())?;
     check(input.validate())?;
     let current = fetch::<InspectorInput>(&state, &id).await?;
     who.require_department(current.data.department.as_str())?;
+    policy::may_write_inspector(&who, &current.data.department, current.data.region.as_str())?;
     let mut tx = state.store.begin().await?;
     check_references(&mut tx, &input, Some(&id)).await?;
     let outcome = records::update(&mut tx, &who.actor(), &id, version, &input).await?;
@@ -153,9 +159,11 @@ async fn update_inspector(
     responses((status = 200, body = History), ReadOne))]
 async fn inspector_history(
     State(state): State<AppState>,
-    _: Reader,
+    Reader(who): Reader,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<History>> {
+    let s = fetch::<InspectorInput>(&state, &id).await?;
+    policy::may_read_region(&who, s.data.region.as_str(), "the inspector")?;
     Ok(Json(
         super::registry::history::<InspectorInput>(&state, &id).await?,
     ))

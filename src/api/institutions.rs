@@ -11,6 +11,7 @@ use crate::domain::registry::{Institution, InstitutionInput};
 use crate::error::{ApiError, ApiResult};
 use crate::store::records;
 use crate::store::registry::{self, Page};
+use crate::tasks::policy;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -30,10 +31,11 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, body = ListOf<Institution>), ListProblems))]
 async fn list_institutions(
     State(state): State<AppState>,
-    _: Reader,
+    Reader(who): Reader,
     ApiQuery(query): ApiQuery<InstitutionQuery>,
 ) -> ApiResult<Json<ListOf<Institution>>> {
-    let filter = query.filter()?;
+    let mut filter = query.filter()?;
+    filter.region_prefix = policy::scoped_prefixes(&who, &filter.region_prefix);
     let page = Page {
         after: cursor(query.cursor)?,
         limit: limit(query.limit)?,
@@ -71,6 +73,7 @@ async fn create_institution(
     ApiJson(input): ApiJson<InstitutionInput>,
 ) -> ApiResult<Response> {
     who.require_writer()?;
+    policy::may_write_institution(&who, input.region.as_str())?;
     check(input.validate())?;
     let mut tx = state.store.begin().await?;
     ensure_credit_code_free(&mut tx, &input.credit_code, None).await?;
@@ -90,10 +93,11 @@ async fn create_institution(
     responses((status = 200, body = Institution, headers(("ETag" = String))), ReadOne))]
 async fn get_institution(
     State(state): State<AppState>,
-    _: Reader,
+    Reader(who): Reader,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     let s = fetch::<InstitutionInput>(&state, &id).await?;
+    policy::may_read_region(&who, s.data.region.as_str(), "the institution")?;
     Ok(with_etag(StatusCode::OK, s.version, Institution::from(s)))
 }
 
@@ -110,8 +114,12 @@ async fn update_institution(
     ApiJson(input): ApiJson<InstitutionInput>,
 ) -> ApiResult<Response> {
     who.require_writer()?;
+    let current = fetch::<InstitutionInput>(&state, &id).await?;
+    // Both where it is and where it would be: no moving an institution out of (or into)
+    // another organization's region.
+    policy::may_write_institution(&who, current.data.region.as_str())?;
+    policy::may_write_institution(&who, input.region.as_str())?;
     check(input.validate())?;
-    fetch::<InstitutionInput>(&state, &id).await?;
     let mut tx = state.store.begin().await?;
     ensure_credit_code_free(&mut tx, &input.credit_code, Some(&id)).await?;
     let outcome = records::update(&mut tx, &who.actor(), &id, version, &input).await?;
@@ -126,9 +134,11 @@ async fn update_institution(
     responses((status = 200, body = History), ReadOne))]
 async fn institution_history(
     State(state): State<AppState>,
-    _: Reader,
+    Reader(who): Reader,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<History>> {
+    let s = fetch::<InstitutionInput>(&state, &id).await?;
+    policy::may_read_region(&who, s.data.region.as_str(), "the institution")?;
     Ok(Json(
         super::registry::history::<InstitutionInput>(&state, &id).await?,
     ))

@@ -23,6 +23,8 @@ pub mod institutions;
 pub mod items;
 /// Liveness, readiness, the API description.
 pub mod ops;
+/// Organizations (省/市/县 jurisdictions) of each department.
+pub mod organizations;
 /// The problem responses of each kind of endpoint, declared once.
 pub mod problems;
 /// What the public reads: published tasks, results, bundles, feed.
@@ -149,6 +151,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(departments::router())
         .merge(institutions::router())
         .merge(inspectors::router())
+        .merge(organizations::router())
         .merge(bulk::router())
         .merge(items::router())
         .merge(tasks::router())

@@ -193,6 +193,9 @@ pub struct TaskView {
     pub config: TaskInput,
     /// SHA-256 of the sealed snapshot, public from sealing on.
     pub pool_hash: Option<String>,
+    /// Which organizations' inspectors the sealed pool took, per department (empty
+    /// before sealing).
+    pub pools: Vec<crate::domain::organization::OrgPool>,
     pub seed: Option<String>,
     pub result_hash: Option<String>,
     pub entropy: Vec<EntropyStatus>,
@@ -331,6 +334,9 @@ async fn with_names(
 pub async fn view(state: &AppState, task: TaskRow) -> ApiResult<TaskView> {
     let mut conn = state.store.read().await?;
     let entropy = store::entropy(&mut *conn, &task.id).await?;
+    let pools = crate::domain::organization::OrgPool::from_rows(
+        crate::store::organizations::pools(&mut *conn, &task.id).await?,
+    );
     let v2 = task.config.protocol() == Protocol::V2;
     let mut replacements_head = None;
     let (selections, replacements) = match store::drawn_result(&mut conn, &task.id).await? {
@@ -379,6 +385,7 @@ pub async fn view(state: &AppState, task: TaskRow) -> ApiResult<TaskView> {
         state: task.state,
         config: task.config,
         pool_hash: task.pool_hash,
+        pools,
         seed: task.seed,
         result_hash: task.result_hash,
         entropy: entropy

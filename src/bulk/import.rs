@@ -80,6 +80,10 @@ pub struct FileInfo {
 pub struct Importer {
     pub actor: Actor,
     pub departments: Option<Vec<String>>,
+    /// The region prefix every written record must lie in (`""`: anywhere), and the
+    /// organization governing it (named in the refusal).
+    pub region_prefix: String,
+    pub organization: Option<String>,
 }
 
 struct Errors {
@@ -145,6 +149,22 @@ impl<T: BulkRecord> Run<'_, T> {
         }
     }
 
+    /// Every row (new and, on upsert, the version it replaces) must lie in the importer's
+    /// region: the first that does not makes the import a 403, naming the row.
+    fn may_write_region(&mut self, row: u64, region: Option<&str>) {
+        if let Some(r) = region
+            && !r.starts_with(&self.who.region_prefix)
+            && self.forbidden.is_none()
+        {
+            self.forbidden = Some(format!(
+                "row {row}: organization {} governs region {}: it cannot import a {} in region {r}",
+                self.who.organization.as_deref().unwrap_or("?"),
+                self.who.region_prefix,
+                T::OBJECT
+            ));
+        }
+    }
+
     /// Looks the batch up, sorts it into inserts/updates/unchanged, and writes it unless
     /// an error was found (then it only keeps checking).
     async fn flush(&mut self, tx: &mut crate::store::Tx) -> Result<(), ImportError> {
@@ -179,6 +199,7 @@ impl<T: BulkRecord> Run<'_, T> {
                 Some(cur) => {
                     let existing = cur.data.as_ref().expect("upsert loads the data");
                     self.may_write(row, existing.department());
+                    self.may_write_region(row, existing.region());
                     doc.keep_from(existing);
                     if &doc == existing {
                         self.report.unchanged += 1;
@@ -323,6 +344,7 @@ pub async fn import<T: BulkRecord>(
             }
             Ok(doc) => {
                 run.may_write(row, doc.department());
+                run.may_write_region(row, doc.region());
                 if let Some(first) = seen.insert(fingerprint(doc.key()), row) {
                     run.errors.push(RowError::new(
                         row,

@@ -62,6 +62,10 @@ pub trait BulkRecord: Record + Clone {
     fn department(&self) -> Option<&str> {
         None
     }
+    /// The region a record lies in, when writing it needs that region's jurisdiction.
+    fn region(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Where each column of `COLUMNS` is in the file, and its title there.
@@ -217,6 +221,10 @@ impl BulkRecord for InstitutionInput {
 
     fn key(&self) -> &str {
         self.credit_code.as_str()
+    }
+
+    fn region(&self) -> Option<&str> {
+        Some(self.region.as_str())
     }
 
     fn from_cells(c: &[&str], _: &Context) -> Result<Self, Vec<FieldError>> {
@@ -377,6 +385,10 @@ impl BulkRecord for InspectorInput {
 
     fn department(&self) -> Option<&str> {
         Some(self.department.as_str())
+    }
+
+    fn region(&self) -> Option<&str> {
+        Some(self.region.as_str())
     }
 }
 

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod codes;
 pub mod filter;
 pub mod ids;
+pub mod organization;
 pub mod regions;
 pub mod registry;
 pub mod result;

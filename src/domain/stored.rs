@@ -50,6 +50,12 @@ pub struct StoredTaskConfig {
     /// Version 2: the reveal deadline of a /2 task.
     #[serde(default)]
     pub reveal_deadline: Option<chrono::DateTime<chrono::Utc>>,
+    /// The task's organization and its region prefix (issue 12); absent on tasks created
+    /// before organizations: the lead department's default organization (everywhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_region: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -208,6 +214,8 @@ impl From<&TaskInput> for StoredTaskConfig {
             selection_publish_by: t.selection_publish_by,
             protocol: Some(t.protocol()),
             reveal_deadline: t.reveal_deadline,
+            organization: t.organization.clone(),
+            organization_region: t.organization_region.clone(),
         }
     }
 }
@@ -267,6 +275,8 @@ impl From<StoredTaskConfig> for TaskInput {
             // Rows of version 1 were all suiji-draw/1.
             protocol: Some(s.protocol.unwrap_or(Protocol::V1)),
             reveal_deadline: s.reveal_deadline,
+            organization: s.organization,
+            organization_region: s.organization_region,
         }
     }
 }

@@ -172,6 +172,16 @@ pub struct TaskInput {
     #[serde(default)]
     #[schema(value_type = Option<String>, format = Date)]
     pub selection_publish_by: Option<NaiveDate>,
+    /// The organization the task belongs to (its code, of the lead department): its
+    /// region bounds the institutions and inspectors of the pool. Absent on input: the
+    /// caller's organization (an admin's: the lead department's default organization).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[a-z0-9][a-z0-9_-]{1,63}$", example = "mi-150626")]
+    pub organization: Option<String>,
+    /// The region prefix of `organization`, filled in by the server when the task is
+    /// created (`""`: everywhere); not part of the input.
+    #[serde(skip)]
+    pub organization_region: Option<String>,
 }
 
 fn id_like(s: &str) -> bool {

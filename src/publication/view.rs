@@ -172,6 +172,8 @@ pub struct PublicTask {
     /// Whether the drawn list was published by `selection_publish_by` (China time).
     pub selection_on_time: Option<bool>,
     pub pool_hash: Option<String>,
+    /// Which organizations' inspectors the sealed pool took, per department.
+    pub pools: Vec<crate::domain::organization::OrgPool>,
     pub seed: Option<String>,
     pub result_hash: Option<String>,
     /// Where to download the bundle for `suiji verify`.
@@ -345,6 +347,7 @@ pub fn public_task(calendar: &Calendar, read: TaskRead) -> PublicTask {
         entropy,
         inspectors,
         departments,
+        pools,
     } = read;
     let lead = task.config.lead_department.as_str();
     let card = |id: &str| {
@@ -478,6 +481,7 @@ pub fn public_task(calendar: &Calendar, read: TaskRead) -> PublicTask {
         selection_published_at: task.published_at,
         selection_on_time,
         pool_hash: task.pool_hash,
+        pools: crate::domain::organization::OrgPool::from_rows(pools),
         seed: task.seed,
         result_hash: task.result_hash,
         entropy: entropy

@@ -129,6 +129,9 @@ pub struct TaskRead {
     pub inspectors: HashMap<String, (String, String)>,
     /// Department code → (name_zh, name_en).
     pub departments: HashMap<String, (String, String)>,
+    /// Which organizations' inspectors the sealed pool took: (department, organization,
+    /// inspectors).
+    pub pools: Vec<(String, String, i64)>,
 }
 
 async fn replacements(tx: &mut ReadTx, task_id: &str) -> Result<Vec<Replacement>, sqlx::Error> {
@@ -240,6 +243,7 @@ pub async fn task(store: &Store, id: &str) -> Result<Option<TaskRead>, sqlx::Err
     ids.dedup();
     let inspectors = inspector_cards(&mut tx, &ids).await?;
     let departments = departments(&mut tx).await?;
+    let pools = super::organizations::pools(&mut *tx, id).await?;
     tx.commit().await?;
     Ok(Some(TaskRead {
         task,
@@ -250,6 +254,7 @@ pub async fn task(store: &Store, id: &str) -> Result<Option<TaskRead>, sqlx::Err
         entropy,
         inspectors,
         departments,
+        pools,
     }))
 }
 

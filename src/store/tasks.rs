@@ -307,18 +307,25 @@ pub async fn stratum_candidates(
         .collect()
 }
 
-/// Active inspectors of a department, by id, with their declared conflicts.
+/// Active inspectors of a department whose region starts with `region_prefix` (`""`:
+/// anywhere), by id, with their declared conflicts.
 pub async fn active_inspectors(
     tx: &mut Tx,
     department: &str,
+    region_prefix: &str,
 ) -> Result<Vec<(String, InspectorInput)>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT id, version, data, created_at, updated_at FROM inspectors \
-         WHERE department = $1 AND status = 'active' ORDER BY id",
-    )
-    .bind(department)
-    .fetch_all(&mut **tx)
-    .await?;
+    let mut q = QueryBuilder::new(
+        "SELECT p.id, p.version, p.data, p.created_at, p.updated_at FROM inspectors p \
+         WHERE p.status = 'active'",
+    );
+    let d = q.text(department);
+    q.push(&format!(" AND p.department = {d}"));
+    if !region_prefix.is_empty() {
+        let prefix = crate::domain::filter::RegionPrefix::validated(region_prefix.to_string());
+        super::registry::region_prefixes(&mut q, "p.region", &[prefix]);
+    }
+    q.push(" ORDER BY p.id");
+    let rows = q.query().fetch_all(&mut **tx).await?;
     rows.iter()
         .map(|r| {
             let s = stored_from_row::<InspectorInput>(r)?;

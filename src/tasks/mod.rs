@@ -93,9 +93,11 @@ fn now_unix(db: &Store) -> i64 {
 
 /// Creates a draft task (admin, or a coordinator of the lead department).
 pub async fn create(db: &Store, who: &Principal, input: &TaskInput) -> TaskResult<TaskRow> {
-    policy::lead(who, input)?;
+    policy::lead_department(who, input)?;
     TaskError::check(input.validate())?;
     let mut tx = db.begin().await?;
+    let input = &with_organization(&mut tx, who, input).await?;
+    policy::lead(who, input)?;
     let mut errors = Vec::new();
     for (i, d) in input.departments.iter().enumerate() {
         if !registry::department_exists(&mut *tx, d.code.as_str()).await? {
@@ -137,6 +139,44 @@ pub async fn create(db: &Store, who: &Principal, input: &TaskInput) -> TaskResul
     finish(tx, who, "task.create", &task.id, &digest).await?;
     tracing::info!(task = %task.id, title = %input.title, "task created");
     Ok(task)
+}
+
+/// The task with its organization resolved: the one named, else the caller's (an
+/// admin's: the lead department's default organization), which must belong to the lead
+/// department; its region prefix is kept with the task.
+async fn with_organization(
+    tx: &mut Tx,
+    who: &Principal,
+    input: &TaskInput,
+) -> TaskResult<TaskInput> {
+    let code = match (&input.organization, who.organization_code()) {
+        (Some(c), _) => {
+            crate::domain::organization::check_code(c)
+                .map_err(|e| TaskError::field("organization", e))?;
+            c.clone()
+        }
+        (None, Some(own)) if who.department.as_ref() == Some(&input.lead_department) => own,
+        _ => input.lead_department.as_str().to_string(),
+    };
+    let Some(org) = crate::store::organizations::by_code(&mut **tx, &code).await? else {
+        return Err(TaskError::field(
+            "organization",
+            format!("no organization {code}"),
+        ));
+    };
+    if org.data.department != input.lead_department {
+        return Err(TaskError::field(
+            "organization",
+            format!(
+                "{code} belongs to department {}, not to the lead department {}",
+                org.data.department, input.lead_department
+            ),
+        ));
+    }
+    let mut cfg = input.clone();
+    cfg.organization = Some(code);
+    cfg.organization_region = Some(org.data.region_prefix);
+    Ok(cfg)
 }
 
 // ---- entropy ----
@@ -189,7 +229,7 @@ pub async fn commit(
             "only department sources commit; a beacon's value is public when it appears",
         ));
     };
-    policy::commit(who, &code)?;
+    policy::commit_in(who, &task.config, &code)?;
     require_state(&task, &[TaskState::Draft], "post a commitment")?;
     if !store::commit(
         &mut tx,
@@ -222,7 +262,7 @@ pub async fn reveal(
     let source = planned(&task, &input.source)?;
     let value = match &source {
         Source::Department(code) => {
-            policy::department(who, code)?;
+            policy::may_act_for_department_in(who, &task.config, code)?;
             HexValue::parse32(&input.value)
         }
         Source::Beacon(_) => {
@@ -313,14 +353,7 @@ pub async fn seal(db: &Store, who: &Principal, id: &str) -> TaskResult<TaskRow> 
             waiting.join(", ")
         )));
     }
-    let mut candidates = Vec::with_capacity(task.config.strata.len());
-    for s in &task.config.strata {
-        candidates.push(store::stratum_candidates(&mut tx, &s.filter.to_store()).await?);
-    }
-    let mut inspectors = Vec::with_capacity(task.config.departments.len());
-    for d in &task.config.departments {
-        inspectors.push(store::active_inspectors(&mut tx, d.code.as_str()).await?);
-    }
+    let (candidates, inspectors, pools) = jurisdiction_pool(&mut tx, &task.config).await?;
     if task.config.protocol() == Protocol::V2 {
         check_seal2(db, &task.config)?;
     }
@@ -393,6 +426,7 @@ pub async fn seal(db: &Store, who: &Principal, id: &str) -> TaskResult<TaskRow> 
     };
     let (canonical, pool_hash, leaves) = sealed?;
     store::store_snapshot(&mut tx, id, &canonical, &pool_hash).await?;
+    crate::store::organizations::store_pools(&mut tx, id, &pools).await?;
     if let Some(leaves) = &leaves {
         store::store_leaves(&mut tx, id, leaves).await?;
     }
@@ -402,6 +436,69 @@ pub async fn seal(db: &Store, who: &Principal, id: &str) -> TaskResult<TaskRow> 
     crate::metrics::observe_operation("seal", started.elapsed(), members as u64);
     tracing::info!(task = %id, %pool_hash, members, "pool sealed");
     get(db, id).await
+}
+
+/// Candidates per stratum and inspectors per department, in the task's order.
+type Pool = (
+    Vec<Vec<(String, String)>>,
+    Vec<Vec<(String, InspectorInput)>>,
+    Vec<(String, String, i64)>,
+);
+
+/// The pool within the task's jurisdiction (issue 12): institutions of its organization's
+/// region (each stratum's filter intersected with it); each department's active inspectors
+/// of that region — or, for a cross-region task of a county, of the other counties of its
+/// city (the draw's region rule keeps everyone out of his own county at any level). Also
+/// which organizations' inspectors were taken: `(department, organization, count)`, each
+/// inspector counted for the most specific organization of his department governing his
+/// region.
+async fn jurisdiction_pool(tx: &mut Tx, cfg: &TaskInput) -> TaskResult<Pool> {
+    use crate::domain::organization::{organization_of, restrict_strings};
+    let region = cfg.organization_region.clone().unwrap_or_default();
+    let mut candidates = Vec::with_capacity(cfg.strata.len());
+    for s in &cfg.strata {
+        let mut filter = s.filter.clone();
+        match restrict_strings(&filter.region_prefix, &region) {
+            Some(prefixes) => filter.region_prefix = prefixes,
+            None => {
+                candidates.push(Vec::new());
+                continue;
+            }
+        }
+        candidates.push(store::stratum_candidates(tx, &filter.to_store()).await?);
+    }
+    let county_cross = cfg.cross_region && region.len() == 6;
+    let inspector_prefix = if county_cross {
+        &region[..4]
+    } else {
+        &region[..]
+    };
+    let orgs: Vec<_> = crate::store::organizations::list(&mut **tx, None)
+        .await?
+        .into_iter()
+        .map(|o| o.data)
+        .collect();
+    let mut inspectors = Vec::with_capacity(cfg.departments.len());
+    let mut pools = Vec::new();
+    for d in &cfg.departments {
+        let mut found = store::active_inspectors(tx, d.code.as_str(), inspector_prefix).await?;
+        if county_cross {
+            found.retain(|(_, i)| i.region.as_str() != region);
+        }
+        let mut counts: std::collections::BTreeMap<String, i64> = Default::default();
+        for (_, i) in &found {
+            let org = organization_of(&orgs, &d.code, i.region.as_str())
+                .map_or_else(|| d.code.as_str().to_string(), |o| o.code.clone());
+            *counts.entry(org).or_default() += 1;
+        }
+        pools.extend(
+            counts
+                .into_iter()
+                .map(|(org, n)| (d.code.as_str().to_string(), org, n)),
+        );
+        inspectors.push(found);
+    }
+    Ok((candidates, inspectors, pools))
 }
 
 /// The /2 conditions of sealing: the reveal deadline is still ahead, and the beacon round

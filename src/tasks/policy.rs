@@ -3,18 +3,90 @@
 use super::TaskError;
 use crate::auth::{Principal, Role};
 use crate::domain::DepartmentCode;
+use crate::domain::filter::RegionPrefix;
 use crate::domain::task::TaskInput;
 
-/// Admins, or a coordinator of the task's lead department: create, seal, draw, cancel,
-/// publish, record and publish results, reveal a beacon.
+/// Admins, or a coordinator of the task's lead department whose organization governs the
+/// task's organization (the same one, or one above it: a city leads its counties' tasks):
+/// create, seal, draw, cancel, publish, record and publish results, reveal a beacon.
 pub fn lead(who: &Principal, task: &TaskInput) -> Result<(), TaskError> {
-    if department(who, &task.lead_department).is_ok() {
-        Ok(())
-    } else {
-        Err(TaskError::Forbidden(format!(
+    lead_department(who, task)?;
+    governs(who, task)
+}
+
+/// Admins, or a coordinator of the task's lead department, whatever its organization (the
+/// first check of creating a task, before its organization is known).
+pub fn lead_department(who: &Principal, task: &TaskInput) -> Result<(), TaskError> {
+    if department(who, &task.lead_department).is_err() {
+        return Err(TaskError::Forbidden(format!(
             "only an admin or a coordinator of the lead department {} may do this",
             task.lead_department
-        )))
+        )));
+    }
+    Ok(())
+}
+
+/// Whether the caller's organization's region contains the task's organization's region.
+/// Tasks created before organizations belong to the default organization (everywhere).
+fn governs(who: &Principal, task: &TaskInput) -> Result<(), TaskError> {
+    let region = task.organization_region.as_deref().unwrap_or("");
+    match &who.organization {
+        Some(o) if !o.covers_prefix(region) => Err(TaskError::Forbidden(format!(
+            "organization {} (region {}) does not govern the task's organization {} (region {})",
+            o.code,
+            o.region_prefix,
+            task.organization
+                .as_deref()
+                .unwrap_or(task.lead_department.as_str()),
+            if region.is_empty() {
+                "everywhere"
+            } else {
+                region
+            }
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Admins, or a coordinator of `code` whose organization governs the task's region: a
+/// participating department's steps on a task (reveal its secret, enter its part, replace
+/// its inspector). The call the other task modules use for "this department, this task".
+pub fn may_act_for_department_in(
+    who: &Principal,
+    task: &TaskInput,
+    code: &DepartmentCode,
+) -> Result<(), TaskError> {
+    department(who, code)?;
+    governs(who, task)
+}
+
+/// Admins, or a coordinator (of any department) whose organization's region contains
+/// `region`: register or change an institution there. Institutions are shared by the
+/// departments, so only the region matters.
+pub fn may_write_institution(who: &Principal, region: &str) -> Result<(), TaskError> {
+    who.require_region(region, "an institution")
+        .map_err(|e| TaskError::Forbidden(e.to_string()))
+}
+
+/// Admins, or a coordinator of the inspector's department whose organization's region
+/// contains the inspector's region.
+pub fn may_write_inspector(
+    who: &Principal,
+    department_code: &DepartmentCode,
+    region: &str,
+) -> Result<(), TaskError> {
+    department(who, department_code)?;
+    who.require_region(region, "an inspector")
+        .map_err(|e| TaskError::Forbidden(e.to_string()))
+}
+
+/// What a caller may read of the registries: `None` everywhere, else the region prefix
+/// of its organization (a city reads its counties). Reads are not limited by department:
+/// institutions are shared, and a lead needs to see the inspectors of its partners.
+pub fn read_scope(who: &Principal) -> Option<&str> {
+    match who.region_scope() {
+        "" => None,
+        p => Some(p),
     }
 }
 
@@ -45,18 +117,50 @@ pub fn commit(who: &Principal, code: &DepartmentCode) -> Result<(), TaskError> {
     }
 }
 
+/// [`commit`] for a task: also the caller's organization must govern the task's.
+pub fn commit_in(
+    who: &Principal,
+    task: &TaskInput,
+    code: &DepartmentCode,
+) -> Result<(), TaskError> {
+    commit(who, code)?;
+    governs(who, task)
+}
+
 /// The lead, or a coordinator of the team's department: replace an inspector.
 pub fn replace(who: &Principal, task: &TaskInput, team: &str) -> Result<(), TaskError> {
     if lead(who, task).is_ok() {
         return Ok(());
     }
     match DepartmentCode::parse(team) {
-        Ok(code) => department(who, &code),
+        Ok(code) => may_act_for_department_in(who, task, &code),
         Err(_) => Err(TaskError::Forbidden(format!(
             "a coordinator of {} cannot act for department {team}",
             who.department
                 .as_ref()
                 .map_or("no department", |d| d.as_str())
         ))),
+    }
+}
+
+/// The region prefixes a registry listing (or export) of `who` filters by: the ones asked
+/// for, narrowed to the caller's organization's region. When nothing asked for lies in
+/// it, the listing is empty: the prefix `00` (no province has it) matches nothing.
+pub fn scoped_prefixes(who: &Principal, asked: &[RegionPrefix]) -> Vec<RegionPrefix> {
+    match crate::domain::organization::restrict_prefixes(asked, who.region_scope()) {
+        Some(p) => p,
+        None => vec![RegionPrefix::validated("00".to_string())],
+    }
+}
+
+/// Admins and auditors read every record; a coordinator those in its organization's
+/// region and below (a city reads its counties'): reading `what` in `region`.
+pub fn may_read_region(who: &Principal, region: &str, what: &str) -> Result<(), TaskError> {
+    match &who.organization {
+        Some(o) if !o.covers_region(region) => Err(TaskError::Forbidden(format!(
+            "organization {} governs region {}: {what} in region {region} is outside it",
+            o.code, o.region_prefix
+        ))),
+        _ => Ok(()),
     }
 }

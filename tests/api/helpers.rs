@@ -164,6 +164,18 @@ impl TestApp {
     pub fn auditor(&self) -> String {
         self.token(Role::Auditor, "auditor", None)
     }
+    /// A coordinator of `department` acting for the organization `org` (`org` claim).
+    pub fn coordinator_in(&self, department: &str, org: &str) -> String {
+        self.auth
+            .mint_for(
+                &format!("coord-{org}"),
+                Role::Coordinator,
+                Some(department),
+                Some(org),
+                std::time::Duration::from_secs(3600),
+            )
+            .unwrap()
+    }
     pub fn coordinator(&self, department: &str) -> String {
         self.token(
             Role::Coordinator,

@@ -12,6 +12,7 @@ mod helpers;
 mod nodes;
 mod observability;
 mod openapi;
+mod orgs;
 mod portal;
 mod publication;
 mod regions;
