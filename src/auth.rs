@@ -412,6 +412,48 @@ mod tests {
         );
     }
 
+    #[test]
+    fn tokens_carry_the_coordinators_organization() {
+        let a = Authenticator::new(b"0123456789abcdef0123456789abcdef");
+        let ttl = parse_ttl("1h").unwrap();
+        let t = a
+            .mint_for(
+                "wang",
+                Role::Coordinator,
+                Some("medical_insurance"),
+                Some("mi-150626"),
+                ttl,
+            )
+            .unwrap();
+        let (p, org) = a.verify_with_org(&t).unwrap();
+        assert_eq!(org.as_deref(), Some("mi-150626"));
+        // Resolved against the registry by the extractor; unresolved it governs nothing less.
+        assert!(p.organization.is_none());
+        // Only coordinators carry one, and it must be a well-formed code.
+        assert!(
+            a.mint_for("x", Role::Admin, None, Some("mi-1506"), ttl)
+                .is_err()
+        );
+        assert!(
+            a.mint_for(
+                "x",
+                Role::Coordinator,
+                Some("health"),
+                Some("Bad Code"),
+                ttl
+            )
+            .is_err()
+        );
+        let now = jsonwebtoken::get_current_timestamp();
+        let bad = serde_json::json!({"sub": "x", "role": "coordinator", "department": "health",
+            "org": "乌审旗", "exp": now + 600});
+        assert!(a.verify(&sign(&a, bad)).is_err());
+        // An admin's org claim (an identity provider may send one) is ignored.
+        let admin =
+            serde_json::json!({"sub": "x", "role": "admin", "org": "mi-1506", "exp": now + 600});
+        assert_eq!(a.verify_with_org(&sign(&a, admin)).unwrap().1, None);
+    }
+
     fn sign(a: &Authenticator, claims: serde_json::Value) -> String {
         jsonwebtoken::encode(&Header::default(), &claims, &a.encoding).unwrap()
     }

@@ -4,7 +4,7 @@
 use super::AppState;
 use super::extract::{ApiJson, ApiPath, ApiQuery, IfMatch, Reader, cursor, limit};
 use super::filters::InspectorQuery;
-use super::problems::{CreateProblems, ListProblems, ReadOne, UpdateProblems};
+use super::problems::{CreateProblems, ListProblems, ScopedReadOne, UpdateProblems};
 use super::registry::{History, ListOf, check, created, fetch, update_outcome, with_etag};
 use crate::auth::Principal;
 use crate::domain::registry::{Inspector, InspectorInput};
@@ -116,7 +116,7 @@ async fn create_inspector(
 /// One inspector.
 #[utoipa::path(get, path = "/api/v1/inspectors/{id}", tag = "registries",
     security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = Inspector, headers(("ETag" = String))), ReadOne))]
+    responses((status = 200, body = Inspector, headers(("ETag" = String))), ScopedReadOne))]
 async fn get_inspector(
     State(state): State<AppState>,
     Reader(who): Reader,
@@ -156,7 +156,7 @@ async fn update_inspector(
 /// Every version of an inspector.
 #[utoipa::path(get, path = "/api/v1/inspectors/{id}/history", tag = "registries",
     security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = History), ReadOne))]
+    responses((status = 200, body = History), ScopedReadOne))]
 async fn inspector_history(
     State(state): State<AppState>,
     Reader(who): Reader,

@@ -3,7 +3,7 @@
 use super::AppState;
 use super::extract::{ApiJson, ApiPath, ApiQuery, IfMatch, Reader, cursor, limit};
 use super::filters::InstitutionQuery;
-use super::problems::{CreateProblems, ListProblems, ReadOne, UpdateProblems};
+use super::problems::{CreateProblems, ListProblems, ScopedReadOne, UpdateProblems};
 use super::registry::{History, ListOf, check, created, fetch, update_outcome, with_etag};
 use crate::auth::Principal;
 use crate::domain::CreditCode;
@@ -90,7 +90,7 @@ async fn create_institution(
 /// One institution.
 #[utoipa::path(get, path = "/api/v1/institutions/{id}", tag = "registries",
     security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = Institution, headers(("ETag" = String))), ReadOne))]
+    responses((status = 200, body = Institution, headers(("ETag" = String))), ScopedReadOne))]
 async fn get_institution(
     State(state): State<AppState>,
     Reader(who): Reader,
@@ -131,7 +131,7 @@ async fn update_institution(
 /// Every version of an institution.
 #[utoipa::path(get, path = "/api/v1/institutions/{id}/history", tag = "registries",
     security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = History), ReadOne))]
+    responses((status = 200, body = History), ScopedReadOne))]
 async fn institution_history(
     State(state): State<AppState>,
     Reader(who): Reader,

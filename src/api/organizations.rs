@@ -89,7 +89,10 @@ async fn create_organization(
 }
 
 async fn fetch(state: &AppState, code: &str) -> ApiResult<Stored<OrganizationInput>> {
-    orgs::check_path_code(code)?;
+    // A malformed code names no organization: 404, like an unknown one.
+    if crate::domain::organization::check_code(code).is_err() {
+        return Err(ApiError::NotFound(format!("no organization {code}")));
+    }
     state
         .store
         .organization(code)

@@ -21,6 +21,8 @@ macro_rules! problems {
 problems! {
     /// Reading one object: a token is needed, the object may not exist.
     ReadOne { Unauthorized = 401, NotFound = 404 }
+    /// Reading one registry record a coordinator's organization may not govern.
+    ScopedReadOne { Unauthorized = 401, Forbidden = 403, NotFound = 404 }
     /// Listing: a token is needed, filters may be refused.
     ListProblems { Unauthorized = 401, Invalid = 422 }
     /// A step on an existing task: who, which task, which state, what input.
