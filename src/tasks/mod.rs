@@ -97,7 +97,7 @@ pub async fn create(db: &Store, who: &Principal, input: &TaskInput) -> TaskResul
     TaskError::check(input.validate())?;
     let mut tx = db.begin().await?;
     let input = &with_organization(&mut tx, who, input).await?;
-    policy::lead(who, input)?;
+    policy::create(who, input)?;
     let mut errors = Vec::new();
     for (i, d) in input.departments.iter().enumerate() {
         if !registry::department_exists(&mut *tx, d.code.as_str()).await? {

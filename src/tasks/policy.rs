@@ -14,6 +14,24 @@ pub fn lead(who: &Principal, task: &TaskInput) -> Result<(), TaskError> {
     governs(who, task)
 }
 
+/// [`lead`], and a cross-region task of a county (it takes the inspectors of the *other*
+/// counties) is assigned by the level above, as 医疗保障基金使用监督管理条例 art. 26 wants:
+/// a county's own coordinator cannot create one, its city (or the province) does; the
+/// county then runs it.
+pub fn create(who: &Principal, task: &TaskInput) -> Result<(), TaskError> {
+    lead(who, task)?;
+    let region = task.organization_region.as_deref().unwrap_or("");
+    match &who.organization {
+        Some(o) if task.cross_region && region.len() == 6 && o.region_prefix.len() == 6 => {
+            Err(TaskError::Forbidden(format!(
+                "a cross-county task of county {region} is assigned by the level above: a coordinator of the city's or the province's organization creates it, not {}",
+                o.code
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Admins, or a coordinator of the task's lead department, whatever its organization (the
 /// first check of creating a task, before its organization is known).
 pub fn lead_department(who: &Principal, task: &TaskInput) -> Result<(), TaskError> {
@@ -78,16 +96,6 @@ pub fn may_write_inspector(
     department(who, department_code)?;
     who.require_region(region, "an inspector")
         .map_err(|e| TaskError::Forbidden(e.to_string()))
-}
-
-/// What a caller may read of the registries: `None` everywhere, else the region prefix
-/// of its organization (a city reads its counties). Reads are not limited by department:
-/// institutions are shared, and a lead needs to see the inspectors of its partners.
-pub fn read_scope(who: &Principal) -> Option<&str> {
-    match who.region_scope() {
-        "" => None,
-        p => Some(p),
-    }
 }
 
 /// Admins, or a coordinator of `code`: reveal the department's secret.

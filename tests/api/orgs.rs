@@ -515,19 +515,25 @@ async fn a_cross_county_task_of_a_county_takes_the_other_counties_inspectors() {
     let app = spawn_app().await;
     let c = city(&app).await;
     let wushen = app.coordinator_in(MI, "mi-150626");
+    let ordos = app.coordinator_in(MI, "mi-1506");
     let mut body = task(true, None);
     // A county has 3 hospitals and 6 pharmacies: draw them all, so every team is checked.
     body["strata"][0]["ratio"] = json!({"num": 1, "den": 1});
     body["strata"][1]["ratio"] = json!({"num": 1, "den": 3});
     body["max_assignments_per_inspector"] = json!(3);
-    let id = app
-        .post("/api/v1/tasks", &wushen, body)
+    // Assigned by the level above (条例 art. 26): the county cannot create it, the city
+    // does, for the county; the county runs it.
+    app.post("/api/v1/tasks", &wushen, body.clone())
+        .await
+        .expect(403);
+    body["organization"] = json!("mi-150626");
+    let created = app
+        .post("/api/v1/tasks", &ordos, body)
         .await
         .expect(201)
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        .body;
+    assert_eq!(created["organization"], "mi-150626");
+    let id = created["id"].as_str().unwrap().to_string();
     let drawn = draw(&app, &id, &wushen).await;
     for s in drawn["selections"].as_array().unwrap() {
         assert_eq!(c.institutions[s["institution"].as_str().unwrap()], "150626");
