@@ -264,6 +264,13 @@ impl Publication {
         ))
     }
 
+    /// The published inspection-item list: every active item by department and kind.
+    pub async fn item_list(&self) -> Result<view::PublicItemList, ApiError> {
+        let items = self.store.active_items().await?;
+        let names = self.department_names().await?;
+        Ok(view::item_list(items, &names))
+    }
+
     /// Department code → (name_zh, name_en).
     pub async fn department_names(&self) -> Result<HashMap<String, (String, String)>, ApiError> {
         Ok(read_model::department_names(&self.store).await?)

@@ -7,6 +7,7 @@ pub mod backup;
 pub mod bulk;
 mod filter;
 pub mod metrics;
+pub mod parts;
 pub mod preflight;
 pub mod publication;
 pub mod read_model;

@@ -129,6 +129,10 @@ pub struct TaskRead {
     pub inspectors: HashMap<String, (String, String)>,
     /// Department code → (name_zh, name_en).
     pub departments: HashMap<String, (String, String)>,
+    /// Published versions of each department's part, by institution, department, version.
+    pub parts: Vec<super::parts::PartRow>,
+    /// The task's inspection items (titles for the codes).
+    pub items: Vec<super::parts::ItemCard>,
 }
 
 async fn replacements(tx: &mut ReadTx, task_id: &str) -> Result<Vec<Replacement>, sqlx::Error> {
@@ -240,8 +244,19 @@ pub async fn task(store: &Store, id: &str) -> Result<Option<TaskRead>, sqlx::Err
     ids.dedup();
     let inspectors = inspector_cards(&mut tx, &ids).await?;
     let departments = departments(&mut tx).await?;
+    let parts = super::parts::parts(&mut *tx, id, true).await?;
+    let task_departments: Vec<String> = task
+        .config
+        .departments
+        .iter()
+        .map(|d| d.code.to_string())
+        .chain(std::iter::once(task.config.lead_department.to_string()))
+        .collect();
+    let items = super::parts::task_items(&mut *tx, &task_departments, &task.config.items).await?;
     tx.commit().await?;
     Ok(Some(TaskRead {
+        parts,
+        items,
         task,
         result,
         drawn,

@@ -60,3 +60,23 @@ pub fn replace(who: &Principal, task: &TaskInput, team: &str) -> Result<(), Task
         ))),
     }
 }
+
+/// Admins, or a coordinator of `code`: enter that department's own part of a joint
+/// inspection's result (谁检查、谁录入). The organizations work narrows this to the
+/// department's organization in the task's jurisdiction.
+pub fn part(who: &Principal, code: &DepartmentCode) -> Result<(), TaskError> {
+    department(who, code)
+}
+
+/// Admins, auditors, and coordinators of one of the task's departments: print the check
+/// form (双随机实地核查表) of a drawn institution.
+pub fn form(who: &Principal, task: &TaskInput) -> Result<(), TaskError> {
+    match (&who.role, &who.department) {
+        (Role::Admin | Role::Auditor, _) => Ok(()),
+        (Role::Coordinator, Some(d)) if task.departments.iter().any(|t| &t.code == d) => Ok(()),
+        (_, own) => Err(TaskError::Forbidden(format!(
+            "a coordinator of {} does not take part in this task",
+            own.as_ref().map_or("no department", |d| d.as_str())
+        ))),
+    }
+}
