@@ -347,6 +347,35 @@ impl Publication {
         {
             let mut w = csv::Writer::from_writer(&mut out);
             w.write_record(CSV_HEADER).map_err(internal)?;
+            // Titles and each department's part, per task of the page.
+            let mut extras: HashMap<
+                &str,
+                (
+                    Vec<crate::store::parts::ItemCard>,
+                    Vec<crate::store::parts::PartRow>,
+                ),
+            > = HashMap::new();
+            for l in lines {
+                if extras.contains_key(l.task_id.as_str()) {
+                    continue;
+                }
+                let Some(task) = tasks.get(&l.task_id) else {
+                    continue;
+                };
+                let departments: Vec<String> = task
+                    .config
+                    .departments
+                    .iter()
+                    .map(|d| d.code.to_string())
+                    .collect();
+                let items = self
+                    .store
+                    .task_items(&departments, &task.config.items)
+                    .await?;
+                let parts = self.store.published_parts(&task.id).await?;
+                extras.insert(l.task_id.as_str(), (items, parts));
+            }
+            let names = self.department_names().await?;
             let calendar = self.calendar();
             let mut due: HashMap<&str, Option<chrono::NaiveDate>> = HashMap::new();
             for l in lines {
@@ -360,6 +389,12 @@ impl Publication {
                     view::timeliness(&calendar, results_due, china_date(&l.first_published_at));
                 let r = &l.current;
                 let follow: Vec<&str> = r.data.follow_up.iter().map(|f| f.label_zh()).collect();
+                let (items, parts) = extras
+                    .get(l.task_id.as_str())
+                    .map(|(i, p)| (i.as_slice(), p.as_slice()))
+                    .unwrap_or_default();
+                let (item_cell, parts_cell) =
+                    csv_extras(items, parts, &names, &l.institution.id, &r.data);
                 // Every cell through the one spreadsheet-safety rule: a title or finding
                 // starting with `=`, `+`, `-` or `@` must not run as a formula.
                 let row = [
@@ -388,6 +423,8 @@ impl Publication {
                         Some(false) => "no",
                         None => "",
                     },
+                    &item_cell,
+                    &parts_cell,
                 ];
                 w.write_record(row.iter().map(|c| csv_cell(c).into_owned()))
                     .map_err(internal)?;
@@ -496,7 +533,7 @@ pub fn summary_of(t: &PublicTask) -> PublicTaskSummary {
 }
 
 /// The columns of `results.csv`.
-pub const CSV_HEADER: [&str; 21] = [
+pub const CSV_HEADER: [&str; 23] = [
     "task_id",
     "task_title",
     "year",
@@ -518,4 +555,58 @@ pub const CSV_HEADER: [&str; 21] = [
     "published_at",
     "results_due",
     "on_time",
+    "items",
+    "department_parts",
 ];
+
+/// The `items` cell (each outcome under its item's title) and the `department_parts` cell
+/// (each department's current published part under its name) of one `results.csv` row.
+fn csv_extras(
+    items: &[crate::store::parts::ItemCard],
+    parts: &[crate::store::parts::PartRow],
+    names: &HashMap<String, (String, String)>,
+    institution: &str,
+    data: &crate::domain::result::ResultInput,
+) -> (String, String) {
+    use crate::domain::result::Outcome;
+    let outcome = |o: Outcome| match o {
+        Outcome::Compliant => "符合",
+        Outcome::NonCompliant => "不符合",
+        Outcome::NotChecked => "未检查",
+    };
+    let title = |code: &str| {
+        items
+            .iter()
+            .find(|i| i.code == code)
+            .map_or(code.to_string(), |i| i.title.clone())
+    };
+    let item_cell: Vec<String> = data
+        .item_outcomes
+        .iter()
+        .map(|o| format!("{}：{}", title(&o.item), outcome(o.outcome)))
+        .collect();
+    // The latest published version of each department's part (rows are by department
+    // and version, so the last one of a department wins).
+    let mut latest: Vec<&crate::store::parts::PartRow> = Vec::new();
+    for p in parts.iter().filter(|p| p.institution_id == institution) {
+        match latest.iter_mut().find(|x| x.department == p.department) {
+            Some(x) => *x = p,
+            None => latest.push(p),
+        }
+    }
+    let parts_cell: Vec<String> = latest
+        .iter()
+        .map(|p| {
+            let name = names
+                .get(&p.department)
+                .map_or(p.department.clone(), |(zh, _)| zh.clone());
+            format!(
+                "{name}：{}（追回{}分，罚款{}分）",
+                p.data.category.label_zh(),
+                p.data.amounts.fund_recovered_fen,
+                p.data.amounts.penalty_fen
+            )
+        })
+        .collect();
+    (item_cell.join("; "), parts_cell.join("; "))
+}

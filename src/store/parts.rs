@@ -264,3 +264,19 @@ impl super::Store {
         active_items(self.pool()).await
     }
 }
+
+impl super::Store {
+    /// The published part versions of a task (for `results.csv`).
+    pub async fn published_parts(&self, task_id: &str) -> Result<Vec<PartRow>, sqlx::Error> {
+        parts(self.pool(), task_id, true).await
+    }
+
+    /// The items of a task (for titles in `results.csv`).
+    pub async fn task_items(
+        &self,
+        departments: &[String],
+        codes: &[String],
+    ) -> Result<Vec<ItemCard>, sqlx::Error> {
+        task_items(self.pool(), departments, codes).await
+    }
+}

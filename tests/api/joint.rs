@@ -310,12 +310,35 @@ async fn each_department_enters_its_own_part_and_the_lead_gets_the_combination()
         .map(|i| i["title"].as_str().unwrap())
         .collect();
     assert!(titles.contains(&"串换药品、医用耗材、诊疗项目和服务设施"));
+    let page = app
+        .send(Method::GET, &format!("/tasks/{id}"), None, None, &[])
+        .await
+        .expect(200)
+        .text;
+    assert!(
+        page.contains("各部门检查结果"),
+        "the portal shows each part"
+    );
+    assert!(page.contains("卫生健康委员会</strong>：发现问题待后续处理"));
+    assert!(
+        page.contains("重复收费、超标准收费、分解项目收费：不符合"),
+        "titles, not codes"
+    );
     let csv = app
         .send(Method::GET, "/public/v1/results.csv", None, None, &[])
         .await
         .expect(200)
         .text;
     assert!(csv.contains("【医疗保障局】"), "{csv}");
+    assert!(csv.contains(",items,department_parts"), "{csv}");
+    assert!(
+        csv.contains("卫生健康委员会：发现问题待后续处理（追回0分，罚款50000分）"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("重复收费、超标准收费、分解项目收费：不符合"),
+        "{csv}"
+    );
 
     // A published part is corrected only with a reason; the result follows.
     mi["amounts"]["fund_recovered_fen"] = json!(150000);
