@@ -347,7 +347,21 @@ impl Publication {
         {
             let mut w = csv::Writer::from_writer(&mut out);
             w.write_record(CSV_HEADER).map_err(internal)?;
-            // Titles and each department's part, per task of the page.
+            // Titles and each department's part for the page: two set-based reads.
+            let mut task_ids: Vec<String> = lines.iter().map(|l| l.task_id.clone()).collect();
+            task_ids.dedup();
+            let mut codes: Vec<String> = tasks
+                .values()
+                .flat_map(|t| t.config.items.iter().cloned())
+                .collect();
+            codes.sort();
+            codes.dedup();
+            let all_items = if codes.is_empty() {
+                Vec::new()
+            } else {
+                self.store.items_with_codes(&codes).await?
+            };
+            let all_parts = self.store.published_parts_of(&task_ids).await?;
             let mut extras: HashMap<
                 &str,
                 (
@@ -355,25 +369,25 @@ impl Publication {
                     Vec<crate::store::parts::PartRow>,
                 ),
             > = HashMap::new();
-            for l in lines {
-                if extras.contains_key(l.task_id.as_str()) {
-                    continue;
-                }
-                let Some(task) = tasks.get(&l.task_id) else {
-                    continue;
-                };
-                let departments: Vec<String> = task
-                    .config
-                    .departments
+            for (id, task) in &tasks {
+                let items = all_items
                     .iter()
-                    .map(|d| d.code.to_string())
+                    .filter(|i| {
+                        task.config.items.contains(&i.code)
+                            && task
+                                .config
+                                .departments
+                                .iter()
+                                .any(|d| d.code.as_str() == i.department)
+                    })
+                    .cloned()
                     .collect();
-                let items = self
-                    .store
-                    .task_items(&departments, &task.config.items)
-                    .await?;
-                let parts = self.store.published_parts(&task.id).await?;
-                extras.insert(l.task_id.as_str(), (items, parts));
+                extras.insert(id.as_str(), (items, Vec::new()));
+            }
+            for (task_id, part) in all_parts {
+                if let Some(e) = extras.get_mut(task_id.as_str()) {
+                    e.1.push(part);
+                }
             }
             let names = self.department_names().await?;
             let calendar = self.calendar();

@@ -266,17 +266,37 @@ impl super::Store {
 }
 
 impl super::Store {
-    /// The published part versions of a task (for `results.csv`).
-    pub async fn published_parts(&self, task_id: &str) -> Result<Vec<PartRow>, sqlx::Error> {
-        parts(self.pool(), task_id, true).await
+    /// The published part versions of the listed tasks (for a page of `results.csv`), by
+    /// task, institution, department and version.
+    pub async fn published_parts_of(
+        &self,
+        task_ids: &[String],
+    ) -> Result<Vec<(String, PartRow)>, sqlx::Error> {
+        let mut out = Vec::new();
+        for chunk in task_ids.chunks(500) {
+            let mut q = QueryBuilder::new(&format!(
+                "SELECT task_id, {PART_COLUMNS} FROM result_parts WHERE published_at IS NOT NULL"
+            ));
+            q.any_of("task_id", chunk);
+            q.push(" ORDER BY task_id, institution_id, department, version");
+            for r in q.query().fetch_all(self.pool()).await? {
+                out.push((r.try_get("task_id")?, part_from_row(&r)?));
+            }
+        }
+        Ok(out)
     }
 
-    /// The items of a task (for titles in `results.csv`).
-    pub async fn task_items(
-        &self,
-        departments: &[String],
-        codes: &[String],
-    ) -> Result<Vec<ItemCard>, sqlx::Error> {
-        task_items(self.pool(), departments, codes).await
+    /// Every item (any department, any status) with one of `codes` (for titles in a page
+    /// of `results.csv`).
+    pub async fn items_with_codes(&self, codes: &[String]) -> Result<Vec<ItemCard>, sqlx::Error> {
+        let mut out = Vec::new();
+        for chunk in codes.chunks(500) {
+            let mut q = QueryBuilder::new("SELECT x.data FROM inspection_items x WHERE 1 = 1");
+            q.any_of("x.code", chunk);
+            for r in q.query().fetch_all(self.pool()).await? {
+                out.push(card(&r)?);
+            }
+        }
+        Ok(out)
     }
 }

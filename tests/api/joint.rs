@@ -378,6 +378,41 @@ async fn each_department_enters_its_own_part_and_the_lead_gets_the_combination()
         .expect(200)
         .body;
     assert_eq!(verify["ok"], true, "{verify}");
+
+    // A part rewritten in place behind the service's back is named by the verification.
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut db = sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    let unguard = if app.database_url.starts_with("postgres") {
+        "ALTER TABLE result_parts DISABLE TRIGGER result_parts_publish_once"
+    } else {
+        "DROP TRIGGER result_parts_publish_once"
+    };
+    for sql in [
+        unguard.to_string(),
+        format!(
+            "UPDATE result_parts SET data = REPLACE(data, '不合理用药', '合理用药') \
+             WHERE task_id = '{id}' AND department = 'health'"
+        ),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut db)
+            .await
+            .unwrap();
+    }
+    let verify = app
+        .get("/api/v1/audit-log/verify", &app.auditor())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(verify["ok"], false, "{verify}");
+    let reason = verify["first_broken"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("result_parts row {id}/{hospital}/health")),
+        "{reason}"
+    );
 }
 
 #[tokio::test]
