@@ -103,9 +103,10 @@ th { background: #eee; font-weight: bold; text-align: center; }
 table.info th { width: 26mm; text-align: left; }
 h2 { font-size: 11.5pt; margin: 3mm 0 1.5mm 0; break-after: avoid; page-break-after: avoid; }
 tr, .signatures, .outcome { break-inside: avoid; page-break-inside: avoid; }
-td.no { width: 8mm; text-align: center; }
-td.box { width: 11mm; text-align: center; font-size: 12pt; }
-td.notes { width: 34mm; }
+table.items { table-layout: fixed; }
+col.c-no { width: 9mm; } col.c-box { width: 12mm; } col.c-notes { width: 34mm; }
+td.no { text-align: center; }
+td.box { text-align: center; font-size: 12pt; }
 td.item .basis { display: block; font-size: 7.5pt; color: #333; }
 td.item .code { font-size: 7.5pt; color: #333; }
 .outcome { border: 0.6pt solid #000; border-top: none; padding: 1.5mm; margin: -3mm 0 3mm 0; font-size: 9pt; }
@@ -174,7 +175,9 @@ pub fn render(f: &CheckForm) -> String {
             escape(&f.institution_kind_zh)
         ));
         h.push_str(
-            "<table class=\"items\"><tr><th>序号</th><th>检查事项</th><th>符合</th><th>不符合</th>\
+            "<table class=\"items\"><colgroup><col class=\"c-no\"><col><col class=\"c-box\">\
+             <col class=\"c-box\"><col class=\"c-box\"><col class=\"c-notes\"></colgroup>\
+             <tr><th>序号</th><th>检查事项</th><th>符合</th><th>不符合</th>\
              <th>未检查</th><th>备注</th></tr>",
         );
         if s.items.is_empty() {
