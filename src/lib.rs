@@ -20,6 +20,8 @@ pub mod domain;
 pub mod draw;
 /// The one API error type (RFC 9457 problem documents).
 pub mod error;
+/// The on-site check form (双随机实地核查表): a printable A4 page, pure rendering.
+pub mod form;
 /// Prometheus metrics at `/metrics`.
 pub mod metrics;
 /// Organizations (省/市/县) and their jurisdiction: create, update, import a tree.

@@ -205,6 +205,8 @@ struct ResultView {
     current: VersionView,
     timeliness: Timeliness,
     earlier: Vec<VersionView>,
+    /// Each department's published part (joint inspections): its name and its version.
+    parts: Vec<(String, VersionView)>,
 }
 
 struct SelectionRow {
@@ -630,11 +632,11 @@ fn version_view(v: &PublicResultVersion) -> VersionView {
             .iter()
             .map(|f| f.label_zh().to_string())
             .collect(),
+        // Titles, not codes: what the public reads (the code stays in the JSON).
         items: v
-            .data
-            .item_outcomes
+            .item_results
             .iter()
-            .map(|o| (o.item.clone(), outcome_label(o.outcome), o.note.clone()))
+            .map(|o| (o.title.clone(), outcome_label(o.outcome), o.note.clone()))
             .collect(),
         inspection_date: v.data.inspection_date.to_string(),
         published_at: beijing(&v.published_at),
@@ -743,6 +745,11 @@ fn task_view(
                     None => Timeliness::pending("期限待定 Deadline unknown"),
                 },
                 earlier: r.earlier_versions.iter().map(version_view).collect(),
+                parts: r
+                    .parts
+                    .iter()
+                    .map(|p| (p.department_name.clone(), version_view(&p.current)))
+                    .collect(),
             });
             SelectionRow {
                 order: s.order,

@@ -6,6 +6,7 @@ use crate::domain::filter::TaskFilter;
 use crate::domain::task::TaskState;
 use crate::publication::deadlines;
 use crate::store::Store;
+use crate::store::tasks::TaskRow;
 use crate::tasks::TaskResult;
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -34,6 +35,26 @@ pub struct OverdueItem {
     pub working_days_late: Option<u32>,
     /// For results: drawn institutions still without a published result.
     pub pending_institutions: Option<i64>,
+    /// For results of a joint task: per department, the institutions (without a published
+    /// result) whose part that department has not entered — who is late, where.
+    pub missing_parts: Vec<MissingParts>,
+}
+
+/// The institutions whose part one department has not entered.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MissingParts {
+    pub department: String,
+    pub institutions: Vec<String>,
+}
+
+/// How many result parts one department owes past the results deadline, over every task.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LateParts {
+    pub department: String,
+    /// Missing parts (one per institution and task).
+    pub missing: usize,
+    /// The tasks concerned.
+    pub tasks: Vec<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -58,6 +79,9 @@ pub struct OverdueReport {
     pub departments: Vec<DepartmentOverdue>,
     /// Tasks whose results deadline cannot be computed: load the missing calendar.
     pub unknown_deadlines: Vec<UnknownDeadline>,
+    /// Per department (participants too, not only leads): its result parts missing past
+    /// the results deadline (joint tasks).
+    pub late_parts: Vec<LateParts>,
 }
 
 /// Drawn or published tasks whose drawn list or results are past due on `as_of`, per lead
@@ -73,6 +97,7 @@ pub async fn overdue(
     };
     let mut by_department: BTreeMap<String, Vec<OverdueItem>> = BTreeMap::new();
     let mut unknown = Vec::new();
+    let mut late_parts: BTreeMap<String, LateParts> = BTreeMap::new();
     let mut after = None;
     loop {
         let (tasks, next) = db.tasks(&filter, after, 200).await?;
@@ -97,12 +122,25 @@ pub async fn overdue(
                         due: d.selection_publish_by,
                         working_days_late: late.0,
                         pending_institutions: None,
+                        missing_parts: Vec::new(),
                     });
             }
             match (d.results_due, d.results_due_problem) {
                 (Some(due), _) if as_of > due => {
                     let pending = db.unpublished_count(&task.id).await?;
                     if pending > 0 {
+                        let missing_parts = missing_parts(db, &task).await?;
+                        for m in &missing_parts {
+                            let l = late_parts.entry(m.department.clone()).or_insert_with(|| {
+                                LateParts {
+                                    department: m.department.clone(),
+                                    missing: 0,
+                                    tasks: Vec::new(),
+                                }
+                            });
+                            l.missing += m.institutions.len();
+                            l.tasks.push(task.id.clone());
+                        }
                         by_department
                             .entry(department)
                             .or_default()
@@ -113,6 +151,7 @@ pub async fn overdue(
                                 due,
                                 working_days_late: late.1,
                                 pending_institutions: Some(pending),
+                                missing_parts,
                             });
                     }
                 }
@@ -136,5 +175,30 @@ pub async fn overdue(
             .map(|(department, items)| DepartmentOverdue { department, items })
             .collect(),
         unknown_deadlines: unknown,
+        late_parts: late_parts.into_values().collect(),
     })
+}
+
+/// For a joint task (more than one department), which department's part is missing where.
+async fn missing_parts(db: &Store, task: &TaskRow) -> TaskResult<Vec<MissingParts>> {
+    let departments = crate::tasks::results::departments(&task.config);
+    if departments.len() < 2 {
+        return Ok(Vec::new());
+    }
+    let missing =
+        crate::store::parts::missing_parts(&mut *db.read().await?, &task.id, &departments).await?;
+    Ok(departments
+        .into_iter()
+        .filter_map(|d| {
+            let institutions: Vec<String> = missing
+                .iter()
+                .filter(|(_, ds)| ds.contains(&d))
+                .map(|(i, _)| i.clone())
+                .collect();
+            (!institutions.is_empty()).then_some(MissingParts {
+                department: d,
+                institutions,
+            })
+        })
+        .collect())
 }

@@ -15,6 +15,8 @@ pub mod departments;
 pub mod extract;
 /// The registry listings' query parameters and typed filters (listings and exports).
 pub mod filters;
+/// The printable on-site check form of a drawn institution.
+pub mod form;
 /// The inspector registry and its conflicts of interest.
 pub mod inspectors;
 /// The institution registry.
@@ -158,6 +160,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(calendar::router())
         .merge(regions::router())
         .merge(results::router())
+        .merge(form::router())
         .merge(public::router())
         .merge(announce::router())
         .merge(crate::portal::router())

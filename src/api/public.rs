@@ -27,6 +27,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(institution_history))
         .routes(routes!(results_csv))
         .routes(routes!(feed))
+        .routes(routes!(inspection_items))
+        .route("/public/v1/inspection-items", preflight())
         .route("/public/v1/tasks", preflight())
         .route("/public/v1/tasks/{id}", preflight())
         .route("/public/v1/tasks/{id}/bundle", preflight())
@@ -68,6 +70,28 @@ pub struct PublicTaskQuery {
     /// Page size, 1–500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+}
+
+/// The published inspection-item list (抽查事项清单): every active item by department and
+/// institution kind, with its title and legal basis. Nothing outside it is checked
+/// (清单之外无检查).
+#[utoipa::path(get, path = "/public/v1/inspection-items", tag = "public",
+    responses((status = 200, body = crate::publication::view::PublicItemList, headers(("ETag" = String), ("Cache-Control" = String))),
+              (status = 304, description = "Not modified")))]
+async fn inspection_items(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let p = &state.publication;
+    p.cache
+        .serve(
+            p.store(),
+            &headers,
+            "inspection-items".to_string(),
+            "application/json",
+            || async { json(&p.item_list().await?) },
+        )
+        .await
 }
 
 /// Published tasks.

@@ -8,6 +8,7 @@ use crate::auth::Principal;
 use crate::domain::result::{ResultCategory, ResultInput};
 use crate::domain::task::TaskState;
 use crate::error::{ApiResult, Problem};
+use crate::store::parts::PartRow;
 use crate::store::publication::ResultRow;
 use crate::tasks::{self, PublishResultsInput};
 use axum::Json;
@@ -22,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(publish_task))
         .routes(routes!(list_results))
         .routes(routes!(put_result))
+        .routes(routes!(put_part))
         .routes(routes!(publish_results))
 }
 
@@ -77,6 +79,48 @@ impl From<ResultRow> for ResultVersion {
 pub struct InstitutionResults {
     pub institution: String,
     pub versions: Vec<ResultVersion>,
+    /// Each department's own part (joint inspections), every version, by department and
+    /// version; empty where the lead entered the result alone.
+    pub parts: Vec<PartVersion>,
+}
+
+/// One version of one department's part of a result.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PartVersion {
+    pub department: String,
+    #[serde(flatten)]
+    pub version: ResultVersion,
+}
+
+impl From<PartRow> for PartVersion {
+    fn from(p: PartRow) -> Self {
+        Self {
+            department: p.department.clone(),
+            version: ResultVersion::from(ResultRow {
+                institution_id: p.institution_id,
+                version: p.version,
+                data: p.data,
+                correction_reason: p.correction_reason,
+                recorded_by: p.recorded_by,
+                recorded_at: p.recorded_at,
+                published_at: p.published_at,
+            }),
+        }
+    }
+}
+
+/// Every version of one department's part for one institution, and what it did to the
+/// institution's combined result.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InstitutionPart {
+    pub institution: String,
+    pub department: String,
+    pub versions: Vec<ResultVersion>,
+    /// The result version this call combined the parts into (every department's part is
+    /// in, and the combination changed); null otherwise.
+    pub combined_version: Option<i64>,
+    /// Departments of the task whose part for this institution is still missing.
+    pub missing_departments: Vec<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -84,7 +128,7 @@ pub struct ResultList {
     pub items: Vec<InstitutionResults>,
 }
 
-fn group(rows: Vec<ResultRow>) -> Vec<InstitutionResults> {
+fn group(rows: Vec<ResultRow>, parts: Vec<PartRow>) -> Vec<InstitutionResults> {
     let mut out: Vec<InstitutionResults> = Vec::new();
     for r in rows {
         match out.last_mut() {
@@ -92,6 +136,17 @@ fn group(rows: Vec<ResultRow>) -> Vec<InstitutionResults> {
             _ => out.push(InstitutionResults {
                 institution: r.institution_id.clone(),
                 versions: vec![r.into()],
+                parts: Vec::new(),
+            }),
+        }
+    }
+    for p in parts {
+        match out.iter_mut().find(|g| g.institution == p.institution_id) {
+            Some(g) => g.parts.push(p.into()),
+            None => out.push(InstitutionResults {
+                institution: p.institution_id.clone(),
+                versions: Vec::new(),
+                parts: vec![p.into()],
             }),
         }
     }
@@ -108,7 +163,10 @@ async fn list_results(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ResultList>> {
     let rows = tasks::results(&state.store, &id).await?;
-    Ok(Json(ResultList { items: group(rows) }))
+    let parts = tasks::results::all_parts(&state.store, &id).await?;
+    Ok(Json(ResultList {
+        items: group(rows, parts),
+    }))
 }
 
 /// Record the result for one drawn institution (lead; task `drawn`, `published` or
@@ -131,10 +189,67 @@ async fn put_result(
     } else {
         StatusCode::OK
     };
-    let group = group(recorded.versions)
+    let parts = tasks::results::all_parts(&state.store, &id)
+        .await?
+        .into_iter()
+        .filter(|p| p.institution_id == institution)
+        .collect();
+    let group = group(recorded.versions, parts)
         .pop()
         .expect("a result was just recorded");
     Ok((status, Json(group)))
+}
+
+/// Record one department's own part of the result for one drawn institution (admin, or a
+/// coordinator of that department; task `drawn`, `published` or `closed`): its outcomes
+/// for its own items for the institution's kind, findings, amounts and inspection date.
+/// Each change is a new version; changing a published part needs `correction_reason`.
+/// Every department of the task enters a part; once all are in, the institution's result
+/// is combined from them (the most serious category, amounts summed) as a new result
+/// version, and each part is published with it under its department.
+#[utoipa::path(put, path = "/api/v1/tasks/{id}/results/{institution_id}/departments/{department}",
+    tag = "publication", security(("bearer" = [])), request_body = ResultInput,
+    params(("id" = String, Path), ("institution_id" = String, Path), ("department" = String, Path)),
+    responses((status = 200, body = InstitutionPart, description = "Unchanged"),
+              (status = 201, body = InstitutionPart, description = "A new version"), StepProblems))]
+async fn put_part(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiPath((id, institution, department)): ApiPath<(String, String, String)>,
+    ApiJson(input): ApiJson<ResultInput>,
+) -> ApiResult<(StatusCode, Json<InstitutionPart>)> {
+    let recorded =
+        tasks::results::record_part(&state.store, &who, &id, &institution, &department, &input)
+            .await?;
+    let status = if recorded.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(InstitutionPart {
+            institution,
+            department,
+            versions: recorded
+                .versions
+                .into_iter()
+                .map(|p| {
+                    ResultVersion::from(ResultRow {
+                        institution_id: p.institution_id,
+                        version: p.version,
+                        data: p.data,
+                        correction_reason: p.correction_reason,
+                        recorded_by: p.recorded_by,
+                        recorded_at: p.recorded_at,
+                        published_at: p.published_at,
+                    })
+                })
+                .collect(),
+            combined_version: recorded.combined_version,
+            missing_departments: recorded.missing,
+        }),
+    ))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

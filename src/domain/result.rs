@@ -34,6 +34,27 @@ pub enum ResultCategory {
 }
 
 impl ResultCategory {
+    /// How serious the category is when several departments' parts are combined into one
+    /// institution's result (the most serious wins). Ascending:
+    /// no problem; nothing of this department's concern found; a problem corrected on
+    /// order; a problem needing follow-up; the inspection could not be made (unreachable,
+    /// then seriously obstructed: itself a violation); the institution ended (closed,
+    /// deregistered, licence revoked, registration revoked), which ends every other finding.
+    pub fn severity(self) -> u8 {
+        match self {
+            Self::NoProblem => 0,
+            Self::ActivityNotFound => 1,
+            Self::Corrected => 2,
+            Self::FollowUpPending => 3,
+            Self::Unreachable => 4,
+            Self::Obstructed => 5,
+            Self::Closed => 6,
+            Self::Deregistered => 7,
+            Self::LicenseRevoked => 8,
+            Self::RegistrationRevoked => 9,
+        }
+    }
+
     pub const ALL: [ResultCategory; 10] = [
         Self::NoProblem,
         Self::Corrected,
@@ -176,13 +197,24 @@ pub struct ResultInput {
 impl ResultInput {
     /// Rules that need only the task: its items and its inspection window.
     pub fn validate(&self, items: &[String], inspection_start: NaiveDate) -> Vec<FieldError> {
+        self.validate_for(items, "an inspection item of this task", inspection_start)
+    }
+
+    /// [`validate`](Self::validate) with the items that apply here (e.g. one department's
+    /// items for one kind of institution), `scope` saying in words what they are.
+    pub fn validate_for(
+        &self,
+        items: &[String],
+        scope: &str,
+        inspection_start: NaiveDate,
+    ) -> Vec<FieldError> {
         let mut e = Vec::new();
         super::registry::check_text(&mut e, "findings", &self.findings, false, 10_000);
         for (i, o) in self.item_outcomes.iter().enumerate() {
             if !items.contains(&o.item) {
                 e.push(FieldError::new(
                     format!("item_outcomes[{i}].item"),
-                    format!("{} is not an inspection item of this task", o.item),
+                    format!("{} is not {scope}", o.item),
                 ));
             }
             if self.item_outcomes[..i].iter().any(|p| p.item == o.item) {
@@ -247,6 +279,50 @@ impl ResultInput {
     }
 }
 
+/// Combines the departments' parts of one institution (department code, name, part) into
+/// its result: the most serious category, amounts summed, follow-ups and item outcomes
+/// joined, the findings of each part under its department's name, the latest inspection
+/// date. `None` without parts.
+pub fn combine(parts: &[(String, String, ResultInput)]) -> Option<ResultInput> {
+    let first = parts.first()?;
+    let mut out = ResultInput {
+        category: first.2.category,
+        findings: String::new(),
+        item_outcomes: Vec::new(),
+        amounts: Amounts::default(),
+        follow_up: Vec::new(),
+        inspection_date: first.2.inspection_date,
+        correction_reason: None,
+    };
+    let mut findings = Vec::new();
+    for (_, name, p) in parts {
+        if p.category.severity() > out.category.severity() {
+            out.category = p.category;
+        }
+        out.amounts.fund_recovered_fen = out
+            .amounts
+            .fund_recovered_fen
+            .saturating_add(p.amounts.fund_recovered_fen);
+        out.amounts.penalty_fen = out
+            .amounts
+            .penalty_fen
+            .saturating_add(p.amounts.penalty_fen);
+        out.amounts.violations = out.amounts.violations.saturating_add(p.amounts.violations);
+        for f in &p.follow_up {
+            if !out.follow_up.contains(f) {
+                out.follow_up.push(*f);
+            }
+        }
+        out.item_outcomes.extend(p.item_outcomes.iter().cloned());
+        out.inspection_date = out.inspection_date.max(p.inspection_date);
+        if !p.findings.trim().is_empty() {
+            findings.push(format!("【{name}】{}", p.findings.trim()));
+        }
+    }
+    out.findings = findings.join("\n");
+    Some(out)
+}
+
 /// The calendar date in China (UTC+8, no daylight saving) of a stored RFC 3339 time.
 pub fn china_date(rfc3339: &str) -> Option<NaiveDate> {
     let t = chrono::DateTime::parse_from_rfc3339(rfc3339).ok()?;
@@ -274,6 +350,68 @@ mod tests {
             china_date("2025-11-04T16:00:00.000Z"),
             NaiveDate::from_ymd_opt(2025, 11, 5)
         );
+    }
+
+    fn part(category: ResultCategory, fund: i64, penalty: i64, date: &str) -> ResultInput {
+        ResultInput {
+            category,
+            findings: format!("{} found", category.code()),
+            item_outcomes: vec![],
+            amounts: Amounts {
+                fund_recovered_fen: fund,
+                penalty_fen: penalty,
+                violations: i64::from(fund > 0),
+            },
+            follow_up: if category == ResultCategory::FollowUpPending {
+                vec![FollowUp::CaseOpened]
+            } else {
+                vec![]
+            },
+            inspection_date: date.parse().unwrap(),
+            correction_reason: None,
+        }
+    }
+
+    #[test]
+    fn combining_takes_the_most_serious_category_and_sums_amounts() {
+        let parts = vec![
+            (
+                "medical_insurance".to_string(),
+                "医疗保障局".to_string(),
+                part(ResultCategory::Corrected, 120_000, 0, "2023-08-15"),
+            ),
+            (
+                "health".into(),
+                "卫生健康局".into(),
+                part(ResultCategory::FollowUpPending, 0, 50_000, "2023-08-16"),
+            ),
+            (
+                "market_regulation".into(),
+                "市场监督管理局".into(),
+                part(ResultCategory::NoProblem, 0, 0, "2023-08-14"),
+            ),
+        ];
+        let c = combine(&parts).unwrap();
+        assert_eq!(c.category, ResultCategory::FollowUpPending);
+        assert_eq!(c.amounts.fund_recovered_fen, 120_000);
+        assert_eq!(c.amounts.penalty_fen, 50_000);
+        assert_eq!(c.amounts.violations, 1);
+        assert_eq!(c.follow_up, vec![FollowUp::CaseOpened]);
+        assert_eq!(c.inspection_date.to_string(), "2023-08-16");
+        assert!(
+            c.findings
+                .starts_with("【医疗保障局】corrected found\n【卫生健康局】")
+        );
+        assert!(combine(&[]).is_none());
+    }
+
+    #[test]
+    fn severity_orders_every_category_once() {
+        let mut s: Vec<u8> = ResultCategory::ALL.iter().map(|c| c.severity()).collect();
+        s.sort();
+        s.dedup();
+        assert_eq!(s.len(), ResultCategory::ALL.len());
+        assert!(ResultCategory::Obstructed.severity() > ResultCategory::FollowUpPending.severity());
     }
 
     #[test]

@@ -264,6 +264,13 @@ impl Publication {
         ))
     }
 
+    /// The published inspection-item list: every active item by department and kind.
+    pub async fn item_list(&self) -> Result<view::PublicItemList, ApiError> {
+        let items = self.store.active_items().await?;
+        let names = self.department_names().await?;
+        Ok(view::item_list(items, &names))
+    }
+
     /// Department code → (name_zh, name_en).
     pub async fn department_names(&self) -> Result<HashMap<String, (String, String)>, ApiError> {
         Ok(read_model::department_names(&self.store).await?)
@@ -340,6 +347,49 @@ impl Publication {
         {
             let mut w = csv::Writer::from_writer(&mut out);
             w.write_record(CSV_HEADER).map_err(internal)?;
+            // Titles and each department's part for the page: two set-based reads.
+            let mut task_ids: Vec<String> = lines.iter().map(|l| l.task_id.clone()).collect();
+            task_ids.dedup();
+            let mut codes: Vec<String> = tasks
+                .values()
+                .flat_map(|t| t.config.items.iter().cloned())
+                .collect();
+            codes.sort();
+            codes.dedup();
+            let all_items = if codes.is_empty() {
+                Vec::new()
+            } else {
+                self.store.items_with_codes(&codes).await?
+            };
+            let all_parts = self.store.published_parts_of(&task_ids).await?;
+            let mut extras: HashMap<
+                &str,
+                (
+                    Vec<crate::store::parts::ItemCard>,
+                    Vec<crate::store::parts::PartRow>,
+                ),
+            > = HashMap::new();
+            for (id, task) in &tasks {
+                let items = all_items
+                    .iter()
+                    .filter(|i| {
+                        task.config.items.contains(&i.code)
+                            && task
+                                .config
+                                .departments
+                                .iter()
+                                .any(|d| d.code.as_str() == i.department)
+                    })
+                    .cloned()
+                    .collect();
+                extras.insert(id.as_str(), (items, Vec::new()));
+            }
+            for (task_id, part) in all_parts {
+                if let Some(e) = extras.get_mut(task_id.as_str()) {
+                    e.1.push(part);
+                }
+            }
+            let names = self.department_names().await?;
             let calendar = self.calendar();
             let mut due: HashMap<&str, Option<chrono::NaiveDate>> = HashMap::new();
             for l in lines {
@@ -353,6 +403,12 @@ impl Publication {
                     view::timeliness(&calendar, results_due, china_date(&l.first_published_at));
                 let r = &l.current;
                 let follow: Vec<&str> = r.data.follow_up.iter().map(|f| f.label_zh()).collect();
+                let (items, parts) = extras
+                    .get(l.task_id.as_str())
+                    .map(|(i, p)| (i.as_slice(), p.as_slice()))
+                    .unwrap_or_default();
+                let (item_cell, parts_cell) =
+                    csv_extras(items, parts, &names, &l.institution.id, &r.data);
                 // Every cell through the one spreadsheet-safety rule: a title or finding
                 // starting with `=`, `+`, `-` or `@` must not run as a formula.
                 let row = [
@@ -381,6 +437,8 @@ impl Publication {
                         Some(false) => "no",
                         None => "",
                     },
+                    &item_cell,
+                    &parts_cell,
                 ];
                 w.write_record(row.iter().map(|c| csv_cell(c).into_owned()))
                     .map_err(internal)?;
@@ -489,7 +547,7 @@ pub fn summary_of(t: &PublicTask) -> PublicTaskSummary {
 }
 
 /// The columns of `results.csv`.
-pub const CSV_HEADER: [&str; 21] = [
+pub const CSV_HEADER: [&str; 23] = [
     "task_id",
     "task_title",
     "year",
@@ -511,4 +569,58 @@ pub const CSV_HEADER: [&str; 21] = [
     "published_at",
     "results_due",
     "on_time",
+    "items",
+    "department_parts",
 ];
+
+/// The `items` cell (each outcome under its item's title) and the `department_parts` cell
+/// (each department's current published part under its name) of one `results.csv` row.
+fn csv_extras(
+    items: &[crate::store::parts::ItemCard],
+    parts: &[crate::store::parts::PartRow],
+    names: &HashMap<String, (String, String)>,
+    institution: &str,
+    data: &crate::domain::result::ResultInput,
+) -> (String, String) {
+    use crate::domain::result::Outcome;
+    let outcome = |o: Outcome| match o {
+        Outcome::Compliant => "符合",
+        Outcome::NonCompliant => "不符合",
+        Outcome::NotChecked => "未检查",
+    };
+    let title = |code: &str| {
+        items
+            .iter()
+            .find(|i| i.code == code)
+            .map_or(code.to_string(), |i| i.title.clone())
+    };
+    let item_cell: Vec<String> = data
+        .item_outcomes
+        .iter()
+        .map(|o| format!("{}：{}", title(&o.item), outcome(o.outcome)))
+        .collect();
+    // The latest published version of each department's part (rows are by department
+    // and version, so the last one of a department wins).
+    let mut latest: Vec<&crate::store::parts::PartRow> = Vec::new();
+    for p in parts.iter().filter(|p| p.institution_id == institution) {
+        match latest.iter_mut().find(|x| x.department == p.department) {
+            Some(x) => *x = p,
+            None => latest.push(p),
+        }
+    }
+    let parts_cell: Vec<String> = latest
+        .iter()
+        .map(|p| {
+            let name = names
+                .get(&p.department)
+                .map_or(p.department.clone(), |(zh, _)| zh.clone());
+            format!(
+                "{name}：{}（追回{}分，罚款{}分）",
+                p.data.category.label_zh(),
+                p.data.amounts.fund_recovered_fen,
+                p.data.amounts.penalty_fen
+            )
+        })
+        .collect();
+    (item_cell.join("; "), parts_cell.join("; "))
+}

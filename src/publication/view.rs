@@ -5,6 +5,7 @@ use crate::domain::calendar::Calendar;
 use crate::domain::registry::InstitutionKind;
 use crate::domain::result::{ResultInput, china_date};
 use crate::domain::task::{TaskInput, TaskState};
+use crate::store::parts::{ItemCard, PartRow};
 use crate::store::read_model::{InstitutionCard, PublishedResult, PublishedTask, TaskRead};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -87,6 +88,43 @@ pub struct PublicResultVersion {
     pub category_en: String,
     pub correction_reason: Option<String>,
     pub published_at: String,
+    /// The item outcomes with the items' titles (what the public reads), in order.
+    pub item_results: Vec<PublicItemResult>,
+}
+
+/// One item's outcome as the public reads it: its title, not only its code.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicItemResult {
+    pub item: String,
+    /// The item's title (the code when the item is unknown).
+    pub title: String,
+    /// The department the item belongs to, when known.
+    pub department: Option<String>,
+    pub outcome: crate::domain::result::Outcome,
+    pub note: String,
+}
+
+/// One department's published part of a joint inspection's result.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicPart {
+    pub department: String,
+    /// The department's Chinese name.
+    pub department_name: String,
+    #[serde(flatten)]
+    pub current: PublicResultVersion,
+    /// Earlier published versions of this part, oldest first.
+    pub earlier_versions: Vec<PublicResultVersion>,
+}
+
+/// An inspection item of a task, as published.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicTaskItem {
+    pub department: String,
+    pub department_name: String,
+    pub institution_kind: String,
+    pub code: String,
+    pub title: String,
+    pub legal_basis: String,
 }
 
 /// The published result of one inspection, with its timeliness and earlier versions.
@@ -101,6 +139,9 @@ pub struct PublicResult {
     pub working_days_late: Option<u32>,
     /// Earlier published versions, oldest first (corrections keep them visible).
     pub earlier_versions: Vec<PublicResultVersion>,
+    /// Each department's published part (joint inspections, 谁检查、谁公开), by the
+    /// task's department order; empty where the lead entered the result alone.
+    pub parts: Vec<PublicPart>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -165,6 +206,8 @@ pub struct PublicTask {
     #[schema(value_type = String, format = Date)]
     pub inspection_end: chrono::NaiveDate,
     pub items: Vec<String>,
+    /// The task's items with their titles and legal basis, by department and kind.
+    pub inspection_items: Vec<PublicTaskItem>,
     #[serde(flatten)]
     pub deadlines: Deadlines,
     /// When the drawn list was published.
@@ -274,7 +317,37 @@ pub fn summary(calendar: &Calendar, t: &PublishedTask) -> PublicTaskSummary {
     }
 }
 
-fn version_view(r: &PublishedResult) -> PublicResultVersion {
+/// Item titles by (department, code), to show titles for codes.
+pub type Titles = Vec<ItemCard>;
+
+fn item_results(
+    titles: &Titles,
+    department: Option<&str>,
+    data: &ResultInput,
+) -> Vec<PublicItemResult> {
+    data.item_outcomes
+        .iter()
+        .map(|o| {
+            let known = titles
+                .iter()
+                .filter(|t| t.code == o.item)
+                .find(|t| department.is_none_or(|d| d == t.department));
+            PublicItemResult {
+                item: o.item.clone(),
+                title: known.map_or(o.item.clone(), |t| t.title.clone()),
+                department: known.map(|t| t.department.clone()),
+                outcome: o.outcome,
+                note: o.note.clone(),
+            }
+        })
+        .collect()
+}
+
+fn version_view(
+    titles: &Titles,
+    department: Option<&str>,
+    r: &PublishedResult,
+) -> PublicResultVersion {
     PublicResultVersion {
         version: r.version,
         data: r.data.clone(),
@@ -282,7 +355,45 @@ fn version_view(r: &PublishedResult) -> PublicResultVersion {
         category_en: r.data.category.label_en().into(),
         correction_reason: r.correction_reason.clone(),
         published_at: r.published_at.clone(),
+        item_results: item_results(titles, department, &r.data),
     }
+}
+
+/// Each institution's published parts, by the task's department order.
+fn published_parts(
+    titles: &Titles,
+    order: &[String],
+    names: &dyn Fn(&str) -> String,
+    parts: Vec<PartRow>,
+) -> HashMap<String, Vec<PublicPart>> {
+    let mut out: HashMap<String, Vec<PublicPart>> = HashMap::new();
+    for p in parts {
+        let row = PublishedResult {
+            institution_id: p.institution_id.clone(),
+            version: p.version,
+            data: p.data,
+            correction_reason: p.correction_reason,
+            published_at: p.published_at.unwrap_or_default(),
+        };
+        let view = version_view(titles, Some(&p.department), &row);
+        let list = out.entry(p.institution_id).or_default();
+        match list.iter_mut().find(|x| x.department == p.department) {
+            Some(existing) => {
+                let earlier = std::mem::replace(&mut existing.current, view);
+                existing.earlier_versions.push(earlier);
+            }
+            None => list.push(PublicPart {
+                department_name: names(&p.department),
+                department: p.department,
+                current: view,
+                earlier_versions: Vec::new(),
+            }),
+        }
+    }
+    for list in out.values_mut() {
+        list.sort_by_key(|p| order.iter().position(|d| *d == p.department));
+    }
+    out
 }
 
 /// Whether a result first published on `first` met the deadline `due`, and by how much not.
@@ -301,6 +412,7 @@ pub fn timeliness(
 /// The published result of each institution from its published versions (in version order).
 fn published_results(
     calendar: &Calendar,
+    titles: &Titles,
     rows: Vec<PublishedResult>,
     due: Option<chrono::NaiveDate>,
 ) -> HashMap<String, PublicResult> {
@@ -318,10 +430,11 @@ fn published_results(
                 .min()
                 .and_then(china_date);
             let (on_time, working_days_late) = timeliness(calendar, due, first);
-            let current = version_view(versions.last().expect("at least one version"));
+            let current =
+                version_view(titles, None, versions.last().expect("at least one version"));
             let earlier_versions = versions[..versions.len() - 1]
                 .iter()
-                .map(version_view)
+                .map(|v| version_view(titles, None, v))
                 .collect();
             (
                 inst,
@@ -330,6 +443,7 @@ fn published_results(
                     on_time,
                     working_days_late,
                     earlier_versions,
+                    parts: Vec::new(),
                 },
             )
         })
@@ -348,6 +462,8 @@ pub fn public_task(calendar: &Calendar, read: TaskRead) -> PublicTask {
         inspectors,
         departments,
         pools,
+        parts,
+        items,
     } = read;
     let lead = task.config.lead_department.as_str();
     let card = |id: &str| {
@@ -358,7 +474,33 @@ pub fn public_task(calendar: &Calendar, read: TaskRead) -> PublicTask {
         }
     };
     let deadlines = deadlines(calendar, &task.config);
-    let mut results = published_results(calendar, results, deadlines.results_due);
+    let mut results = published_results(calendar, &items, results, deadlines.results_due);
+    let order: Vec<String> = task
+        .config
+        .departments
+        .iter()
+        .map(|d| d.code.to_string())
+        .collect();
+    let zh_name = |code: &str| {
+        departments
+            .get(code)
+            .map_or(code.to_string(), |(zh, _)| zh.clone())
+    };
+    let mut parts = published_parts(&items, &order, &zh_name, parts);
+    for (inst, r) in results.iter_mut() {
+        r.parts = parts.remove(inst).unwrap_or_default();
+    }
+    let inspection_items: Vec<PublicTaskItem> = items
+        .iter()
+        .map(|i| PublicTaskItem {
+            department: i.department.clone(),
+            department_name: zh_name(&i.department),
+            institution_kind: i.institution_kind.clone(),
+            code: i.code.clone(),
+            title: i.title.clone(),
+            legal_basis: i.legal_basis.clone(),
+        })
+        .collect();
     let mut institutions: HashMap<String, InstitutionCard> = drawn
         .into_iter()
         .map(|d| (d.institution.id.clone(), d.institution))
@@ -477,6 +619,7 @@ pub fn public_task(calendar: &Calendar, read: TaskRead) -> PublicTask {
         inspection_start: task.config.inspection_start,
         inspection_end: task.config.inspection_end,
         items: task.config.items.clone(),
+        inspection_items,
         deadlines,
         selection_published_at: task.published_at,
         selection_on_time,
@@ -522,4 +665,81 @@ pub fn public_task(calendar: &Calendar, read: TaskRead) -> PublicTask {
         trust_en: trust.en(),
         id: task.id,
     }
+}
+
+/// One published inspection item (抽查事项).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicItem {
+    pub code: String,
+    pub title: String,
+    pub legal_basis: String,
+}
+
+/// A department's items for one kind of institution.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicItemKind {
+    pub institution_kind: String,
+    /// The kind in Chinese, e.g. 定点医疗机构.
+    pub institution_kind_zh: String,
+    pub items: Vec<PublicItem>,
+}
+
+/// One department's published item list.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicItemDepartment {
+    pub department: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub kinds: Vec<PublicItemKind>,
+}
+
+/// The published inspection-item list (抽查事项清单): what may be checked, by department
+/// and institution kind. Nothing outside it is checked (清单之外无检查).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicItemList {
+    pub departments: Vec<PublicItemDepartment>,
+}
+
+/// Groups active items (sorted by department, kind, code) for publication.
+pub fn item_list(
+    items: Vec<ItemCard>,
+    names: &HashMap<String, (String, String)>,
+) -> PublicItemList {
+    let mut departments: Vec<PublicItemDepartment> = Vec::new();
+    for i in items {
+        if departments
+            .last()
+            .is_none_or(|d| d.department != i.department)
+        {
+            let (name_zh, name_en) = names.get(&i.department).cloned().unwrap_or_default();
+            departments.push(PublicItemDepartment {
+                department: i.department.clone(),
+                name_zh,
+                name_en,
+                kinds: Vec::new(),
+            });
+        }
+        let d = departments.last_mut().expect("just pushed");
+        if d.kinds
+            .last()
+            .is_none_or(|k| k.institution_kind != i.institution_kind)
+        {
+            d.kinds.push(PublicItemKind {
+                institution_kind_zh: InstitutionKind::parse(&i.institution_kind)
+                    .map_or(i.institution_kind.clone(), |k| k.label_zh().to_string()),
+                institution_kind: i.institution_kind.clone(),
+                items: Vec::new(),
+            });
+        }
+        d.kinds
+            .last_mut()
+            .expect("just pushed")
+            .items
+            .push(PublicItem {
+                code: i.code,
+                title: i.title,
+                legal_basis: i.legal_basis,
+            });
+    }
+    PublicItemList { departments }
 }

@@ -302,6 +302,7 @@ struct TaskTrail {
     pool_hash: Option<(i64, String)>,
     result_hash: Option<(i64, String)>,
     recorded: std::collections::HashSet<String>,
+    recorded_parts: std::collections::HashSet<String>,
     results_published: bool,
 }
 
@@ -346,6 +347,11 @@ pub async fn cross_check(pool: &AnyPool) -> Result<Option<BrokenLink>, sqlx::Err
             }
             "result.record" => {
                 t.recorded.insert(payload.clone());
+                None
+            }
+            // A department's part (joint fieldwork): checked against result_parts below.
+            "result_part.record" => {
+                t.recorded_parts.insert(payload.clone());
                 None
             }
             _ => None,
@@ -473,7 +479,57 @@ pub async fn cross_check(pool: &AnyPool) -> Result<Option<BrokenLink>, sqlx::Err
             }));
         }
     }
+    if let Some(broken) = cross_check_parts(pool, &trails).await? {
+        return Ok(Some(broken));
+    }
     cross_check_registries(pool).await
+}
+
+/// Each department's result part against the `result_part.record` entries of its task
+/// (what they hashed: the institution, the department and the input with its reason).
+async fn cross_check_parts(
+    pool: &AnyPool,
+    trails: &BTreeMap<String, TaskTrail>,
+) -> Result<Option<BrokenLink>, sqlx::Error> {
+    let empty = TaskTrail::default();
+    let parts = sqlx::query(
+        "SELECT task_id, institution_id, department, version, data, correction_reason, \
+         published_at FROM result_parts ORDER BY task_id, institution_id, department, version",
+    )
+    .fetch_all(pool)
+    .await?;
+    for r in &parts {
+        let task: String = r.try_get("task_id")?;
+        let institution: String = r.try_get("institution_id")?;
+        let department: String = r.try_get("department")?;
+        let version: i64 = r.try_get("version")?;
+        let data: String = r.try_get("data")?;
+        let reason: Option<String> = r.try_get("correction_reason")?;
+        let published: Option<String> = r.try_get("published_at")?;
+        let t = trails.get(&task).unwrap_or(&empty);
+        let row = format!("result_parts row {task}/{institution}/{department} version {version}");
+        let digest = serde_json::from_str::<crate::domain::result::ResultInput>(&data)
+            .ok()
+            .map(|mut input| {
+                input.correction_reason = reason;
+                payload_digest(&(institution.as_str(), department.as_str(), &input))
+            });
+        if !digest.is_some_and(|d| t.recorded_parts.contains(&d)) {
+            return Ok(Some(BrokenLink {
+                seq: t.last,
+                reason: format!(
+                    "{row}: its content matches no result_part.record entry of the task (altered in place?)"
+                ),
+            }));
+        }
+        if published.is_some() && !t.results_published {
+            return Ok(Some(BrokenLink {
+                seq: t.last,
+                reason: format!("{row}: published, but no result.publish entry of the task"),
+            }));
+        }
+    }
+    Ok(None)
 }
 
 /// Each registry row against `record_history` (append-only): the row's version is the

@@ -8,6 +8,7 @@ pub mod bulk;
 mod filter;
 pub mod metrics;
 pub mod organizations;
+pub mod parts;
 pub mod preflight;
 pub mod publication;
 pub mod read_model;

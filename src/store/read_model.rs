@@ -132,6 +132,10 @@ pub struct TaskRead {
     /// Which organizations' inspectors the sealed pool took: (department, organization,
     /// inspectors).
     pub pools: Vec<(String, String, i64)>,
+    /// Published versions of each department's part, by institution, department, version.
+    pub parts: Vec<super::parts::PartRow>,
+    /// The task's inspection items (titles for the codes).
+    pub items: Vec<super::parts::ItemCard>,
 }
 
 async fn replacements(tx: &mut ReadTx, task_id: &str) -> Result<Vec<Replacement>, sqlx::Error> {
@@ -244,8 +248,19 @@ pub async fn task(store: &Store, id: &str) -> Result<Option<TaskRead>, sqlx::Err
     let inspectors = inspector_cards(&mut tx, &ids).await?;
     let departments = departments(&mut tx).await?;
     let pools = super::organizations::pools(&mut *tx, id).await?;
+    let parts = super::parts::parts(&mut *tx, id, true).await?;
+    let task_departments: Vec<String> = task
+        .config
+        .departments
+        .iter()
+        .map(|d| d.code.to_string())
+        .chain(std::iter::once(task.config.lead_department.to_string()))
+        .collect();
+    let items = super::parts::task_items(&mut *tx, &task_departments, &task.config.items).await?;
     tx.commit().await?;
     Ok(Some(TaskRead {
+        parts,
+        items,
         task,
         result,
         drawn,

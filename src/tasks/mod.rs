@@ -6,6 +6,7 @@
 
 mod error;
 pub mod policy;
+pub mod results;
 pub mod v2;
 
 pub use error::{TaskError, TaskResult};
@@ -1090,12 +1091,7 @@ pub async fn record_result(
         &[TaskState::Drawn, TaskState::Published, TaskState::Closed],
         "record a result",
     )?;
-    if !results_store::is_selected(&mut *tx, id, institution).await? {
-        return Err(TaskError::NotFound(format!(
-            "institution {institution} was not drawn in task {id}"
-        )));
-    }
-    TaskError::check(input.validate(&task.config.items, task.config.inspection_start))?;
+    results::check_result(&mut tx, &task, institution, input).await?;
     let version = match results_store::latest_result(&mut tx, id, institution).await? {
         Some(l) if l.data == input.content() => None,
         Some(l) if l.published_at.is_some() && input.correction_reason.is_none() => {
@@ -1172,13 +1168,15 @@ pub async fn publish_results(
         }
     }
     let published = results_store::publish_results(&mut tx, id, &input.institutions).await?;
+    // Each department's part is published with the result it makes up.
+    let parts = crate::store::parts::publish_parts(&mut tx, id, &input.institutions).await?;
     let pending = results_store::unpublished_count(&mut *tx, id).await?;
     let mut state = task.state;
     if pending == 0 && task.state == TaskState::Published {
         store::transition(&mut tx, id, TaskState::Published, TaskState::Closed).await?;
         state = TaskState::Closed;
     }
-    if published > 0 {
+    if published > 0 || parts > 0 {
         finish(tx, who, "result.publish", id, &audit::payload_digest(input)).await?;
     } else {
         tx.commit().await?;

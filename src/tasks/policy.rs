@@ -172,3 +172,25 @@ pub fn may_read_region(who: &Principal, region: &str, what: &str) -> Result<(), 
         _ => Ok(()),
     }
 }
+
+/// Admins, or a coordinator of `code` whose organization governs the task's region:
+/// enter that department's own part of a joint inspection's result (谁检查、谁录入).
+pub fn part(who: &Principal, task: &TaskInput, code: &DepartmentCode) -> Result<(), TaskError> {
+    may_act_for_department_in(who, task, code)
+}
+
+/// Admins, auditors, and coordinators of one of the task's departments whose
+/// organization governs the task's region: print the check form (双随机实地核查表) of a
+/// drawn institution.
+pub fn form(who: &Principal, task: &TaskInput) -> Result<(), TaskError> {
+    match (&who.role, &who.department) {
+        (Role::Admin | Role::Auditor, _) => Ok(()),
+        (Role::Coordinator, Some(d)) if task.departments.iter().any(|t| &t.code == d) => {
+            governs(who, task)
+        }
+        (_, own) => Err(TaskError::Forbidden(format!(
+            "a coordinator of {} does not take part in this task",
+            own.as_ref().map_or("no department", |d| d.as_str())
+        ))),
+    }
+}

@@ -9,6 +9,7 @@ mod draw2;
 mod golden;
 mod hardening;
 mod helpers;
+mod joint;
 mod nodes;
 mod observability;
 mod openapi;

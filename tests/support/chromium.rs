@@ -75,3 +75,61 @@ pub fn dump_dom(url: &str, extra: &[&str], timeout: Duration) -> String {
     );
     dom
 }
+
+/// Prints `url` to PDF at the page's own `@page` size (A4 for the check form) and returns
+/// the PDF's bytes. Panics when Chromium fails or runs past `timeout`.
+#[allow(dead_code)]
+pub fn print_to_pdf(url: &str, timeout: Duration) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("page.pdf");
+    let profile = dir.path().join("profile");
+    let mut child = Command::new(CHROMIUM)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+            "--no-pdf-header-footer",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromium starts");
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "chromium did not print {url} within {} s",
+                timeout.as_secs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        status.success(),
+        "chromium failed ({status}) printing {url}"
+    );
+    std::fs::read(&pdf).unwrap()
+}
+
+/// The number of pages of a PDF Chromium printed (its page objects).
+#[allow(dead_code)]
+pub fn pdf_pages(pdf: &[u8]) -> usize {
+    let needle = b"/Type /Page";
+    pdf.windows(needle.len() + 1)
+        .filter(|w| &w[..needle.len()] == needle && w[needle.len()] != b's')
+        .count()
+}
