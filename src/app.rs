@@ -38,7 +38,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(state: AppState, body_limit: usize) -> Router {
     let publication = state.publication.clone();
     let (api_router, mut openapi) = api::router().split_for_parts();
-    api::wire::describe_shared_responses(&mut openapi);
+    api::complete_document(&mut openapi);
     api_router
         .route("/metrics", axum::routing::get(metrics))
         .merge(SwaggerUi::new("/docs").url("/docs/openapi.json", openapi))

@@ -78,7 +78,8 @@ fn contains_nul_escape(bytes: &[u8]) -> bool {
 
 /// Deserializes JSON, naming the field on a data error and the position on a syntax error.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let bytes = integral_numbers(bytes);
+    let mut de = serde_json::Deserializer::from_slice(&bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
@@ -112,6 +113,105 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ))
     })?;
     Ok(value)
+}
+
+/// Writes every number that denotes an integer (`1722.0`, `1.5e3`, `-0.0`) as an
+/// integer (`1722`, `1500`, `0`), so an integer field takes what JSON Schema calls an
+/// integer: in JSON Schema, and in the OpenAPI document that states our fields as
+/// `integer`, a number with a zero fraction *is* an integer. Strings are left alone, and
+/// so is a number with a non-zero fraction (a 422 naming the field follows) or with more
+/// than 20 integer digits (out of every integer field's range anyway). The bytes are
+/// borrowed unchanged when no number has a fraction or an exponent.
+fn integral_numbers(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let mut out: Option<Vec<u8>> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    let mut in_string = false;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_string {
+            match b {
+                b'\\' => i += 1,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        if b == b'"' {
+            in_string = true;
+            i += 1;
+            continue;
+        }
+        if b != b'-' && !b.is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && matches!(bytes[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+        {
+            i += 1;
+        }
+        if let Some(int) = integer_text(&bytes[start..i]) {
+            let out = out.get_or_insert_with(|| Vec::with_capacity(bytes.len()));
+            out.extend_from_slice(&bytes[copied..start]);
+            out.extend_from_slice(int.as_bytes());
+            copied = i;
+        }
+    }
+    match out {
+        None => std::borrow::Cow::Borrowed(bytes),
+        Some(mut out) => {
+            out.extend_from_slice(&bytes[copied..]);
+            std::borrow::Cow::Owned(out)
+        }
+    }
+}
+
+/// The integer a JSON number token with a fraction or an exponent denotes exactly, if
+/// it denotes one; `None` for a plain integer, a non-integer or a malformed token (left
+/// for the parser to judge).
+fn integer_text(token: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(token).ok()?;
+    if !text.contains(['.', 'e', 'E']) {
+        return None;
+    }
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(p) => (&unsigned[..p], unsigned[p + 1..].parse::<i32>().ok()?),
+        None => (unsigned, 0),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+        || (mantissa.contains('.') && fraction.is_empty())
+        || (whole.len() > 1 && whole.starts_with('0'))
+    {
+        return None;
+    }
+    let digits = format!("{whole}{fraction}");
+    let point = whole.len() as i64 + exponent as i64;
+    if point > 20 {
+        return None;
+    }
+    let point = point.max(0) as usize;
+    if digits.bytes().skip(point).any(|b| b != b'0') {
+        return None;
+    }
+    let mut int: String = digits.chars().take(point).collect();
+    while int.len() < point {
+        int.push('0');
+    }
+    let int = int.trim_start_matches('0');
+    Some(match (int.is_empty(), negative) {
+        (true, _) => "0".to_string(),
+        (false, true) => format!("-{int}"),
+        (false, false) => int.to_string(),
+    })
 }
 
 fn unknown_field(reason: &str) -> Option<&str> {
@@ -290,5 +390,49 @@ where
             .await
             .map(|axum::extract::Path(v)| ApiPath(v))
             .map_err(|e| ApiError::BadRequest(format!("malformed path: {}", e.body_text())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn normalized(json: &str) -> String {
+        String::from_utf8(integral_numbers(json.as_bytes()).into_owned()).unwrap()
+    }
+
+    #[test]
+    fn numbers_that_denote_integers_are_written_as_integers() {
+        assert_eq!(
+            normalized(r#"{"a":1722.0,"b":1.5e3,"c":-0.0,"d":1500e-2,"e":2E+2,"f":1e0}"#),
+            r#"{"a":1722,"b":1500,"c":0,"d":15,"e":200,"f":1}"#
+        );
+    }
+
+    #[test]
+    fn fractions_strings_and_malformed_numbers_are_left_alone() {
+        for json in [
+            r#"{"a":1.5}"#,
+            r#"{"a":"1.0"}"#,
+            r#"{"a":"x\"1.0"}"#,
+            r#"{"a":1e400}"#,
+            r#"{"a":01.0}"#,
+            r#"{"a":1.}"#,
+            r#"{"a":17,"b":true,"c":null}"#,
+            r#"[1e-1]"#,
+        ] {
+            assert_eq!(normalized(json), json, "{json}");
+        }
+    }
+
+    #[test]
+    fn an_integral_float_reaches_an_integer_field() {
+        #[derive(serde::Deserialize)]
+        struct Amounts {
+            violations: i64,
+        }
+        let a: Amounts = parse_json(br#"{"violations": 1722.0}"#).unwrap();
+        assert_eq!(a.violations, 1722);
+        assert!(parse_json::<Amounts>(br#"{"violations": 1722.5}"#).is_err());
     }
 }

@@ -31,6 +31,8 @@ pub mod organizations;
 pub mod problems;
 /// What the public reads: published tasks, results, bundles, feed.
 pub mod public;
+/// The patterns of the query parameters, from the vocabularies the handlers check.
+pub mod query_rules;
 /// Names of administrative divisions, for the public pages.
 pub mod regions;
 /// Shapes and steps shared by the registry resources.
@@ -168,10 +170,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(audit::router())
 }
 
+/// What the generator cannot write from the routes alone: the responses every route
+/// shares and the query parameters' patterns.
+pub fn complete_document(doc: &mut utoipa::openapi::OpenApi) {
+    wire::describe_shared_responses(doc);
+    query_rules::state_query_patterns(doc);
+}
+
 /// The OpenAPI document of this build, as `openapi.yaml` holds it.
 pub fn openapi_yaml() -> String {
     let (_, mut doc) = router().split_for_parts();
-    wire::describe_shared_responses(&mut doc);
+    complete_document(&mut doc);
     doc.to_yaml()
         .expect("the OpenAPI document serializes to YAML")
 }

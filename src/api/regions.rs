@@ -25,7 +25,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct RegionNameInput {
     /// The division's name, e.g. `东胜区` (the prefecture's name is added on pages).
-    #[schema(min_length = 1, max_length = 50)]
+    #[schema(
+        min_length = 1,
+        max_length = 50,
+        pattern = "^[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd](?:[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd])?$"
+    )]
     pub name: String,
 }
 

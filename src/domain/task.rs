@@ -57,7 +57,10 @@ impl StratumFilter {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Ratio {
+    #[schema(maximum = 1_000_000)]
     pub num: u64,
+    /// At least `num`, at most 1,000,000.
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub den: u64,
 }
 
@@ -66,6 +69,8 @@ pub struct Ratio {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StratumConfig {
+    /// 1–64 characters without blanks or control characters.
+    #[schema(pattern = "^[^\\s\\u0000-\\u001f\\u007f-\\u009f]{1,64}$")]
     pub id: String,
     #[serde(default)]
     pub filter: StratumFilter,
@@ -130,7 +135,7 @@ pub struct TaskInput {
     #[schema(
         min_length = 1,
         max_length = 200,
-        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd][^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*$"
+        pattern = "^[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd](?:[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd])?$"
     )]
     pub title: String,
     #[schema(minimum = 2000, maximum = 2100)]
@@ -515,6 +520,14 @@ pub enum TaskState {
 }
 
 impl TaskState {
+    pub const ALL: &'static [TaskState] = &[
+        TaskState::Draft,
+        TaskState::Sealed,
+        TaskState::Drawn,
+        TaskState::Published,
+        TaskState::Closed,
+        TaskState::Cancelled,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             TaskState::Draft => "draft",

@@ -1,0 +1,164 @@
+//! Makes the OpenAPI document state what the query parameters accept, from the same
+//! vocabularies the handlers check them against: a comma-separated list names its values
+//! (or their syntax), a cursor its shape. A client (or a contract fuzzer) that builds a
+//! request from the document alone is then not refused on a rule it could not read.
+//!
+//! Applied to the whole document once the routes are merged, like [`super::wire`], so a
+//! new listing that reuses a parameter name gets its rule without repeating it.
+//!
+//! Each pattern is a subset of what the server takes (it also accepts blanks around the
+//! values and empty entries, which a document need not advertise), never a superset.
+
+use crate::domain::MAX_LIST_VALUES;
+use crate::domain::registry::{
+    InspectorStatus, InstitutionKind, InstitutionStatus, ItemStatus, Level, Ownership, RiskGrade,
+};
+use crate::domain::task::TaskState;
+use utoipa::openapi::path::ParameterIn;
+use utoipa::openapi::{OpenApi, RefOr, Schema};
+
+/// A department code, as `DepartmentCode::parse` takes it.
+const DEPARTMENT: &str = "[a-z][a-z0-9_]{1,31}";
+/// A region prefix: province, city or county.
+const REGION_PREFIX: &str = "[0-9]{2}|[0-9]{4}|[0-9]{6}";
+/// A UUID as `uuid::Uuid::parse_str` takes it (the hyphenated form we issue).
+const UUID: &str = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}";
+/// A tag as `check_text(…, true, 64)` takes it, without a comma (the list separator):
+/// no control, bidirectional or replacement character, no blank at either end.
+const TAG: &str = "[^,\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd](?:[^,\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]{0,62}[^,\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd])?";
+
+fn alternatives(values: impl IntoIterator<Item = &'static str>) -> String {
+    values.into_iter().collect::<Vec<_>>().join("|")
+}
+
+/// A comma-separated list of at most [`MAX_LIST_VALUES`] values, each matching `value`.
+fn list(value: &str) -> String {
+    format!("^(?:{value})(?:,(?:{value})){{0,{}}}$", MAX_LIST_VALUES - 1)
+}
+
+/// The pattern of query parameter `name` of the operation at `path`, when it has one.
+fn rule(path: &str, name: &str) -> Option<String> {
+    let institutions = path.starts_with("/api/v1/institutions");
+    let inspectors = path.starts_with("/api/v1/inspectors");
+    let items = path.starts_with("/api/v1/inspection-items");
+    let public = path.starts_with("/public/") || path == "/";
+    Some(match name {
+        "department" | "lead_department" | "participating_department" => list(DEPARTMENT),
+        "region_prefix" => list(REGION_PREFIX),
+        "kind" | "institution_kind" => list(&alternatives(
+            InstitutionKind::ALL.iter().map(|v| v.as_str()),
+        )),
+        "level" => list(&alternatives(Level::ALL.iter().map(|v| v.as_str()))),
+        "ownership" => list(&alternatives(Ownership::ALL.iter().map(|v| v.as_str()))),
+        "risk_grade" => list(&alternatives(RiskGrade::ALL.iter().map(|v| v.as_str()))),
+        "tags" => list(TAG),
+        "status" if institutions => list(&alternatives(
+            InstitutionStatus::ALL.iter().map(|v| v.as_str()),
+        )),
+        "status" if inspectors => list(&alternatives(
+            InspectorStatus::ALL.iter().map(|v| v.as_str()),
+        )),
+        "status" if items => list(&alternatives(ItemStatus::ALL.iter().map(|v| v.as_str()))),
+        "state" if public => list("published|closed"),
+        "state" => list(&alternatives(TaskState::ALL.iter().map(|s| s.as_str()))),
+        "credit_code" => "^[0-9A-HJ-NPQRTUWXY]{18}$".into(),
+        "cursor" if path == "/api/v1/audit-log" => "^[0-9]{1,18}$".into(),
+        "cursor" if path == "/public/v1/results.csv" => format!("^{UUID}\\.[0-9]{{1,18}}$"),
+        "cursor" => format!("^{UUID}$"),
+        // The portal's search form sends every field, empty meaning "any".
+        "year" if path == "/" => "^(?:[0-9]{4})?$".into(),
+        _ => return None,
+    })
+}
+
+/// Sets the pattern of every string query parameter that has a rule and no pattern yet.
+pub fn state_query_patterns(doc: &mut OpenApi) {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            for p in op.parameters.iter_mut().flatten() {
+                if p.parameter_in != ParameterIn::Query {
+                    continue;
+                }
+                let Some(RefOr::T(Schema::Object(o))) = p.schema.as_mut() else {
+                    continue;
+                };
+                let is_string = matches!(
+                    &o.schema_type,
+                    utoipa::openapi::schema::SchemaType::Type(utoipa::openapi::Type::String)
+                );
+                if !is_string || o.pattern.is_some() || o.enum_values.is_some() {
+                    continue;
+                }
+                let Some(pattern) = rule(path, &p.name) else {
+                    continue;
+                };
+                // The portal's form fields may be left empty.
+                o.pattern = Some(if path == "/" && p.name != "year" {
+                    format!(
+                        "^(?:{})?$",
+                        pattern.trim_start_matches('^').trim_end_matches('$')
+                    )
+                } else {
+                    pattern
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matches(pattern: &str, s: &str) -> bool {
+        regex::Regex::new(pattern).unwrap().is_match(s)
+    }
+
+    #[test]
+    fn list_patterns_take_what_the_parser_takes_and_nothing_it_refuses() {
+        let kinds = rule("/api/v1/institutions", "kind").unwrap();
+        assert!(matches(&kinds, "designated_hospital,retail_pharmacy"));
+        assert!(!matches(&kinds, "hospital"));
+        assert!(!matches(&kinds, ""));
+        let prefixes = rule("/api/v1/inspectors", "region_prefix").unwrap();
+        assert!(matches(&prefixes, "15,1506,150602"));
+        assert!(!matches(&prefixes, "150"));
+        let many = vec!["15"; MAX_LIST_VALUES].join(",");
+        assert!(matches(&prefixes, &many));
+        assert!(!matches(&prefixes, &format!("{many},15")));
+        let states = rule("/public/v1/tasks", "state").unwrap();
+        assert!(matches(&states, "published,closed"));
+        assert!(!matches(&states, "draft"));
+    }
+
+    #[test]
+    fn cursors_have_the_shape_the_server_issues() {
+        let id = "01a20ace-6052-76a3-99ee-cf6d20d45c7a";
+        assert!(matches(&rule("/api/v1/tasks", "cursor").unwrap(), id));
+        assert!(!matches(&rule("/api/v1/tasks", "cursor").unwrap(), ""));
+        assert!(matches(
+            &rule("/public/v1/results.csv", "cursor").unwrap(),
+            &format!("{id}.12")
+        ));
+        assert!(matches(
+            &rule("/api/v1/audit-log", "cursor").unwrap(),
+            "1234"
+        ));
+    }
+
+    #[test]
+    fn every_state_is_in_the_task_state_vocabulary() {
+        for s in TaskState::ALL {
+            assert_eq!(TaskState::parse(s.as_str()), Ok(*s));
+        }
+    }
+}
