@@ -85,6 +85,7 @@ pub fn state_query_patterns(doc: &mut OpenApi) {
         .flatten()
         {
             for p in op.parameters.iter_mut().flatten() {
+                let RefOr::T(p) = p else { continue };
                 if p.parameter_in != ParameterIn::Query {
                     continue;
                 }

@@ -203,7 +203,7 @@ pub struct InstitutionInput {
     pub status: InstitutionStatus,
     /// Free tags usable in strata filters, e.g. `医共体`.
     #[serde(default)]
-    #[schema(value_type = Vec<Label>, max_items = 32, unique_items = true)]
+    #[schema(value_type = Vec<Label>, max_items = 32)]
     pub tags: Vec<String>,
 }
 
@@ -272,7 +272,7 @@ pub struct InspectorInput {
     #[serde(default = "default_active_inspector")]
     pub status: InspectorStatus,
     #[serde(default)]
-    #[schema(value_type = Vec<Label>, max_items = 32, unique_items = true)]
+    #[schema(value_type = Vec<Label>, max_items = 32)]
     pub expertise: Vec<String>,
     #[serde(default)]
     pub conflicts: Vec<Conflict>,
