@@ -236,6 +236,7 @@ impl Application {
             auth: Arc::new(auth),
             openapi_yaml: api::openapi_yaml().into(),
             import_limit: config.import_limit,
+            evidence_limit: config.evidence_limit,
             publication: Arc::new(
                 crate::publication::Publication::new(store.clone(), calendar.clone(), public_url)
                     .with_site(crate::publication::Site {

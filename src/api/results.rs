@@ -77,6 +77,10 @@ impl From<ResultRow> for ResultVersion {
 pub struct InstitutionResults {
     pub institution: String,
     pub versions: Vec<ResultVersion>,
+    /// The evidence attached to this result (listing only, and only for its readers:
+    /// admins, auditors, coordinators of the task's departments).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Vec<super::evidence::EvidenceView>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -92,6 +96,7 @@ fn group(rows: Vec<ResultRow>) -> Vec<InstitutionResults> {
             _ => out.push(InstitutionResults {
                 institution: r.institution_id.clone(),
                 versions: vec![r.into()],
+                evidence: None,
             }),
         }
     }
@@ -104,11 +109,24 @@ fn group(rows: Vec<ResultRow>) -> Vec<InstitutionResults> {
     responses((status = 200, body = ResultList), ReadOne))]
 async fn list_results(
     State(state): State<AppState>,
-    _: Reader,
+    Reader(who): Reader,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ResultList>> {
     let rows = tasks::results(&state.store, &id).await?;
-    Ok(Json(ResultList { items: group(rows) }))
+    let mut items = group(rows);
+    if let Some(evidence) = tasks::evidence::of_task_for(&state.store, &who, &id).await? {
+        for g in &mut items {
+            g.evidence = Some(
+                evidence
+                    .iter()
+                    .filter(|e| e.institution_id == g.institution)
+                    .cloned()
+                    .map(Into::into)
+                    .collect(),
+            );
+        }
+    }
+    Ok(Json(ResultList { items }))
 }
 
 /// Record the result for one drawn institution (lead; task `drawn`, `published` or

@@ -4,7 +4,11 @@
 //! one transaction with its audit entry, and answers a typed value or a [`TaskError`].
 //! The HTTP handlers in `api/` and the CLI call these functions; nothing here knows HTTP.
 
+/// Dispatch: an inspector's assignments and a department's inbox.
+pub mod dispatch;
 mod error;
+/// Evidence attached to drawn institutions' results.
+pub mod evidence;
 pub mod policy;
 pub mod v2;
 

@@ -60,3 +60,58 @@ pub fn replace(who: &Principal, task: &TaskInput, team: &str) -> Result<(), Task
         ))),
     }
 }
+
+/// Whether `code` is the task's lead or one of its participating departments.
+fn takes_part(task: &TaskInput, code: &DepartmentCode) -> bool {
+    &task.lead_department == code || task.departments.iter().any(|d| &d.code == code)
+}
+
+/// Admins, or a coordinator of the lead or of a participating department: attach evidence
+/// to a drawn institution's result (谁检查、谁录入).
+pub fn upload_evidence(who: &Principal, task: &TaskInput) -> Result<(), TaskError> {
+    match (&who.role, &who.department) {
+        (Role::Admin, _) => Ok(()),
+        (Role::Coordinator, Some(d)) if takes_part(task, d) => Ok(()),
+        (Role::Auditor, _) => Err(TaskError::Forbidden(
+            "auditors have read-only access".into(),
+        )),
+        (_, own) => Err(TaskError::Forbidden(format!(
+            "a coordinator of {} takes no part in this task; only its departments' coordinators or an admin may attach evidence",
+            own.as_ref().map_or("no department", |d| d.as_str())
+        ))),
+    }
+}
+
+/// Admins, auditors, or a coordinator of the lead or of a participating department: read
+/// a task's evidence (never public).
+pub fn read_evidence(who: &Principal, task: &TaskInput) -> Result<(), TaskError> {
+    match (&who.role, &who.department) {
+        (Role::Admin | Role::Auditor, _) => Ok(()),
+        (Role::Coordinator, Some(d)) if takes_part(task, d) => Ok(()),
+        (_, own) => Err(TaskError::Forbidden(format!(
+            "a coordinator of {} takes no part in this task and may not read its evidence",
+            own.as_ref().map_or("no department", |d| d.as_str())
+        ))),
+    }
+}
+
+/// The department whose inbox the caller reads: a coordinator's own (asking for another
+/// is refused); admins and auditors name one.
+pub fn inbox_department(
+    who: &Principal,
+    asked: Option<DepartmentCode>,
+) -> Result<DepartmentCode, TaskError> {
+    match (&who.role, &who.department, asked) {
+        (Role::Coordinator, Some(own), None) => Ok(own.clone()),
+        (Role::Coordinator, Some(own), Some(a)) if &a == own => Ok(a),
+        (Role::Coordinator, own, Some(a)) => Err(TaskError::Forbidden(format!(
+            "a coordinator of {} cannot read the inbox of {a}",
+            own.as_ref().map_or("no department", |d| d.as_str())
+        ))),
+        (_, _, Some(a)) => Ok(a),
+        (_, _, None) => Err(TaskError::field(
+            "department",
+            "admins and auditors name the department whose inbox they read",
+        )),
+    }
+}

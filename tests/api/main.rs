@@ -5,7 +5,9 @@ mod bulk;
 #[path = "../support/chromium.rs"]
 mod chromium;
 mod crash;
+mod dispatch;
 mod draw2;
+mod evidence;
 mod golden;
 mod hardening;
 mod helpers;
