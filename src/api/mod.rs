@@ -43,6 +43,8 @@ pub mod results;
 pub mod tasks;
 /// The coordinator's task view and the bundle, shared by the task endpoints.
 pub mod views;
+/// Webhook subscriptions and their delivery log.
+pub mod webhooks;
 /// What the generated description adds so it matches the wire (400 and 415 responses).
 pub mod wire;
 
@@ -168,6 +170,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(evidence::router())
         .merge(dispatch::router())
+        .merge(webhooks::router())
 }
 
 /// The OpenAPI document of this build, as `openapi.yaml` holds it.

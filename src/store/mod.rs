@@ -17,6 +17,7 @@ pub mod records;
 pub mod regions;
 pub mod registry;
 pub mod tasks;
+pub mod webhooks;
 
 use anyhow::Context;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

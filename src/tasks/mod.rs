@@ -69,6 +69,9 @@ async fn finish(
     digest: &str,
 ) -> TaskResult<()> {
     let entry = audit::append(&mut tx, &who.actor(), action, "task", id, digest).await?;
+    // Seal, draw, publication, replacement and results publication notify subscribers:
+    // their deliveries commit with the event or not at all (an outbox).
+    crate::webhooks::enqueue(&mut tx, action, id, &entry.at).await?;
     // The chain's head is published at every seal, draw and publication (issue 11, #7).
     if matches!(action, "task.seal" | "task.draw" | "task.publish") {
         store::insert_anchor(

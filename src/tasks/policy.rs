@@ -115,3 +115,47 @@ pub fn inbox_department(
         )),
     }
 }
+
+/// The department a new webhook covers: a coordinator's own (another is refused); an
+/// admin's choice, or every task (`None`). Auditors only read.
+pub fn webhook_department(
+    who: &Principal,
+    asked: Option<DepartmentCode>,
+) -> Result<Option<DepartmentCode>, TaskError> {
+    match (&who.role, &who.department, asked) {
+        (Role::Admin, _, asked) => Ok(asked),
+        (Role::Coordinator, Some(own), None) => Ok(Some(own.clone())),
+        (Role::Coordinator, Some(own), Some(a)) if &a == own => Ok(Some(a)),
+        (Role::Coordinator, own, Some(a)) => Err(TaskError::Forbidden(format!(
+            "a coordinator of {} cannot subscribe for department {a}",
+            own.as_ref().map_or("no department", |d| d.as_str())
+        ))),
+        (Role::Coordinator, None, None) => Err(TaskError::Forbidden(
+            "a coordinator without a department cannot subscribe".into(),
+        )),
+        (Role::Auditor, _, _) => Err(TaskError::Forbidden(
+            "auditors have read-only access".into(),
+        )),
+    }
+}
+
+/// Admins, or a coordinator of the webhook's department: delete it, read its deliveries.
+pub fn manage_webhook(who: &Principal, department: Option<&str>) -> Result<(), TaskError> {
+    match (&who.role, &who.department, department) {
+        (Role::Admin, _, _) => Ok(()),
+        (Role::Coordinator, Some(own), Some(d)) if own.as_str() == d => Ok(()),
+        _ => Err(TaskError::Forbidden(format!(
+            "only an admin{} may manage this webhook",
+            department.map_or(String::new(), |d| format!(" or a coordinator of {d}"))
+        ))),
+    }
+}
+
+/// Auditors too, besides those who manage it: read a webhook's delivery log.
+pub fn read_webhook(who: &Principal, department: Option<&str>) -> Result<(), TaskError> {
+    if who.role == Role::Auditor {
+        Ok(())
+    } else {
+        manage_webhook(who, department)
+    }
+}

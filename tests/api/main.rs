@@ -19,3 +19,4 @@ mod publication;
 mod regions;
 mod registries;
 mod tasks;
+mod webhooks;
