@@ -74,9 +74,12 @@ struct Checked {
 fn check(input: &WebhookInput) -> TaskResult<Checked> {
     let mut errors = Vec::new();
     let url = input.url.trim();
-    let scheme_ok = ["http://", "https://"]
-        .iter()
-        .any(|s| url.len() > s.len() && url[..s.len()].eq_ignore_ascii_case(s));
+    let scheme_ok = ["http://", "https://"].iter().any(|s| {
+        url.len() > s.len()
+            && url
+                .get(..s.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(s))
+    });
     if !scheme_ok {
         errors.push(crate::error::FieldError::new(
             "url",
@@ -443,6 +446,22 @@ mod tests {
             hex::encode(mac.finalize().into_bytes()),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[test]
+    fn urls_are_checked_without_slicing_inside_a_character() {
+        let input = |url: &str| WebhookInput {
+            url: url.into(),
+            events: vec!["seal".into()],
+            secret: None,
+            department: None,
+        };
+        // A multi-byte character across the scheme's length (a 500 found by fuzzing).
+        assert!(check(&input("\u{f1}\u{4e2d}\u{6587}x")).is_err());
+        assert!(check(&input("ht\u{4e2d}\u{6587}://x")).is_err());
+        assert!(check(&input("ftp://example.org/")).is_err());
+        assert!(check(&input("HTTP://oa.internal/hook")).is_ok());
+        assert!(check(&input("https://oa.internal/a b")).is_err());
     }
 
     #[test]
