@@ -185,6 +185,7 @@ pub struct Application {
     router: Router,
     store: Store,
     header_timeout: std::time::Duration,
+    webhooks: crate::webhooks::Settings,
 }
 
 impl Application {
@@ -236,6 +237,7 @@ impl Application {
             auth: Arc::new(auth),
             openapi_yaml: api::openapi_yaml().into(),
             import_limit: config.import_limit,
+            evidence_limit: config.evidence_limit,
             publication: Arc::new(
                 crate::publication::Publication::new(store.clone(), calendar.clone(), public_url)
                     .with_site(crate::publication::Site {
@@ -253,6 +255,10 @@ impl Application {
             ),
             store,
             header_timeout: config.header_timeout,
+            webhooks: crate::webhooks::Settings {
+                retry_base: config.webhook_retry,
+                poll: config.webhook_retry.min(std::time::Duration::from_secs(1)),
+            },
         })
     }
 
@@ -271,7 +277,15 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let worker = tokio::spawn(crate::webhooks::worker(
+            self.store.clone(),
+            self.webhooks,
+            stop_rx,
+        ));
         serve(self.listener, self.router, self.header_timeout, shutdown).await;
+        let _ = stop_tx.send(true);
+        let _ = worker.await;
         self.store.close().await;
         Ok(())
     }

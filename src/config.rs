@@ -48,6 +48,15 @@ pub struct Config {
     #[arg(long, env = "SUIJI_IMPORT_LIMIT", default_value_t = 100 * 1024 * 1024)]
     pub import_limit: usize,
 
+    /// Webhooks: the first retry of a failed delivery waits this long, each further one
+    /// twice as long (at most 8 attempts).
+    #[arg(long, env = "SUIJI_WEBHOOK_RETRY", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub webhook_retry: std::time::Duration,
+
+    /// Largest evidence file (photo, scan, PDF) accepted, in bytes (20 MiB).
+    #[arg(long, env = "SUIJI_EVIDENCE_LIMIT", default_value_t = 20 * 1024 * 1024)]
+    pub evidence_limit: usize,
+
     /// Time a client has to send a request's headers (from connecting, or from the end of
     /// the previous request on a kept-alive connection); then the connection is closed.
     #[arg(long, env = "SUIJI_HEADER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
@@ -140,6 +149,8 @@ impl Config {
             jwt_audience: None,
             body_limit: 2 * 1024 * 1024,
             import_limit: 100 * 1024 * 1024,
+            evidence_limit: 20 * 1024 * 1024,
+            webhook_retry: std::time::Duration::from_secs(10),
             header_timeout: std::time::Duration::from_secs(10),
             body_timeout: std::time::Duration::from_secs(300),
             public_url: None,

@@ -41,3 +41,5 @@ pub mod tasks;
 pub mod verifier;
 /// `suiji verify`: check a draw bundle offline.
 pub mod verify_cmd;
+/// Webhooks: signed, retried notifications of lifecycle events (an outbox and a worker).
+pub mod webhooks;

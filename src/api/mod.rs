@@ -11,6 +11,10 @@ pub mod bulk;
 pub mod calendar;
 /// Departments taking part in joint inspections.
 pub mod departments;
+/// Dispatch: a department's inbox, an inspector's assignments.
+pub mod dispatch;
+/// Evidence attached to results (never public).
+pub mod evidence;
 /// Request extractors that reject bad input as problem documents.
 pub mod extract;
 /// The registry listings' query parameters and typed filters (listings and exports).
@@ -45,6 +49,8 @@ pub mod results;
 pub mod tasks;
 /// The coordinator's task view and the bundle, shared by the task endpoints.
 pub mod views;
+/// Webhook subscriptions and their delivery log.
+pub mod webhooks;
 /// What the generated description adds so it matches the wire (400 and 415 responses).
 pub mod wire;
 
@@ -67,6 +73,8 @@ pub struct AppState {
     pub openapi_yaml: Arc<str>,
     /// Largest file the import endpoints accept, in bytes.
     pub import_limit: usize,
+    /// Largest evidence file accepted, in bytes.
+    pub evidence_limit: usize,
     /// The official working-day calendar: built-in years plus years loaded by admins.
     pub calendar: Arc<std::sync::RwLock<Calendar>>,
     /// The publication read model and its cache of built public responses.
@@ -168,6 +176,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(crate::portal::router())
         .merge(reports::router())
         .merge(audit::router())
+        .merge(evidence::router())
+        .merge(dispatch::router())
+        .merge(webhooks::router())
 }
 
 /// What the generator cannot write from the routes alone: the responses every route

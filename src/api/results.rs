@@ -82,6 +82,10 @@ pub struct InstitutionResults {
     /// Each department's own part (joint inspections), every version, by department and
     /// version; empty where the lead entered the result alone.
     pub parts: Vec<PartVersion>,
+    /// The evidence attached to this result (listing only, and only for its readers:
+    /// admins, auditors, coordinators of the task's departments).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Vec<super::evidence::EvidenceView>>,
 }
 
 /// One version of one department's part of a result.
@@ -137,6 +141,7 @@ fn group(rows: Vec<ResultRow>, parts: Vec<PartRow>) -> Vec<InstitutionResults> {
                 institution: r.institution_id.clone(),
                 versions: vec![r.into()],
                 parts: Vec::new(),
+                evidence: None,
             }),
         }
     }
@@ -147,6 +152,7 @@ fn group(rows: Vec<ResultRow>, parts: Vec<PartRow>) -> Vec<InstitutionResults> {
                 institution: p.institution_id.clone(),
                 versions: Vec::new(),
                 parts: vec![p.into()],
+                evidence: None,
             }),
         }
     }
@@ -159,14 +165,25 @@ fn group(rows: Vec<ResultRow>, parts: Vec<PartRow>) -> Vec<InstitutionResults> {
     responses((status = 200, body = ResultList), ReadOne))]
 async fn list_results(
     State(state): State<AppState>,
-    _: Reader,
+    Reader(who): Reader,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ResultList>> {
     let rows = tasks::results(&state.store, &id).await?;
     let parts = tasks::results::all_parts(&state.store, &id).await?;
-    Ok(Json(ResultList {
-        items: group(rows, parts),
-    }))
+    let mut items = group(rows, parts);
+    if let Some(evidence) = tasks::evidence::of_task_for(&state.store, &who, &id).await? {
+        for g in &mut items {
+            g.evidence = Some(
+                evidence
+                    .iter()
+                    .filter(|e| e.institution_id == g.institution)
+                    .cloned()
+                    .map(Into::into)
+                    .collect(),
+            );
+        }
+    }
+    Ok(Json(ResultList { items }))
 }
 
 /// Record the result for one drawn institution (lead; task `drawn`, `published` or

@@ -69,6 +69,9 @@ pub struct TaskQuery {
     pub state: Option<String>,
     /// Comma-separated department codes.
     pub lead_department: Option<String>,
+    /// Comma-separated department codes (at most 200): tasks any of them takes part in
+    /// (as a participating department; the lead is one when it sends a team).
+    pub participating_department: Option<String>,
     pub cursor: Option<String>,
     /// Page size, 1–500 (default 50).
     pub limit: Option<i64>,
@@ -122,6 +125,11 @@ impl TaskQuery {
             lead_department: list_values(
                 "lead_department",
                 &self.lead_department,
+                DepartmentCode::parse,
+            )?,
+            department: list_values(
+                "participating_department",
+                &self.participating_department,
                 DepartmentCode::parse,
             )?,
             ..Default::default()

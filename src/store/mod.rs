@@ -5,6 +5,8 @@
 pub mod audit;
 pub mod backup;
 pub mod bulk;
+pub mod dispatch;
+pub mod evidence;
 mod filter;
 pub mod metrics;
 pub mod organizations;
@@ -17,6 +19,7 @@ pub mod records;
 pub mod regions;
 pub mod registry;
 pub mod tasks;
+pub mod webhooks;
 
 use anyhow::Context;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -102,6 +105,9 @@ pub struct Store {
     backend: Backend,
     /// The time the task lifecycle reads "now" from (deadlines, beacon rounds).
     clock: crate::domain::Clock,
+    /// Where evidence files live: `<db dir>/evidence` for a SQLite file; `None` keeps the
+    /// bytes in the database (PostgreSQL, in-memory SQLite).
+    evidence_dir: Option<std::path::PathBuf>,
 }
 
 impl Store {
@@ -135,10 +141,20 @@ impl Store {
                 .await
                 .context("switching SQLite to WAL")?;
         }
+        let evidence_dir = match backend {
+            Backend::Sqlite => crate::config::sqlite_path(url).map(|db| {
+                db.parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(std::path::Path::new("."))
+                    .join("evidence")
+            }),
+            Backend::Postgres => None,
+        };
         Ok(Self {
             pool,
             backend,
             clock: crate::domain::Clock::system(),
+            evidence_dir,
         })
     }
 
@@ -169,6 +185,11 @@ impl Store {
     /// The clock the task lifecycle reads "now" from.
     pub fn clock(&self) -> &crate::domain::Clock {
         &self.clock
+    }
+
+    /// The directory of evidence files, when evidence is kept as files.
+    pub fn evidence_dir(&self) -> Option<&std::path::Path> {
+        self.evidence_dir.as_deref()
     }
 
     pub fn backend(&self) -> Backend {

@@ -4,7 +4,11 @@
 //! one transaction with its audit entry, and answers a typed value or a [`TaskError`].
 //! The HTTP handlers in `api/` and the CLI call these functions; nothing here knows HTTP.
 
+/// Dispatch: an inspector's assignments and a department's inbox.
+pub mod dispatch;
 mod error;
+/// Evidence attached to drawn institutions' results.
+pub mod evidence;
 pub mod policy;
 pub mod results;
 pub mod v2;
@@ -66,6 +70,9 @@ async fn finish(
     digest: &str,
 ) -> TaskResult<()> {
     let entry = audit::append(&mut tx, &who.actor(), action, "task", id, digest).await?;
+    // Seal, draw, publication, replacement and results publication notify subscribers:
+    // their deliveries commit with the event or not at all (an outbox).
+    crate::webhooks::enqueue(&mut tx, action, id, &entry.at).await?;
     // The chain's head is published at every seal, draw and publication (issue 11, #7).
     if matches!(action, "task.seal" | "task.draw" | "task.publish") {
         store::insert_anchor(

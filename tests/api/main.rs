@@ -5,7 +5,9 @@ mod bulk;
 #[path = "../support/chromium.rs"]
 mod chromium;
 mod crash;
+mod dispatch;
 mod draw2;
+mod evidence;
 mod golden;
 mod hardening;
 mod helpers;
@@ -19,3 +21,4 @@ mod publication;
 mod regions;
 mod registries;
 mod tasks;
+mod webhooks;
