@@ -102,7 +102,7 @@ async fn fetch(state: &AppState, code: &str) -> ApiResult<Stored<OrganizationInp
 
 /// One organization.
 #[utoipa::path(get, path = "/api/v1/organizations/{code}", tag = "registries",
-    security(("bearer" = [])), params(("code" = String, Path)),
+    security(("bearer" = [])), params(("code" = String, Path, pattern = "^[a-z0-9][a-z0-9_-]{1,63}$")),
     responses((status = 200, body = Organization, headers(("ETag" = String))), ReadOne))]
 async fn get_organization(
     State(state): State<AppState>,
@@ -117,7 +117,7 @@ async fn get_organization(
 /// the children must still fit (level one below, region within, same department).
 #[utoipa::path(put, path = "/api/v1/organizations/{code}", tag = "registries",
     security(("bearer" = [])), request_body = OrganizationInput,
-    params(("code" = String, Path), ("If-Match" = String, Header, description = "current ETag, the quoted version", pattern = "^\"[1-9][0-9]{0,17}\"$")),
+    params(("code" = String, Path, pattern = "^[a-z0-9][a-z0-9_-]{1,63}$"), ("If-Match" = String, Header, description = "current ETag, the quoted version", pattern = "^\"[1-9][0-9]{0,17}\"$")),
     responses((status = 200, body = Organization, headers(("ETag" = String))), UpdateProblems))]
 async fn update_organization(
     State(state): State<AppState>,
@@ -134,7 +134,7 @@ async fn update_organization(
 
 /// Every version of an organization.
 #[utoipa::path(get, path = "/api/v1/organizations/{code}/history", tag = "registries",
-    security(("bearer" = [])), params(("code" = String, Path)),
+    security(("bearer" = [])), params(("code" = String, Path, pattern = "^[a-z0-9][a-z0-9_-]{1,63}$")),
     responses((status = 200, body = History), ReadOne))]
 async fn organization_history(
     State(state): State<AppState>,

@@ -43,6 +43,8 @@ fn rule(path: &str, name: &str) -> Option<String> {
     let items = path.starts_with("/api/v1/inspection-items");
     let public = path.starts_with("/public/") || path == "/";
     Some(match name {
+        // The inbox is one department's.
+        "department" if path == "/api/v1/inbox" => format!("^{DEPARTMENT}$"),
         "department" | "lead_department" | "participating_department" => list(DEPARTMENT),
         "region_prefix" => list(REGION_PREFIX),
         "kind" | "institution_kind" => list(&alternatives(

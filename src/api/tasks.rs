@@ -74,6 +74,7 @@ pub struct TaskQuery {
     pub participating_department: Option<String>,
     pub cursor: Option<String>,
     /// Page size, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 

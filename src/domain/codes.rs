@@ -91,7 +91,7 @@ const PROVINCES: &[&str] = &[
 /// 行政区划代码: six digits whose first two name a province.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "150602", pattern = "^[0-9]{6}$")]
+#[schema(value_type = String, example = "150602", pattern = "^(11|12|13|14|15|21|22|23|31|32|33|34|35|36|37|41|42|43|44|45|46|50|51|52|53|54|61|62|63|64|65|71|81|82)[0-9]{4}$")]
 pub struct RegionCode(String);
 
 impl RegionCode {

@@ -153,6 +153,7 @@ pub struct TaskInput {
     pub cross_region: bool,
     /// Null: spread evenly (`ceil(selections × team_size / inspectors)`).
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub max_assignments_per_inspector: Option<u64>,
     #[schema(value_type = String, format = Date)]
     pub inspection_start: NaiveDate,
@@ -172,6 +173,7 @@ pub struct TaskInput {
     pub reveal_deadline: Option<chrono::DateTime<chrono::Utc>>,
     /// Results are due this many working days after `inspection_end` (default 20).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 250)]
     pub results_within_working_days: Option<u32>,
     /// Publish the drawn list by this date (default: `inspection_start`).
     #[serde(default)]

@@ -47,10 +47,14 @@ pub struct WebhookInput {
     /// Where deliveries are POSTed: an `http://` or `https://` URL (at most 2000
     /// characters). URLs are trusted as given by an admin or coordinator: the server
     /// will connect to any host, internal ones included.
-    #[schema(min_length = 1, max_length = 2000)]
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = "^[hH][tT][tT][pP][sS]?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?$"
+    )]
     pub url: String,
     /// A non-empty subset of `seal`, `draw`, `publish`, `replacement`, `results.publish`.
-    #[schema(min_items = 1, max_items = 5)]
+    #[schema(value_type = Vec<EventName>, min_items = 1, max_items = 5)]
     pub events: Vec<String>,
     /// The HMAC key (16–200 printable ASCII characters); generated (64 hex digits) when
     /// absent. Shown once, in the answer to this call.
@@ -60,7 +64,25 @@ pub struct WebhookInput {
     /// The department whose tasks (led or taken part in) raise deliveries. A coordinator's
     /// own by default (another is refused); admins may omit it for every task.
     #[serde(default)]
+    #[schema(pattern = "^[a-z][a-z0-9_]{1,31}$")]
     pub department: Option<String>,
+}
+
+/// The events a subscription can name, as the schema states them (the field stays a list
+/// of strings, checked by [`check`]).
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+enum EventName {
+    #[serde(rename = "seal")]
+    Seal,
+    #[serde(rename = "draw")]
+    Draw,
+    #[serde(rename = "publish")]
+    Publish,
+    #[serde(rename = "replacement")]
+    Replacement,
+    #[serde(rename = "results.publish")]
+    ResultsPublish,
 }
 
 /// A validated subscription.
