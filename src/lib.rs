@@ -22,6 +22,8 @@ pub mod draw;
 pub mod error;
 /// Prometheus metrics at `/metrics`.
 pub mod metrics;
+/// Annual plans (抽查计划) as a library: publication, round tasks, exclusions, progress.
+pub mod plans;
 /// The public portal: server-rendered HTML pages of published tasks.
 pub mod portal;
 /// The publication read model: public views built from set-based reads, cached as bytes.

@@ -23,6 +23,8 @@ pub mod institutions;
 pub mod items;
 /// Liveness, readiness, the API description.
 pub mod ops;
+/// Annual plans (抽查计划): drafts, publication, amendments, round tasks, progress.
+pub mod plans;
 /// The problem responses of each kind of endpoint, declared once.
 pub mod problems;
 /// What the public reads: published tasks, results, bundles, feed.
@@ -88,6 +90,7 @@ RFC 9457 problem document (application/problem+json).",
     tags(
         (name = "registries", description = "一单两库: departments, institutions, inspectors, inspection items"),
         (name = "tasks", description = "抽查任务: joint draws from configuration to the verifiable bundle"),
+        (name = "plans", description = "抽查计划: annual plans, their rounds and progress"),
         (name = "publication", description = "一公开: publishing drawn lists and results"),
         (name = "public", description = "一公开: public, read-only, no token"),
         (name = "calendar", description = "工作日: the official working-day calendar and disclosure deadlines"),
@@ -152,6 +155,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(bulk::router())
         .merge(items::router())
         .merge(tasks::router())
+        .merge(plans::router())
         .merge(calendar::router())
         .merge(regions::router())
         .merge(results::router())

@@ -6,6 +6,8 @@ pub mod clock;
 pub mod codes;
 pub mod filter;
 pub mod ids;
+/// Annual plans (抽查计划): groups, rounds, coverage rules.
+pub mod plan;
 pub mod regions;
 pub mod registry;
 pub mod result;

@@ -7,6 +7,8 @@ pub mod backup;
 pub mod bulk;
 mod filter;
 pub mod metrics;
+/// Annual plans: their state, amendments and round tasks.
+pub mod plans;
 pub mod preflight;
 pub mod publication;
 pub mod read_model;

@@ -60,3 +60,13 @@ pub fn replace(who: &Principal, task: &TaskInput, team: &str) -> Result<(), Task
         ))),
     }
 }
+
+/// Admins, or a coordinator of the plan's lead department: create, edit, publish and amend
+/// an annual plan, and create its round tasks.
+pub fn plan_lead(who: &Principal, lead: &DepartmentCode) -> Result<(), TaskError> {
+    department(who, lead).map_err(|_| {
+        TaskError::Forbidden(format!(
+            "only an admin or a coordinator of the plan's lead department {lead} may do this"
+        ))
+    })
+}

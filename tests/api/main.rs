@@ -12,6 +12,7 @@ mod helpers;
 mod nodes;
 mod observability;
 mod openapi;
+mod plans;
 mod portal;
 mod publication;
 mod regions;
