@@ -26,6 +26,8 @@ pub mod metrics;
 pub mod plans;
 /// The public portal: server-rendered HTML pages of published tasks.
 pub mod portal;
+/// The portal's pages of published annual plans.
+pub mod portal_plans;
 /// The publication read model: public views built from set-based reads, cached as bytes.
 pub mod publication;
 /// Reports over the lifecycle (what is overdue), for the API and the CLI.

@@ -29,6 +29,8 @@ pub mod plans;
 pub mod problems;
 /// What the public reads: published tasks, results, bundles, feed.
 pub mod public;
+/// What the public reads of annual plans: published plans, their versions and progress.
+pub mod public_plans;
 /// Names of administrative divisions, for the public pages.
 pub mod regions;
 /// Shapes and steps shared by the registry resources.
@@ -160,8 +162,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(regions::router())
         .merge(results::router())
         .merge(public::router())
+        .merge(public_plans::router())
         .merge(announce::router())
         .merge(crate::portal::router())
+        .merge(crate::portal_plans::router())
         .merge(reports::router())
         .merge(audit::router())
 }

@@ -643,3 +643,95 @@ pub async fn progress(db: &Store, id: &str) -> TaskResult<Progress> {
         note: "每轮抽取数量在该轮任务封存时按当时的对象库计算 / each round's counts are computed when its task is sealed, from the registry at that moment".into(),
     })
 }
+
+// ---- what the public sees ----
+
+/// A published version of a plan: the first publication (no reason) or an amendment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicPlanVersion {
+    pub version: i64,
+    /// Why it changed; null for the version first published.
+    pub reason: Option<String>,
+    pub at: String,
+    pub plan: PlanInput,
+}
+
+/// A published plan: the plan in force, every published version, and progress.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicPlan {
+    pub id: String,
+    pub version: i64,
+    pub published_at: Option<String>,
+    pub plan: PlanInput,
+    /// Every published version, oldest first (drafts before publication are not public).
+    pub versions: Vec<PublicPlanVersion>,
+    pub progress: Progress,
+}
+
+/// A published plan in a listing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicPlanSummary {
+    pub id: String,
+    pub title: String,
+    pub year: i32,
+    pub version: i64,
+    pub published_at: Option<String>,
+    pub groups: usize,
+    pub rounds: usize,
+}
+
+/// Published plans, newest year first.
+pub async fn public_plans(db: &Store, year: Option<i32>) -> TaskResult<Vec<PublicPlanSummary>> {
+    let rows = store::list(&mut *db.read().await?, year, Some(PlanState::Published)).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| PublicPlanSummary {
+            id: r.stored.id,
+            title: r.stored.data.title.clone(),
+            year: r.stored.data.year,
+            version: r.stored.version,
+            published_at: r.published_at,
+            groups: r.stored.data.groups.len(),
+            rounds: r.stored.data.rounds.len(),
+        })
+        .collect())
+}
+
+/// A published plan, or `None` (unknown or still a draft: the same answer).
+pub async fn public_plan(db: &Store, id: &str) -> TaskResult<Option<PublicPlan>> {
+    let Some(row) = store::get(&mut *db.read().await?, id).await? else {
+        return Ok(None);
+    };
+    if row.state != PlanState::Published {
+        return Ok(None);
+    }
+    let amendments = store::amendments(&mut *db.read().await?, id).await?;
+    let reasons: HashMap<i64, String> = amendments
+        .into_iter()
+        .map(|a| (a.version, a.reason))
+        .collect();
+    let first_published = reasons.keys().min().map_or(row.stored.version, |v| v - 1);
+    let mut versions = Vec::new();
+    for h in db.history("plan", id).await? {
+        if h.version < first_published {
+            continue;
+        }
+        let plan: PlanInput = serde_json::from_value::<crate::domain::plan::StoredPlan>(h.data)
+            .map_err(|e| TaskError::internal(format!("plan {id} version {}: {e}", h.version)))?
+            .into();
+        versions.push(PublicPlanVersion {
+            version: h.version,
+            reason: reasons.get(&h.version).cloned(),
+            at: h.at,
+            plan,
+        });
+    }
+    Ok(Some(PublicPlan {
+        id: row.stored.id.clone(),
+        version: row.stored.version,
+        published_at: row.published_at,
+        plan: row.stored.data,
+        versions,
+        progress: progress(db, id).await?,
+    }))
+}

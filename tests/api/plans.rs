@@ -44,6 +44,30 @@ fn round_input(depts: &[&str]) -> Value {
     json!({"entropy_plan": plan, "reveal_deadline": DEADLINE})
 }
 
+/// A public read without a token: status and JSON body.
+async fn public(app: &TestApp, path: &str) -> (u16, Value) {
+    let r = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// A portal page (HTML), which must answer 200.
+async fn page(app: &TestApp, path: &str) -> String {
+    let r = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{path}");
+    r.text().await.unwrap()
+}
+
 async fn create_plan(app: &TestApp, body: Value) -> String {
     let r = app
         .post("/api/v1/plans", &app.coordinator(MI), body)
@@ -156,6 +180,8 @@ async fn a_draft_plan_is_versioned_published_then_only_amended() {
         .expect(200);
     assert_eq!(history.body["items"].as_array().unwrap().len(), 2);
 
+    // A draft is not public.
+    assert_eq!(public(&app, &format!("/public/v1/plans/{id}")).await.0, 404);
     publish(&app, &id).await;
     // Published: immutable, except by an amendment with a reason.
     app.put(&path, &app.coordinator(MI), 2, edited.clone())
@@ -195,6 +221,27 @@ async fn a_draft_plan_is_versioned_published_then_only_amended() {
         .await
         .expect(200);
     assert_eq!(history.body["items"].as_array().unwrap().len(), 3);
+    // The public sees every published version with its reason, not the drafts before.
+    let (status, body) = public(&app, &format!("/public/v1/plans/{id}")).await;
+    assert_eq!(status, 200, "{body}");
+    let versions = body["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 2, "{body}");
+    assert_eq!(versions[0]["version"], 2);
+    assert_eq!(versions[0]["reason"], Value::Null);
+    assert_eq!(versions[1]["reason"], "国庆假期顺延第二轮");
+    assert_eq!(body["plan"]["rounds"][1]["start"], "2023-10-08");
+    let (_, listed) = public(&app, "/public/v1/plans").await;
+    assert_eq!(listed["items"][0]["id"], id.as_str());
+    let html = page(&app, &format!("/plans/{id}")).await;
+    assert!(
+        html.contains("定点零售药店") && html.contains("每轮 5/100"),
+        "{html}"
+    );
+    assert!(html.contains("国庆假期顺延第二轮"), "{html}");
+    let index = page(&app, "/plans").await;
+    assert!(index.contains(&format!("/plans/{id}")), "{index}");
+    let front = page(&app, "/").await;
+    assert!(front.contains("href=\"/plans\""), "{front}");
     let list = app
         .get("/api/v1/plans?year=2023&state=published", &app.auditor())
         .await
@@ -388,6 +435,26 @@ async fn seed_003_plan_draws_twice_without_repeating_and_round_two_verifies_with
     assert_eq!(p.body["rounds"][1]["task_id"], t2);
     assert_eq!(p.body["rounds"][1]["drawn"], 5);
     assert_eq!(p.body["rounds"][1]["overdue"], false);
+    // The same progress is public, and on the plan's portal page.
+    let (_, body) = public(&app, &format!("/public/v1/plans/{plan}")).await;
+    assert_eq!(body["progress"]["groups"][1]["drawn"], 8);
+    let html = page(&app, &format!("/plans/{plan}")).await;
+    assert!(html.contains(&format!("/tasks/{t2}")), "{html}");
+    // CSV export of the plan and its progress.
+    let (headers, csv) = app
+        .download(&format!("/api/v1/plans/{plan}/export.csv"), &app.auditor())
+        .await;
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(
+        csv.contains("group,retail_pharmacies,定点零售药店,基金监管股,5/100 per round,72,8,8,0"),
+        "{csv}"
+    );
 }
 
 fn institution(
