@@ -625,3 +625,80 @@ async fn risk_graded_ratios_sample_every_present_grade() {
     }
     assert_eq!(count(&drawn, "pharmacies-other"), 0);
 }
+
+/// Seed 001 as a plan: 3,823 medical institutions (village clinics included) + 689
+/// pharmacies, `coverage: full` in 4 quarterly rounds: every institution is drawn exactly
+/// once in the year, and the last round's exclusions verify against the three earlier
+/// bundles. (A sample without teams: the county-level cross-region teams need
+/// organizations, issue 12.)
+#[tokio::test]
+async fn seed_001_plan_covers_every_institution_exactly_once_in_four_rounds() {
+    let (app, _clock) = spawn_app_at(NOW).await;
+    let mut csv = String::from(
+        "credit_code,name,kind,level,ownership,region,address,risk_grade,status,tags\n",
+    );
+    for n in 0..4512u32 {
+        let (kind, level) = match n {
+            0..=999 => ("designated_hospital", "primary"),
+            1000..=3822 => ("village_clinic", "none"),
+            _ => ("retail_pharmacy", "none"),
+        };
+        let code = credit_code(&format!("9115060{n:010}"));
+        csv.push_str(&format!(
+            "{code},机构{n},{kind},{level},private,{},,B,active,\n",
+            ["150602", "150621", "150622"][n as usize % 3]
+        ));
+    }
+    let r = app
+        .upload(
+            "/api/v1/institutions/import",
+            &app.admin(),
+            "text/csv",
+            csv.into_bytes(),
+        )
+        .await
+        .expect(200);
+    assert_eq!(r.body["inserted"], 4512, "{}", r.text);
+    let plan = json!({
+        "title": "2023年医保定点医药机构全覆盖检查", "year": 2023, "lead_department": MI,
+        "departments": [],
+        "groups": [
+            {"id": "medical", "name": "定点医疗机构（含村卫生室）",
+             "filter": {"kind": ["designated_hospital", "village_clinic"]}, "goal": "full"},
+            {"id": "pharmacies", "name": "定点零售药店", "filter": {"kind": ["retail_pharmacy"]},
+             "goal": "full"}],
+        "rounds": [{"start": "2023-01-01", "end": "2023-03-31"}, {"start": "2023-04-01", "end": "2023-06-30"},
+                   {"start": "2023-07-01", "end": "2023-09-30"}, {"start": "2023-10-01", "end": "2023-12-31"}],
+        "rule": "coverage"
+    });
+    let id = create_plan(&app, plan).await;
+    publish(&app, &id).await;
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut bundles = Vec::new();
+    for r in 1..=4 {
+        let t = round_task(&app, &id, r, &[MI]).await;
+        commit_all(&app, &t, &[MI]).await;
+        let (b, drawn) = seal_and_draw(&app, &t, &[MI]).await;
+        // ceil(3823 / 4) = 956, then ceil(2867 / 3) = 956, ceil(1911 / 2) = 956, 955;
+        // ceil(689 / 4) = 173, 172, 172, 172.
+        let (m, p) = [(956, 173), (956, 172), (956, 172), (955, 172)][r as usize - 1];
+        assert_eq!(
+            (count(&drawn, "medical"), count(&drawn, "pharmacies")),
+            (m, p)
+        );
+        for i in drawn.into_values().flatten() {
+            assert!(seen.insert(i), "an institution was drawn twice");
+        }
+        bundles.push(b);
+    }
+    assert_eq!(seen.len(), 4512);
+    let earlier: Vec<AnyBundle> = bundles[..3]
+        .iter()
+        .map(|b| parse_bundle(b).unwrap())
+        .collect();
+    let AnyBundle::V2(last) = parse_bundle(&bundles[3]).unwrap() else {
+        panic!("round 4 is not a /2 bundle")
+    };
+    assert_eq!(last.snapshot.exclusions.len(), 3);
+    check_exclusions(&last, &earlier).unwrap();
+}
