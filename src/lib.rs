@@ -26,8 +26,12 @@ pub mod form;
 pub mod metrics;
 /// Organizations (省/市/县) and their jurisdiction: create, update, import a tree.
 pub mod organizations;
+/// Annual plans (抽查计划) as a library: publication, round tasks, exclusions, progress.
+pub mod plans;
 /// The public portal: server-rendered HTML pages of published tasks.
 pub mod portal;
+/// The portal's pages of published annual plans.
+pub mod portal_plans;
 /// The publication read model: public views built from set-based reads, cached as bytes.
 pub mod publication;
 /// Reports over the lifecycle (what is overdue), for the API and the CLI.

@@ -31,12 +31,16 @@ pub mod items;
 pub mod ops;
 /// Organizations (省/市/县 jurisdictions) of each department.
 pub mod organizations;
+/// Annual plans (抽查计划): drafts, publication, amendments, round tasks, progress.
+pub mod plans;
 /// The problem responses of each kind of endpoint, declared once.
 pub mod problems;
 /// What the public reads: published tasks, results, bundles, feed.
 pub mod public;
 /// The patterns of the query parameters, from the vocabularies the handlers check.
 pub mod query_rules;
+/// What the public reads of annual plans: published plans, their versions and progress.
+pub mod public_plans;
 /// Names of administrative divisions, for the public pages.
 pub mod regions;
 /// Shapes and steps shared by the registry resources.
@@ -102,6 +106,7 @@ RFC 9457 problem document (application/problem+json).",
     tags(
         (name = "registries", description = "一单两库: departments, institutions, inspectors, inspection items"),
         (name = "tasks", description = "抽查任务: joint draws from configuration to the verifiable bundle"),
+        (name = "plans", description = "抽查计划: annual plans, their rounds and progress"),
         (name = "publication", description = "一公开: publishing drawn lists and results"),
         (name = "public", description = "一公开: public, read-only, no token"),
         (name = "calendar", description = "工作日: the official working-day calendar and disclosure deadlines"),
@@ -167,13 +172,16 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(bulk::router())
         .merge(items::router())
         .merge(tasks::router())
+        .merge(plans::router())
         .merge(calendar::router())
         .merge(regions::router())
         .merge(results::router())
         .merge(form::router())
         .merge(public::router())
+        .merge(public_plans::router())
         .merge(announce::router())
         .merge(crate::portal::router())
+        .merge(crate::portal_plans::router())
         .merge(reports::router())
         .merge(audit::router())
         .merge(evidence::router())

@@ -7,6 +7,8 @@ pub mod codes;
 pub mod filter;
 pub mod ids;
 pub mod organization;
+/// Annual plans (抽查计划): groups, rounds, coverage rules.
+pub mod plan;
 pub mod regions;
 pub mod registry;
 pub mod result;

@@ -11,6 +11,8 @@ mod filter;
 pub mod metrics;
 pub mod organizations;
 pub mod parts;
+/// Annual plans: their state, amendments and round tasks.
+pub mod plans;
 pub mod preflight;
 pub mod publication;
 pub mod read_model;

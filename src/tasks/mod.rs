@@ -361,15 +361,25 @@ pub async fn seal(db: &Store, who: &Principal, id: &str) -> TaskResult<TaskRow> 
             waiting.join(", ")
         )));
     }
-    let (candidates, inspectors, pools) = jurisdiction_pool(&mut tx, &task.config).await?;
+    let (mut candidates, inspectors, pools) = jurisdiction_pool(&mut tx, &task.config).await?;
     if task.config.protocol() == Protocol::V2 {
         check_seal2(db, &task.config)?;
     }
+    // A round of an annual plan: this round's exact counts, and the earlier rounds' draws
+    // excluded from the pool and recorded as /2 exclusions (issue 13).
+    let round = crate::plans::seal_round(&mut tx, &task, &mut candidates).await?;
     let plan = entropy
         .into_iter()
         .map(|e| (e.source, e.commitment, e.note))
         .collect();
-    let cfg = task.config.clone();
+    let mut cfg = task.config.clone();
+    let exclusions = match round {
+        Some(r) => {
+            cfg.strata = r.strata;
+            r.exclusions
+        }
+        None => Vec::new(),
+    };
     let task_id = id.to_string();
     let started = std::time::Instant::now();
     let (snapshot, problems, infeasible, sealed) = tokio::task::spawn_blocking(move || {
@@ -388,7 +398,7 @@ pub async fn seal(db: &Store, who: &Principal, id: &str) -> TaskResult<TaskRow> 
         let infeasible = draw::infeasible_pairs(&snapshot);
         let sealed = (problems.is_empty() && infeasible.is_empty()).then(|| {
             if cfg.protocol() == Protocol::V2 {
-                seal2(snapshot.clone(), &cfg)
+                seal2(snapshot.clone(), &cfg, exclusions)
             } else {
                 // The canonical text and its hash, written side by side on two threads.
                 std::thread::scope(|s| {
@@ -552,8 +562,10 @@ fn check_seal2(db: &Store, cfg: &TaskInput) -> TaskResult<()> {
 fn seal2(
     snapshot: draw::Snapshot,
     cfg: &TaskInput,
+    exclusions: Vec<draw::v2::Exclusion>,
 ) -> TaskResult<(String, String, Option<String>)> {
-    let (snapshot, leaves) = v2::snapshot2(snapshot, cfg);
+    let (mut snapshot, leaves) = v2::snapshot2(snapshot, cfg);
+    snapshot.exclusions = exclusions;
     draw::v2::seal_check(&snapshot, &leaves)
         .map_err(|f| TaskError::field("strata", format!("the pool cannot be sealed: {f}")))?;
     let canonical = String::from_utf8(snapshot.canonical_bytes())

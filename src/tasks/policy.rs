@@ -300,3 +300,13 @@ pub fn read_webhook(who: &Principal, department: Option<&str>) -> Result<(), Tas
         manage_webhook(who, department)
     }
 }
+
+/// Admins, or a coordinator of the plan's lead department: create, edit, publish and amend
+/// an annual plan, and create its round tasks.
+pub fn plan_lead(who: &Principal, lead: &DepartmentCode) -> Result<(), TaskError> {
+    department(who, lead).map_err(|_| {
+        TaskError::Forbidden(format!(
+            "only an admin or a coordinator of the plan's lead department {lead} may do this"
+        ))
+    })
+}

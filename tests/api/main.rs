@@ -16,6 +16,7 @@ mod nodes;
 mod observability;
 mod openapi;
 mod orgs;
+mod plans;
 mod portal;
 mod publication;
 mod regions;
