@@ -37,10 +37,10 @@ pub mod plans;
 pub mod problems;
 /// What the public reads: published tasks, results, bundles, feed.
 pub mod public;
-/// The patterns of the query parameters, from the vocabularies the handlers check.
-pub mod query_rules;
 /// What the public reads of annual plans: published plans, their versions and progress.
 pub mod public_plans;
+/// The patterns of the query parameters, from the vocabularies the handlers check.
+pub mod query_rules;
 /// Names of administrative divisions, for the public pages.
 pub mod regions;
 /// Shapes and steps shared by the registry resources.
