@@ -6,7 +6,7 @@ use super::AppState;
 use super::extract::{ApiJson, ApiPath, ApiQuery, IfMatch, Reader};
 use super::problems::{CreateProblems, ListProblems, ReadOne, StepProblems, UpdateProblems};
 use super::registry::{History, created, update_outcome, with_etag};
-use super::views::{TaskView, view};
+use super::views::{TaskView, created_task};
 use crate::auth::Principal;
 use crate::domain::plan::{PlanInput, PlanState};
 use crate::error::{ApiError, ApiResult};
@@ -249,14 +249,7 @@ async fn create_round_task(
 ) -> ApiResult<Response> {
     who.require_writer()?;
     let task = plans::create_round_task(&state.store, &who, &id, round, &input).await?;
-    let location = format!("/api/v1/tasks/{}", task.id);
-    let body = view(&state, task).await?;
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(body),
-    )
-        .into_response())
+    created_task(&state, task).await
 }
 
 /// Progress against a plan: per group population now, drawn so far, goal, remaining; per

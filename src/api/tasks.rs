@@ -36,7 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The views moved to `api::views`; re-exported for `api/public.rs`, which imports
 /// them from here until the publication read model replaces it.
 use super::views::bundle_response;
-use super::views::{ReplacementView, TaskView, task_view, view};
+use super::views::{ReplacementView, TaskView, created_task, task_view, view};
 
 // ---- create, list, get ----
 
@@ -50,14 +50,7 @@ async fn create_task(
     ApiJson(input): ApiJson<TaskInput>,
 ) -> ApiResult<Response> {
     let task = tasks::create(&state.store, &who, &input).await?;
-    let location = format!("/api/v1/tasks/{}", task.id);
-    let body = view(&state, task).await?;
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(body),
-    )
-        .into_response())
+    created_task(&state, task).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

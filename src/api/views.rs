@@ -331,6 +331,19 @@ async fn with_names(
     Ok(selections)
 }
 
+/// The answer to a call that created a task (a joint task, or a plan's round): 201, its
+/// `Location`, and the coordinator's view.
+pub async fn created_task(state: &AppState, task: TaskRow) -> ApiResult<Response> {
+    let location = format!("/api/v1/tasks/{}", task.id);
+    let body = view(state, task).await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(body),
+    )
+        .into_response())
+}
+
 pub async fn view(state: &AppState, task: TaskRow) -> ApiResult<TaskView> {
     let mut conn = state.store.read().await?;
     let entropy = store::entropy(&mut *conn, &task.id).await?;
