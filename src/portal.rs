@@ -483,9 +483,10 @@ async fn index_page(p: &Publication, raw: &str) -> Result<(StatusCode, String), 
     let mut errors = Vec::new();
     let year = match non_empty(&q.year) {
         None => None,
+        // Four ASCII digits, as the form (and the document) say; `0` or `12345` is not a year.
         Some(y) => match y.parse::<i64>() {
-            Ok(n) => Some(n),
-            Err(_) => {
+            Ok(n) if y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()) => Some(n),
+            _ => {
                 errors.push("年份 year: 请填写四位数字年份，例如 2023".to_string());
                 None
             }

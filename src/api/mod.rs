@@ -194,6 +194,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub fn complete_document(doc: &mut utoipa::openapi::OpenApi) {
     wire::describe_shared_responses(doc);
     query_rules::state_query_patterns(doc);
+    query_rules::state_unique_labels(doc);
 }
 
 /// The OpenAPI document of this build, as `openapi.yaml` holds it.

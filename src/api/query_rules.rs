@@ -31,9 +31,13 @@ fn alternatives(values: impl IntoIterator<Item = &'static str>) -> String {
     values.into_iter().collect::<Vec<_>>().join("|")
 }
 
-/// A comma-separated list of at most [`MAX_LIST_VALUES`] values, each matching `value`.
+/// A comma-separated list of at most [`MAX_LIST_VALUES`] values, each matching `value`;
+/// empty means "no filter", as [`crate::domain::filter::list_values`] reads it.
 fn list(value: &str) -> String {
-    format!("^(?:{value})(?:,(?:{value})){{0,{}}}$", MAX_LIST_VALUES - 1)
+    format!(
+        "^(?:(?:{value})(?:,(?:{value})){{0,{}}})?$",
+        MAX_LIST_VALUES - 1
+    )
 }
 
 /// The pattern of query parameter `name` of the operation at `path`, when it has one.
@@ -62,6 +66,8 @@ fn rule(path: &str, name: &str) -> Option<String> {
         )),
         "status" if items => list(&alternatives(ItemStatus::ALL.iter().map(|v| v.as_str()))),
         "state" if public => list("published|closed"),
+        // A plan is a draft or published; one state at a time.
+        "state" if path == "/api/v1/plans" => "^(?:draft|published)$".into(),
         "state" => list(&alternatives(TaskState::ALL.iter().map(|s| s.as_str()))),
         "credit_code" => "^[0-9A-HJ-NPQRTUWXY]{18}$".into(),
         "cursor" if path == "/api/v1/audit-log" => "^[0-9]{1,18}$".into(),
@@ -118,6 +124,30 @@ pub fn state_query_patterns(doc: &mut OpenApi) {
     }
 }
 
+/// Marks every list of labels (`tags`, `expertise`) as `uniqueItems`: the registries
+/// refuse a repeated label, so the document says so (utoipa's derive cannot).
+pub fn state_unique_labels(doc: &mut OpenApi) {
+    use utoipa::openapi::schema::ArrayItems;
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    for schema in components.schemas.values_mut() {
+        let RefOr::T(Schema::Object(o)) = schema else {
+            continue;
+        };
+        for property in o.properties.values_mut() {
+            let RefOr::T(Schema::Array(a)) = property else {
+                continue;
+            };
+            if let ArrayItems::RefOrSchema(items) = &a.items
+                && matches!(items.as_ref(), RefOr::Ref(r) if r.ref_location.ends_with("/Label"))
+            {
+                a.unique_items = true;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,7 +161,9 @@ mod tests {
         let kinds = rule("/api/v1/institutions", "kind").unwrap();
         assert!(matches(&kinds, "designated_hospital,retail_pharmacy"));
         assert!(!matches(&kinds, "hospital"));
-        assert!(!matches(&kinds, ""));
+        assert!(!matches(&kinds, "designated_hospital,"));
+        // Empty is "no filter", as the parser reads it.
+        assert!(matches(&kinds, ""));
         let prefixes = rule("/api/v1/inspectors", "region_prefix").unwrap();
         assert!(matches(&prefixes, "15,1506,150602"));
         assert!(!matches(&prefixes, "150"));
@@ -141,6 +173,33 @@ mod tests {
         let states = rule("/public/v1/tasks", "state").unwrap();
         assert!(matches(&states, "published,closed"));
         assert!(!matches(&states, "draft"));
+        let plans = rule("/api/v1/plans", "state").unwrap();
+        assert!(matches(&plans, "draft") && matches(&plans, "published"));
+        assert!(!matches(&plans, "drawn") && !matches(&plans, "draft,published"));
+    }
+
+    #[test]
+    fn lists_of_labels_are_unique_items_in_the_document() {
+        let (_, mut doc) = crate::api::router().split_for_parts();
+        crate::api::complete_document(&mut doc);
+        let doc = serde_json::to_value(&doc).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(
+            schemas["InstitutionInput"]["properties"]["tags"]["uniqueItems"],
+            true
+        );
+        assert_eq!(
+            schemas["InspectorInput"]["properties"]["expertise"]["uniqueItems"],
+            true
+        );
+    }
+
+    #[test]
+    fn an_empty_list_parameter_is_no_filter_for_the_parser_too() {
+        let parsed = crate::domain::filter::list_values("status", &Some(String::new()), |s| {
+            Ok::<_, String>(s.to_string())
+        });
+        assert_eq!(parsed, Ok(Vec::new()));
     }
 
     #[test]

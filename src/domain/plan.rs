@@ -142,6 +142,11 @@ pub struct Period {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanInput {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd](?:[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd])?$"
+    )]
     pub title: String,
     #[schema(minimum = 2000, maximum = 2100)]
     pub year: i32,
@@ -151,8 +156,10 @@ pub struct PlanInput {
     /// Codes of inspection items of the participating departments.
     #[serde(default)]
     pub items: Vec<String>,
+    #[schema(min_items = 1)]
     pub groups: Vec<PlanGroup>,
     /// One entry per round, in order, each with its window inside the plan's year.
+    #[schema(min_items = 1)]
     pub rounds: Vec<PlanRound>,
     #[serde(default)]
     pub phases: Vec<PlanPhase>,

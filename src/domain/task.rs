@@ -162,6 +162,8 @@ pub struct TaskInput {
     /// Codes of inspection items (抽查事项) of the participating departments.
     #[serde(default)]
     pub items: Vec<String>,
+    /// At least one source of randomness.
+    #[schema(min_items = 1)]
     pub entropy_plan: Vec<EntropySource>,
     /// The draw protocol; absent on input: `suiji-draw/2`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -186,6 +186,11 @@ pub async fn publish(db: &Store, who: &Principal, id: &str) -> TaskResult<PlanRo
 #[serde(deny_unknown_fields)]
 pub struct AmendmentInput {
     /// Why the published plan changes (published with the new version).
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = "^[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd](?:[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd])?$"
+    )]
     pub reason: String,
     pub plan: PlanInput,
 }

@@ -28,6 +28,41 @@ pub const MAX_ATTEMPTS: i64 = 8;
 /// The most characters of a URL.
 pub const MAX_URL_CHARS: usize = 2000;
 
+/// The URL rule as the OpenAPI document states it on `WebhookInput.url`; [`url_shape`]
+/// checks exactly this (a unit test holds them together).
+#[cfg(test)]
+const URL_PATTERN: &str = "^[hH][tT][tT][pP][sS]?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?$";
+
+/// `http://` or `https://` (any case), a host of letters, digits, dots and hyphens, an
+/// optional `:port` of 1–5 digits, then nothing or a `/` and printable ASCII.
+fn url_shape(url: &str) -> bool {
+    let lower = url
+        .get(..8)
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let rest = if lower.starts_with("https://") {
+        &url[8..]
+    } else if lower.starts_with("http://") {
+        &url[7..]
+    } else {
+        return false;
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let (host, port) = match authority.split_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (authority, None),
+    };
+    !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        && port.is_none_or(|p| (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+        && path.bytes().all(|b| (b'!'..=b'~').contains(&b))
+}
+
 /// The event an audited lifecycle action raises, if any.
 pub fn event_of(action: &str) -> Option<&'static str> {
     match action {
@@ -59,7 +94,7 @@ pub struct WebhookInput {
     /// The HMAC key (16–200 printable ASCII characters); generated (64 hex digits) when
     /// absent. Shown once, in the answer to this call.
     #[serde(default)]
-    #[schema(min_length = 16, max_length = 200)]
+    #[schema(min_length = 16, max_length = 200, pattern = "^[!-~]{16,200}$")]
     pub secret: Option<String>,
     /// The department whose tasks (led or taken part in) raise deliveries. A coordinator's
     /// own by default (another is refused); admins may omit it for every task.
@@ -113,6 +148,12 @@ fn check(input: &WebhookInput) -> TaskResult<Checked> {
         errors.push(crate::error::FieldError::new(
             "url",
             format!("at most {MAX_URL_CHARS} characters, no spaces or control characters"),
+        ));
+    } else if !url_shape(url) {
+        errors.push(crate::error::FieldError::new(
+            "url",
+            "the host is letters, digits, dots and hyphens, an optional :port, then a path of \
+             printable ASCII characters",
         ));
     }
     let mut events: Vec<&'static str> = Vec::new();
@@ -484,6 +525,47 @@ mod tests {
         assert!(check(&input("ftp://example.org/")).is_err());
         assert!(check(&input("HTTP://oa.internal/hook")).is_ok());
         assert!(check(&input("https://oa.internal/a b")).is_err());
+        // What the document's pattern refuses, the server refuses (a host with `*`, found
+        // by the contract fuzzer), and what it takes, the server takes.
+        assert!(check(&input("hTTPS://wHr01pQ*")).is_err());
+        assert!(check(&input("https://10.0.0.7:8443/hooks/suiji?x=1")).is_ok());
+        let doc = serde_json::to_value(<WebhookInput as utoipa::PartialSchema>::schema()).unwrap();
+        assert_eq!(doc["properties"]["url"]["pattern"], URL_PATTERN);
+        let pattern = regex::Regex::new(URL_PATTERN).unwrap();
+        for url in [
+            "http://a",
+            "HTTPS://a.b-c:1/x?y=1#z",
+            "https://a:123456/",
+            "https://a:/",
+            "https://:80/",
+            "https://a_b/",
+            "https://a/é",
+            "http:/a",
+            "https://a.b/c d",
+            "httpsx://a",
+            "https://a:80:81/",
+        ] {
+            assert_eq!(url_shape(url), pattern.is_match(url), "{url}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_printable_ascii_without_spaces_as_the_document_says() {
+        let input = |secret: &str| WebhookInput {
+            url: "https://oa.internal/hook".into(),
+            events: vec!["seal".into()],
+            secret: Some(secret.into()),
+            department: None,
+        };
+        let pattern = regex::Regex::new("^[!-~]{16,200}$").unwrap();
+        for s in [
+            "0123456789abcdef",
+            "0123456789 abcdef",
+            "short",
+            "ÄÖÜ0123456789abcdef",
+        ] {
+            assert_eq!(check(&input(s)).is_ok(), pattern.is_match(s), "{s}");
+        }
     }
 
     #[test]

@@ -266,6 +266,10 @@ async fn the_list_is_searchable_and_explains_bad_searches() {
     // Bad input: an HTML page that says what is wrong, never a problem document.
     for query in [
         "/?year=abc",
+        // A year is four digits, as the form and the document say.
+        "/?year=0",
+        "/?year=12345",
+        "/?year=-202",
         "/?department=Nope!",
         "/?region_prefix=123",
         "/?cursor=garbage",
