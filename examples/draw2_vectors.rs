@@ -308,6 +308,7 @@ fn main() {
         task: b04.snapshot.task_id.clone(),
         result_hash: b04.result_hash.clone(),
         institutions: drawn04.clone(),
+        basis: None,
     }];
     let b08 = make(p08, entropy(&plan, &[], true));
     verify2(&b08).unwrap();
@@ -321,6 +322,7 @@ fn main() {
         task: b04.snapshot.task_id.clone(),
         result_hash: b04.result_hash.clone(),
         institutions: short,
+        basis: None,
     }];
     let b08t = make(p08t, entropy(&plan, &[], true));
     verify2(&b08t).unwrap();

@@ -211,7 +211,8 @@ impl Application {
         }
         let store = Store::open(&config.database_url)
             .await?
-            .with_clock(config.clock.clone());
+            .with_clock(config.clock.clone())
+            .with_yearly_cap(config.yearly_cap);
         let (secret, created) = config.secret(true)?;
         if let Some(path) = created {
             tracing::warn!(

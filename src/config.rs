@@ -72,6 +72,13 @@ pub struct Config {
     #[arg(long, env = "SUIJI_PUBLIC_URL")]
     pub public_url: Option<String>,
 
+    /// The yearly cap of random inspections per institution, applied at every
+    /// suiji-draw/2 seal: `level=N` (by tasks of one organization level), `total=N` (in
+    /// all), or both, e.g. `level=2,total=4`; empty: no cap. Targeted and rectification
+    /// checks are exempt.
+    #[arg(long, env = "SUIJI_YEARLY_CAP", default_value = "")]
+    pub yearly_cap: crate::plans::caps::YearlyCap,
+
     /// The issuing authority shown on the portal (发布机关), e.g. 某市医疗保障局.
     #[arg(long, env = "SUIJI_AUTHORITY", default_value = "")]
     pub authority: String,
@@ -156,6 +163,7 @@ impl Config {
             public_url: None,
             authority: String::new(),
             contact: String::new(),
+            yearly_cap: Default::default(),
             simulated_clock: None,
             clock: crate::domain::Clock::system(),
         }

@@ -236,7 +236,10 @@ fn plan_page(site: Site, v: PublicPlan) -> PlanPage {
         site,
         title: plan.title.clone(),
         year: plan.year,
-        lead: plan.lead_department.to_string(),
+        lead: format!(
+            "{}（{} {}）",
+            plan.lead_department, v.organization_name, v.organization
+        ),
         departments: plan
             .departments
             .iter()

@@ -30,6 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_round_task))
         .routes(routes!(plan_progress))
         .routes(routes!(plan_csv))
+        .routes(routes!(plan_xlsx))
 }
 
 /// An amendment of a published plan.
@@ -293,12 +294,11 @@ async fn plan_csv(
     Ok((StatusCode::OK, headers, body).into_response())
 }
 
-/// The CSV of a plan and its progress.
-pub fn progress_csv(plan: &PlanInput, p: &Progress) -> Result<Vec<u8>, csv::Error> {
-    let mut w = csv::WriterBuilder::new()
-        .flexible(true)
-        .from_writer(Vec::new());
-    w.write_record([
+/// The rows of a plan and its progress (CSV and XLSX alike): a header and one row per
+/// group, then a header and one row per round.
+pub fn progress_rows(plan: &PlanInput, p: &Progress) -> Vec<Vec<String>> {
+    let row = |cells: &[&str]| cells.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+    let mut out = vec![row(&[
         "section",
         "id",
         "name",
@@ -308,7 +308,7 @@ pub fn progress_csv(plan: &PlanInput, p: &Progress) -> Result<Vec<u8>, csv::Erro
         "drawn",
         "goal",
         "remaining",
-    ])?;
+    ])];
     for (g, gp) in plan.groups.iter().zip(&p.groups) {
         let share = match (&g.ratio, &g.goal) {
             (Some(r), _) => format!("{}/{} per round", r.num, r.den),
@@ -316,7 +316,7 @@ pub fn progress_csv(plan: &PlanInput, p: &Progress) -> Result<Vec<u8>, csv::Erro
             (_, Some(crate::domain::plan::Goal::Full(_))) => "full".into(),
             _ => String::new(),
         };
-        w.write_record([
+        out.push(vec![
             "group".to_string(),
             g.id.clone(),
             g.name.clone(),
@@ -326,13 +326,13 @@ pub fn progress_csv(plan: &PlanInput, p: &Progress) -> Result<Vec<u8>, csv::Erro
             gp.drawn.to_string(),
             gp.goal.to_string(),
             gp.remaining.to_string(),
-        ])?;
+        ]);
     }
-    w.write_record([
+    out.push(row(&[
         "section", "round", "start", "end", "state", "task_id", "drawn", "overdue",
-    ])?;
+    ]));
     for r in &p.rounds {
-        w.write_record([
+        out.push(vec![
             "round".to_string(),
             r.round.to_string(),
             r.start.map(|d| d.to_string()).unwrap_or_default(),
@@ -341,9 +341,76 @@ pub fn progress_csv(plan: &PlanInput, p: &Progress) -> Result<Vec<u8>, csv::Erro
             r.task_id.clone().unwrap_or_default(),
             r.drawn.to_string(),
             r.overdue.to_string(),
-        ])?;
+        ]);
+    }
+    out
+}
+
+/// The plan and its progress as XLSX: the CSV's rows, every cell text.
+#[utoipa::path(get, path = "/api/v1/plans/{id}/export.xlsx", tag = "plans",
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, description = "XLSX",
+               content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), ReadOne))]
+async fn plan_xlsx(
+    State(state): State<AppState>,
+    _: Reader,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    let plan = plans::get(&state.store, &id).await?;
+    let progress = plans::progress(&state.store, &id).await?;
+    let body =
+        progress_xlsx(&plan.stored.data, &progress).map_err(|e| ApiError::Internal(e.into()))?;
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            .parse()
+            .expect("static"),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        format!("attachment; filename=\"plan-{id}.xlsx\"")
+            .parse()
+            .map_err(|e: axum::http::header::InvalidHeaderValue| ApiError::Internal(e.into()))?,
+    );
+    Ok((StatusCode::OK, headers, body).into_response())
+}
+
+/// The CSV of a plan and its progress; a cell that a spreadsheet could run as a formula
+/// gets a leading apostrophe, as in every export.
+pub fn progress_csv(plan: &PlanInput, p: &Progress) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
+    for row in progress_rows(plan, p) {
+        w.write_record(
+            row.iter()
+                .map(|c| crate::domain::spreadsheet::csv_cell(c).into_owned()),
+        )?;
     }
     let mut out = "\u{feff}".as_bytes().to_vec();
     out.extend(w.into_inner().map_err(|e| e.into_error())?);
     Ok(out)
+}
+
+/// The XLSX of a plan and its progress: the same rows, every cell a string (so nothing
+/// is ever a formula, and codes stay text).
+pub fn progress_xlsx(
+    plan: &PlanInput,
+    p: &Progress,
+) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name("plan")?;
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    for (r, row) in progress_rows(plan, p).iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            if row[0] == "section" {
+                sheet.write_string_with_format(r as u32, c as u16, cell, &bold)?;
+            } else {
+                sheet.write_string(r as u32, c as u16, cell)?;
+            }
+        }
+    }
+    book.save_to_buffer()
 }

@@ -11,16 +11,29 @@ use crate::error::{ApiError, ApiResult};
 use crate::plans::{self, PublicPlan, PublicPlanSummary};
 use crate::publication::Built;
 use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method, header};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
+use tower_http::cors::{Any, CorsLayer};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+/// CORS like the rest of `/public/v1` (any origin, GET/HEAD, `ETag` exposed, preflights
+/// answered), so portals elsewhere can show the plans with conditional requests.
 pub fn router() -> OpenApiRouter<AppState> {
+    let preflight = || axum::routing::options(|| async {});
     OpenApiRouter::new()
         .routes(routes!(public_plans))
         .routes(routes!(public_plan))
+        .route("/public/v1/plans", preflight())
+        .route("/public/v1/plans/{id}", preflight())
+        .layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods([Method::GET, Method::HEAD])
+                .allow_headers(Any)
+                .expose_headers([header::ETAG, header::LINK]),
+        )
 }
 
 fn json<T: Serialize>(value: &T) -> ApiResult<Built> {

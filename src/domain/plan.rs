@@ -167,11 +167,27 @@ pub struct PlanInput {
     /// 交叉检查: no inspector inspects an institution of his own region.
     #[serde(default)]
     pub cross_region: bool,
+    /// 轮换: an inspector never joins the team of an institution he inspected in the
+    /// previous round of the plan or in the previous year (rotation pairs become conflicts
+    /// of the round's pool, draw-spec B.6).
+    #[serde(default)]
+    pub rotation: bool,
     /// The period of expenses under review (seed 003: 2022-07-01 … 2023-05-31).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expense_period: Option<Period>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inspection_method: Option<InspectionMethod>,
+    /// The organization the plan belongs to (issue 12), e.g. `mi-1506`: absent on input,
+    /// the caller's organization (an admin's: the lead department's default
+    /// organization). Only that organization, one above it, or an admin writes the plan;
+    /// its groups' populations are limited to the organization's region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[a-z0-9][a-z0-9_-]{1,63}$", example = "mi-1506")]
+    pub organization: Option<String>,
+    /// The region prefix of `organization`, filled in by the server (`""`: everywhere);
+    /// not part of the input.
+    #[serde(skip)]
+    pub organization_region: Option<String>,
 }
 
 fn id_like(s: &str) -> bool {
@@ -587,9 +603,17 @@ pub struct StoredPlan {
     #[serde(default)]
     pub cross_region: bool,
     #[serde(default)]
+    pub rotation: bool,
+    #[serde(default)]
     pub expense_period: Option<StoredWindow>,
     #[serde(default)]
     pub inspection_method: Option<InspectionMethod>,
+    /// The plan's organization and its region prefix; absent on plans written before
+    /// plans had organizations: the lead department's default organization (everywhere).
+    #[serde(default)]
+    pub organization: Option<String>,
+    #[serde(default)]
+    pub organization_region: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -738,17 +762,21 @@ impl From<PlanInput> for StoredPlan {
                 .collect(),
             rule: p.rule,
             cross_region: p.cross_region,
+            rotation: p.rotation,
             expense_period: p.expense_period.map(|x| StoredWindow {
                 start: Some(x.start),
                 end: Some(x.end),
             }),
             inspection_method: p.inspection_method,
+            organization: p.organization,
+            organization_region: p.organization_region,
         }
     }
 }
 
 impl From<StoredPlan> for PlanInput {
     fn from(s: StoredPlan) -> Self {
+        let default_organization = s.lead_department.as_str().to_string();
         Self {
             title: s.title,
             year: s.year,
@@ -802,6 +830,7 @@ impl From<StoredPlan> for PlanInput {
                 .collect(),
             rule: s.rule,
             cross_region: s.cross_region,
+            rotation: s.rotation,
             expense_period: s.expense_period.and_then(|w| {
                 Some(Period {
                     start: w.start?,
@@ -809,6 +838,8 @@ impl From<StoredPlan> for PlanInput {
                 })
             }),
             inspection_method: s.inspection_method,
+            organization: s.organization.or(Some(default_organization)),
+            organization_region: s.organization_region.or_else(|| Some(String::new())),
         }
     }
 }
@@ -949,6 +980,15 @@ mod tests {
                                {"id": "h", "name": "组", "goal": "full"}]),
             3,
         );
+        // A row written before plans had organizations belongs to the lead department's
+        // default organization (everywhere).
+        let json = serde_json::to_string(&StoredPlan::from(p.clone())).unwrap();
+        let old: PlanInput = serde_json::from_str::<StoredPlan>(&json).unwrap().into();
+        assert_eq!(old.organization.as_deref(), Some("medical_insurance"));
+        assert_eq!(old.organization_region.as_deref(), Some(""));
+        let mut p = p;
+        p.organization = Some("mi-1506".into());
+        p.organization_region = Some("1506".into());
         let json = serde_json::to_string(&StoredPlan::from(p.clone())).unwrap();
         let back: PlanInput = serde_json::from_str::<StoredPlan>(&json).unwrap().into();
         assert_eq!(back, p);

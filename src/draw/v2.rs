@@ -89,9 +89,19 @@ pub struct Exclusion {
     pub task: String,
     /// The earlier draw's `result_hash`.
     pub result_hash: String,
-    /// Every institution that draw selected, sorted.
+    /// Every institution that draw selected, sorted; with a `basis`, those of them this
+    /// basis excludes (a non-empty subset).
     pub institutions: Vec<String>,
+    /// Absent: an earlier round of the same plan (every institution it drew is excluded).
+    /// `"yearly_cap"`: the listed institutions reached the yearly cap of random
+    /// inspections, this earlier draw among those counting toward it (B.7.1). Written only
+    /// when set, so pools without it hash as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basis: Option<String>,
 }
+
+/// The `basis` of an exclusion of institutions that reached the yearly cap (B.7.1).
+pub const BASIS_YEARLY_CAP: &str = "yearly_cap";
 
 /// A planned source: `department:<code>` with a commitment, or `beacon:drand-quicknet` with
 /// a round.
@@ -341,6 +351,10 @@ impl CanonicalJson for Department2 {
 impl CanonicalJson for Exclusion {
     fn write_canonical<S: Sink>(&self, w: &mut Canon<'_, S>) {
         w.begin_object();
+        if let Some(b) = &self.basis {
+            w.key("basis");
+            w.str(b);
+        }
         w.key("institutions");
         w.str_array(self.institutions.iter().map(String::as_str));
         w.key("result_hash");
@@ -626,6 +640,12 @@ pub fn validate2(snapshot: &Snapshot2) -> Vec<String> {
         if e.institutions.windows(2).any(|w| w[0] >= w[1]) {
             out.push(format!(
                 "exclusion {}: institutions not sorted or not unique",
+                e.task
+            ));
+        }
+        if let Some(b) = e.basis.as_deref().filter(|b| *b != BASIS_YEARLY_CAP) {
+            out.push(format!(
+                "exclusion {}: basis {b:?} is not {BASIS_YEARLY_CAP:?}",
                 e.task
             ));
         }
@@ -1657,6 +1677,27 @@ pub fn check_exclusions(b: &Bundle2, previous: &[AnyBundle]) -> Result<(), Failu
             );
         }
         let drawn = p.drawn();
+        if e.basis.is_some() {
+            // A yearly cap excludes some of what that draw took: each listed one must
+            // have been drawn by it.
+            let extra: Vec<&String> = e
+                .institutions
+                .iter()
+                .filter(|x| drawn.binary_search(x).is_err())
+                .collect();
+            if !extra.is_empty() || e.institutions.is_empty() {
+                return fail(
+                    Step::Exclusion,
+                    format!(
+                        "exclusion of task {} ({}): listed but not drawn by it: {:?}",
+                        e.task,
+                        e.basis.as_deref().unwrap_or_default(),
+                        extra
+                    ),
+                );
+            }
+            continue;
+        }
         if drawn != e.institutions {
             let missing: Vec<&String> = drawn
                 .iter()

@@ -4,6 +4,10 @@
 //! `store::plans`; nothing here knows HTTP. Steps refuse with a [`TaskError`] (the same
 //! problem kinds as the task lifecycle) and change nothing when they refuse.
 
+pub mod caps;
+pub mod feed;
+pub mod rotation;
+
 use crate::auth::Principal;
 use crate::domain::plan::{PlanInput, PlanState};
 use crate::domain::task::{EntropySource, Protocol, StratumConfig, TaskInput};
@@ -68,13 +72,70 @@ async fn check_references(tx: &mut Tx, input: &PlanInput) -> TaskResult<()> {
     TaskError::check(errors)
 }
 
+/// The plan with its organization resolved: the one named; else, for an edit or an
+/// amendment, the plan's own; else the caller's (an admin's, or a coordinator of another
+/// department's: the lead department's default organization). It must belong to the lead
+/// department; its region prefix is kept with the plan.
+async fn with_organization(
+    tx: &mut Tx,
+    who: &Principal,
+    input: &PlanInput,
+    current: Option<&PlanInput>,
+    field: &str,
+) -> TaskResult<PlanInput> {
+    let code = match (&input.organization, current, who.organization_code()) {
+        (Some(c), _, _) => {
+            crate::domain::organization::check_code(c).map_err(|e| TaskError::field(field, e))?;
+            c.clone()
+        }
+        (None, Some(cur), _) => cur
+            .organization
+            .clone()
+            .unwrap_or_else(|| cur.lead_department.as_str().to_string()),
+        (None, None, Some(own)) if who.department.as_ref() == Some(&input.lead_department) => own,
+        _ => input.lead_department.as_str().to_string(),
+    };
+    let Some(org) = crate::store::organizations::by_code(&mut **tx, &code).await? else {
+        return Err(TaskError::field(field, format!("no organization {code}")));
+    };
+    if org.data.department != input.lead_department {
+        return Err(TaskError::field(
+            field,
+            format!(
+                "{code} belongs to department {}, not to the lead department {}",
+                org.data.department, input.lead_department
+            ),
+        ));
+    }
+    let mut plan = input.clone();
+    plan.organization = Some(code);
+    plan.organization_region = Some(org.data.region_prefix);
+    Ok(plan)
+}
+
+/// A slot's filter limited to the plan's organization's region, as a task's strata are
+/// limited to its organization's (`None`: nothing of the region can match).
+fn scoped_filter(
+    plan: &PlanInput,
+    filter: &crate::domain::task::StratumFilter,
+) -> Option<crate::domain::task::StratumFilter> {
+    let region = plan.organization_region.as_deref().unwrap_or("");
+    let mut f = filter.clone();
+    f.region_prefix = crate::domain::organization::restrict_strings(&f.region_prefix, region)?;
+    Some(f)
+}
+
 /// Each slot's active members now (ids, sorted), an institution in the first slot whose
 /// filter it matches, as the draw assigns it.
 async fn populations(tx: &mut Tx, plan: &PlanInput) -> TaskResult<Vec<Vec<(String, String)>>> {
     let mut taken: HashSet<String> = HashSet::new();
     let mut out = Vec::new();
     for slot in plan.layout() {
-        let candidates = task_store::stratum_candidates(tx, &slot.filter.to_store()).await?;
+        let Some(filter) = scoped_filter(plan, &slot.filter) else {
+            out.push(Vec::new());
+            continue;
+        };
+        let candidates = task_store::stratum_candidates(tx, &filter.to_store()).await?;
         out.push(
             candidates
                 .into_iter()
@@ -101,8 +162,12 @@ fn check_populations(plan: &PlanInput, pops: &[Vec<(String, String)>]) -> TaskRe
                 FieldError::new(
                     format!("groups[{i}].filter"),
                     format!(
-                        "the population of group {} is empty: no active institution matches it (or every match belongs to an earlier group)",
-                        plan.groups[i].id
+                        "the population of group {} is empty: no active institution {}matches it (or every match belongs to an earlier group)",
+                        plan.groups[i].id,
+                        match plan.organization_region.as_deref() {
+                            Some(r) if !r.is_empty() => format!("of the plan's region {r} "),
+                            _ => String::new(),
+                        }
                     ),
                 )
             })
@@ -127,6 +192,8 @@ pub async fn create(db: &Store, who: &Principal, input: &PlanInput) -> TaskResul
     policy::plan_lead(who, &input.lead_department)?;
     TaskError::check(input.validate())?;
     let mut tx = db.begin().await?;
+    let input = &with_organization(&mut tx, who, input, None, "organization").await?;
+    policy::plan(who, input)?;
     check_references(&mut tx, input).await?;
     let stored = records::insert(&mut tx, &who.actor(), input).await?;
     tx.commit().await?;
@@ -145,7 +212,7 @@ pub async fn update(
 ) -> TaskResult<Update<PlanInput>> {
     let mut tx = db.begin().await?;
     let current = lock(&mut tx, id).await?;
-    policy::plan_lead(who, &current.stored.data.lead_department)?;
+    policy::plan(who, &current.stored.data)?;
     policy::plan_lead(who, &input.lead_department)?;
     if current.state != PlanState::Draft {
         return Err(TaskError::Conflict(format!(
@@ -153,6 +220,15 @@ pub async fn update(
         )));
     }
     TaskError::check(input.validate())?;
+    let input = &with_organization(
+        &mut tx,
+        who,
+        input,
+        Some(&current.stored.data),
+        "organization",
+    )
+    .await?;
+    policy::plan(who, input)?;
     check_references(&mut tx, input).await?;
     let outcome = records::update(&mut tx, &who.actor(), id, version, input).await?;
     if matches!(outcome, Update::Updated(_)) {
@@ -165,7 +241,7 @@ pub async fn update(
 pub async fn publish(db: &Store, who: &Principal, id: &str) -> TaskResult<PlanRow> {
     let mut tx = db.begin().await?;
     let plan = lock(&mut tx, id).await?;
-    policy::plan_lead(who, &plan.stored.data.lead_department)?;
+    policy::plan(who, &plan.stored.data)?;
     if plan.state != PlanState::Draft {
         return Err(TaskError::Conflict(format!(
             "plan {id} is already published"
@@ -215,7 +291,7 @@ pub async fn amend(
     TaskError::check(errors)?;
     let mut tx = db.begin().await?;
     let current = lock(&mut tx, id).await?;
-    policy::plan_lead(who, &current.stored.data.lead_department)?;
+    policy::plan(who, &current.stored.data)?;
     policy::plan_lead(who, &input.plan.lead_department)?;
     if current.state != PlanState::Published {
         return Err(TaskError::Conflict(format!(
@@ -223,6 +299,11 @@ pub async fn amend(
         )));
     }
     let old = &current.stored.data;
+    let mut input = input.clone();
+    input.plan =
+        with_organization(&mut tx, who, &input.plan, Some(old), "plan.organization").await?;
+    policy::plan(who, &input.plan)?;
+    let input = &input;
     if input.plan.year != old.year {
         return Err(TaskError::field(
             "plan.year",
@@ -356,6 +437,7 @@ async fn earlier_draws(
                 task: task.task_id.clone(),
                 result_hash: crate::draw::v2::result_hash2(&result),
                 institutions,
+                basis: None,
             },
         ));
     }
@@ -409,7 +491,7 @@ pub async fn create_round_task(
     let mut tx = db.begin().await?;
     let plan = lock(&mut tx, plan_id).await?;
     let data = &plan.stored.data;
-    policy::plan_lead(who, &data.lead_department)?;
+    policy::plan(who, data)?;
     if plan.state != PlanState::Published {
         return Err(TaskError::Conflict(format!(
             "plan {plan_id} is a draft; publish it before creating its rounds' tasks (抽查计划公示 comes first)"
@@ -456,8 +538,9 @@ pub async fn create_round_task(
         reveal_deadline: Some(input.reveal_deadline),
         results_within_working_days: input.results_within_working_days,
         selection_publish_by: None,
-        // The round's task belongs to the caller's organization (the lifecycle fills it).
-        organization: None,
+        // The round's task belongs to the plan's organization (the lifecycle fills in its
+        // region and checks the caller governs it), so its pool is the plan's region.
+        organization: data.organization.clone(),
         organization_region: None,
     };
     // The plan's row lock is released here; the task is created by the task lifecycle in
@@ -485,6 +568,9 @@ pub async fn create_round_task(
 pub struct RoundSeal {
     pub strata: Vec<StratumConfig>,
     pub exclusions: Vec<Exclusion>,
+    /// With the plan's `rotation`: `(institution, inspector)` pairs of the previous round
+    /// and the previous year, to become conflicts of the pool ([`rotation::apply`]).
+    pub rotation: std::collections::BTreeSet<(String, String)>,
 }
 
 /// The seal of a round task (`tasks::seal` calls this under its transaction; `None` for a
@@ -524,11 +610,24 @@ pub async fn seal_round(
     for c in candidates.iter_mut() {
         c.retain(|(id, _)| !drawn.contains(id));
     }
+    let mut rotation_pairs = std::collections::BTreeSet::new();
+    if data.rotation {
+        let mut tasks: Vec<String> = draws
+            .iter()
+            .filter(|(q, _)| *q + 1 == r)
+            .map(|(_, e)| e.task.clone())
+            .collect();
+        tasks.extend(store::drawn_tasks_of_year(&mut **tx, data.year - 1).await?);
+        for t in tasks {
+            rotation_pairs.extend(rotation::inspected_pairs(tx, &t).await?);
+        }
+    }
     let mut exclusions: Vec<Exclusion> = draws.into_iter().map(|(_, e)| e).collect();
     exclusions.sort_by(|a, b| a.task.cmp(&b.task));
     Ok(Some(RoundSeal {
         strata: round_strata(data, &counts),
         exclusions,
+        rotation: rotation_pairs,
     }))
 }
 
@@ -668,6 +767,11 @@ pub struct PublicPlanVersion {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PublicPlan {
     pub id: String,
+    /// The organization the plan belongs to (its code, also in `plan.organization`).
+    pub organization: String,
+    /// Its name, e.g. 鄂尔多斯市医疗保障局 (the department's name for its default
+    /// organization).
+    pub organization_name: String,
     pub version: i64,
     pub published_at: Option<String>,
     pub plan: PlanInput,
@@ -680,6 +784,8 @@ pub struct PublicPlan {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PublicPlanSummary {
     pub id: String,
+    /// The organization the plan belongs to.
+    pub organization: String,
     pub title: String,
     pub year: i32,
     pub version: i64,
@@ -688,12 +794,21 @@ pub struct PublicPlanSummary {
     pub rounds: usize,
 }
 
+/// The code of a plan's organization (plans written before organizations: the lead
+/// department's default organization).
+pub fn plan_organization(plan: &PlanInput) -> String {
+    plan.organization
+        .clone()
+        .unwrap_or_else(|| plan.lead_department.as_str().to_string())
+}
+
 /// Published plans, newest year first.
 pub async fn public_plans(db: &Store, year: Option<i32>) -> TaskResult<Vec<PublicPlanSummary>> {
     let rows = store::list(&mut *db.read().await?, year, Some(PlanState::Published)).await?;
     Ok(rows
         .into_iter()
         .map(|r| PublicPlanSummary {
+            organization: plan_organization(&r.stored.data),
             id: r.stored.id,
             title: r.stored.data.title.clone(),
             year: r.stored.data.year,
@@ -734,7 +849,15 @@ pub async fn public_plan(db: &Store, id: &str) -> TaskResult<Option<PublicPlan>>
             plan,
         });
     }
+    let organization = plan_organization(&row.stored.data);
+    let organization_name =
+        match crate::store::organizations::by_code(&mut *db.read().await?, &organization).await? {
+            Some(o) => o.data.name,
+            None => organization.clone(),
+        };
     Ok(Some(PublicPlan {
+        organization,
+        organization_name,
         id: row.stored.id.clone(),
         version: row.stored.version,
         published_at: row.published_at,

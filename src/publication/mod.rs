@@ -506,6 +506,9 @@ impl Publication {
             }
         }
         entries.extend(self.anchor_entries().await?);
+        // Annual plans: each publication and amendment (issue 13).
+        entries
+            .extend(crate::plans::feed::entries(&self.store, base, FEED_ENTRIES as usize).await?);
         entries.sort_by_key(|e| std::cmp::Reverse(e.updated));
         entries.truncate(FEED_ENTRIES as usize);
         let updated = entries

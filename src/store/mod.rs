@@ -110,6 +110,9 @@ pub struct Store {
     /// Where evidence files live: `<db dir>/evidence` for a SQLite file; `None` keeps the
     /// bytes in the database (PostgreSQL, in-memory SQLite).
     evidence_dir: Option<std::path::PathBuf>,
+    /// The yearly cap of random inspections per institution applied at every /2 seal
+    /// (issue 13; off by default).
+    yearly_cap: crate::plans::caps::YearlyCap,
 }
 
 impl Store {
@@ -157,6 +160,7 @@ impl Store {
             backend,
             clock: crate::domain::Clock::system(),
             evidence_dir,
+            yearly_cap: Default::default(),
         })
     }
 
@@ -182,6 +186,17 @@ impl Store {
     pub fn with_clock(mut self, clock: crate::domain::Clock) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// This store with the yearly cap applied at every /2 seal.
+    pub fn with_yearly_cap(mut self, cap: crate::plans::caps::YearlyCap) -> Self {
+        self.yearly_cap = cap;
+        self
+    }
+
+    /// The yearly cap of random inspections per institution.
+    pub fn yearly_cap(&self) -> &crate::plans::caps::YearlyCap {
+        &self.yearly_cap
     }
 
     /// The clock the task lifecycle reads "now" from.

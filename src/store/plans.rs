@@ -213,3 +213,43 @@ pub async fn insert_round_task(
     .await?;
     Ok(())
 }
+
+/// What each drawn task (drawn, published or closed) of `year` selected, but `except`:
+/// `(task id, institution id)`, by task (the yearly cap's count).
+pub async fn year_selections<'e, E>(
+    exec: E,
+    year: i32,
+    except: &str,
+) -> Result<Vec<(String, String)>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "SELECT s.task_id, s.institution_id FROM task_selections s JOIN tasks t ON t.id = s.task_id \
+         WHERE t.year = $1 AND t.state IN ('drawn', 'published', 'closed') AND t.id <> $2 \
+         ORDER BY s.task_id, s.institution_id",
+    )
+    .bind(i64::from(year))
+    .bind(except)
+    .fetch_all(exec)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("task_id")?, r.try_get("institution_id")?)))
+    .collect()
+}
+
+/// The ids of the drawn tasks (drawn, published or closed) of `year`.
+pub async fn drawn_tasks_of_year<'e, E>(exec: E, year: i32) -> Result<Vec<String>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "SELECT id FROM tasks WHERE year = $1 AND state IN ('drawn', 'published', 'closed') ORDER BY id",
+    )
+    .bind(i64::from(year))
+    .fetch_all(exec)
+    .await?
+    .iter()
+    .map(|r| r.try_get("id"))
+    .collect()
+}

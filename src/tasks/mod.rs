@@ -361,7 +361,7 @@ pub async fn seal(db: &Store, who: &Principal, id: &str) -> TaskResult<TaskRow> 
             waiting.join(", ")
         )));
     }
-    let (mut candidates, inspectors, pools) = jurisdiction_pool(&mut tx, &task.config).await?;
+    let (mut candidates, mut inspectors, pools) = jurisdiction_pool(&mut tx, &task.config).await?;
     if task.config.protocol() == Protocol::V2 {
         check_seal2(db, &task.config)?;
     }
@@ -376,10 +376,16 @@ pub async fn seal(db: &Store, who: &Principal, id: &str) -> TaskResult<TaskRow> 
     let exclusions = match round {
         Some(r) => {
             cfg.strata = r.strata;
+            // 轮换: who inspected whom in the previous round and year become conflicts.
+            crate::plans::rotation::apply(&r.rotation, &mut inspectors);
             r.exclusions
         }
         None => Vec::new(),
     };
+    // The yearly cap per institution across tasks (issue 13), for every /2 random task.
+    let caps =
+        crate::plans::caps::seal_caps(&mut tx, db.yearly_cap(), &task, &mut candidates).await?;
+    let exclusions = crate::plans::caps::merge(exclusions, caps);
     let task_id = id.to_string();
     let started = std::time::Instant::now();
     let (snapshot, problems, infeasible, sealed) = tokio::task::spawn_blocking(move || {

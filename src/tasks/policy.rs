@@ -310,3 +310,35 @@ pub fn plan_lead(who: &Principal, lead: &DepartmentCode) -> Result<(), TaskError
         ))
     })
 }
+
+/// [`plan_lead`], and the caller's organization governs the plan's organization (the same
+/// one, or one above it: a city writes its counties' plans); plans written before plans
+/// had organizations belong to the lead department's default organization (everywhere).
+/// A cross-county plan of a county is assigned by the level above, as a cross-county task
+/// is ([`create`]). Edit, publish, amend a plan and create its rounds' tasks.
+pub fn plan(who: &Principal, plan: &crate::domain::plan::PlanInput) -> Result<(), TaskError> {
+    plan_lead(who, &plan.lead_department)?;
+    let region = plan.organization_region.as_deref().unwrap_or("");
+    match &who.organization {
+        Some(o) if !o.covers_prefix(region) => Err(TaskError::Forbidden(format!(
+            "organization {} (region {}) does not govern the plan's organization {} (region {})",
+            o.code,
+            o.region_prefix,
+            plan.organization
+                .as_deref()
+                .unwrap_or(plan.lead_department.as_str()),
+            if region.is_empty() {
+                "everywhere"
+            } else {
+                region
+            }
+        ))),
+        Some(o) if plan.cross_region && region.len() == 6 && o.region_prefix.len() == 6 => {
+            Err(TaskError::Forbidden(format!(
+                "a cross-county plan of county {region} is assigned by the level above: a coordinator of the city's or the province's organization writes it, not {}",
+                o.code
+            )))
+        }
+        _ => Ok(()),
+    }
+}

@@ -312,6 +312,12 @@ export async function verifyBundle(b, previous = [], log = () => {}) {
       if (!p) { step('exclusion', null, `前轮任务 ${e.task} 的核验包未提供，无法核对排除名单`); continue; }
       try { await verifyBundle(p); } catch (err) { throw new Failed('exclusion', `前轮任务 ${e.task} 的核验包不一致: ${err.message}`); }
       const drawn = p.result.selections.map((s) => s.institution).sort();
+      if (e.basis) {
+        const extra = e.institutions.filter((x) => !drawn.includes(x));
+        must(e.basis === 'yearly_cap' && e.institutions.length > 0 && extra.length === 0, 'exclusion', `年度上限排除名单中有前轮任务 ${e.task} 未抽中的机构：${extra.join('、') || e.basis}`);
+        step('exclusion', true, `${e.institutions.length} 家机构已达年度抽查上限，前轮任务 ${e.task} 确曾抽中`);
+        continue;
+      }
       must(canon(drawn) === canon(e.institutions), 'exclusion', `排除名单与前轮任务 ${e.task} 实际抽中的机构不一致（缺 ${drawn.filter((x) => !e.institutions.includes(x)).join('、') || '无'}）`);
       step('exclusion', true, `前轮任务 ${e.task} 抽中的 ${drawn.length} 家机构已排除`);
     }

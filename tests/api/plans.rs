@@ -240,6 +240,15 @@ async fn a_draft_plan_is_versioned_published_then_only_amended() {
     assert!(html.contains("国庆假期顺延第二轮"), "{html}");
     let index = page(&app, "/plans").await;
     assert!(index.contains(&format!("/plans/{id}")), "{index}");
+    // The Atom feed announces the publication and the amendment with its reason.
+    let feed = page(&app, "/public/v1/feed.atom").await;
+    assert!(
+        feed.contains(&format!("urn:suiji:plan:{id}:published"))
+            && feed.contains("抽查计划公示")
+            && feed.contains(&format!("urn:suiji:plan:{id}:v3"))
+            && feed.contains("国庆假期顺延第二轮"),
+        "{feed}"
+    );
     let front = page(&app, "/").await;
     assert!(front.contains("href=\"/plans\""), "{front}");
     let list = app
@@ -455,6 +464,26 @@ async fn seed_003_plan_draws_twice_without_repeating_and_round_two_verifies_with
         csv.contains("group,retail_pharmacies,定点零售药店,基金监管股,5/100 per round,72,8,8,0"),
         "{csv}"
     );
+    // The same rows as XLSX.
+    let (_, xlsx) = app
+        .download(&format!("/api/v1/plans/{plan}/export.xlsx"), &app.auditor())
+        .await;
+    let rows = xlsx_rows(xlsx);
+    assert_eq!(
+        rows[2],
+        [
+            "group",
+            "retail_pharmacies",
+            "定点零售药店",
+            "基金监管股",
+            "5/100 per round",
+            "72",
+            "8",
+            "8",
+            "0"
+        ]
+    );
+    assert_eq!(rows[4][0], "round");
 }
 
 fn institution(
@@ -626,11 +655,11 @@ async fn risk_graded_ratios_sample_every_present_grade() {
     assert_eq!(count(&drawn, "pharmacies-other"), 0);
 }
 
-/// Seed 001 as a plan: 3,823 medical institutions (village clinics included) + 689
-/// pharmacies, `coverage: full` in 4 quarterly rounds: every institution is drawn exactly
-/// once in the year, and the last round's exclusions verify against the three earlier
-/// bundles. (A sample without teams: the county-level cross-region teams need
-/// organizations, issue 12.)
+/// Seed 001 as a plan of the city (mi-1506): 3,823 medical institutions (village clinics
+/// included) + 689 pharmacies in three counties, `coverage: full` in 4 quarterly rounds,
+/// county-level cross-region teams (交叉检查: 10 inspectors per county, nobody inspects
+/// his own county): every institution is drawn exactly once in the year, and the last
+/// round's exclusions verify against the three earlier bundles.
 #[tokio::test]
 async fn seed_001_plan_covers_every_institution_exactly_once_in_four_rounds() {
     let (app, _clock) = spawn_app_at(NOW).await;
@@ -659,9 +688,28 @@ async fn seed_001_plan_covers_every_institution_exactly_once_in_four_rounds() {
         .await
         .expect(200);
     assert_eq!(r.body["inserted"], 4512, "{}", r.text);
+    let tree = json!([{"code": "mi-1506", "name": "鄂尔多斯市医疗保障局", "level": "city",
+         "region_prefix": "1506", "department": MI}]);
+    app.upload(
+        "/api/v1/organizations/import",
+        &app.admin(),
+        "application/json",
+        serde_json::to_vec(&tree).unwrap(),
+    )
+    .await
+    .expect(200);
+    let mut inspector_region: HashMap<String, String> = HashMap::new();
+    for i in 0..30 {
+        let region = ["150602", "150621", "150622"][i % 3];
+        let id = app
+            .inspector(inspector_body(MI, &format!("YB{i:04}"), region))
+            .await;
+        inspector_region.insert(id, region.to_owned());
+    }
     let plan = json!({
         "title": "2023年医保定点医药机构全覆盖检查", "year": 2023, "lead_department": MI,
-        "departments": [],
+        "organization": "mi-1506", "cross_region": true,
+        "departments": [{"code": MI, "team_size": 2}],
         "groups": [
             {"id": "medical", "name": "定点医疗机构（含村卫生室）",
              "filter": {"kind": ["designated_hospital", "village_clinic"]}, "goal": "full"},
@@ -689,6 +737,22 @@ async fn seed_001_plan_covers_every_institution_exactly_once_in_four_rounds() {
         for i in drawn.into_values().flatten() {
             assert!(seen.insert(i), "an institution was drawn twice");
         }
+        let v: Value = serde_json::from_slice(&b).unwrap();
+        let region_of: HashMap<&str, &str> = v["snapshot"]["strata"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| s["members"].as_array().unwrap())
+            .map(|m| (m["id"].as_str().unwrap(), m["region"].as_str().unwrap()))
+            .collect();
+        for s in v["result"]["selections"].as_array().unwrap() {
+            let own = region_of[s["institution"].as_str().unwrap()];
+            let inspector = s["team"][0]["inspectors"][0].as_str().unwrap();
+            assert_ne!(
+                inspector_region[inspector], own,
+                "an inspector in his own county"
+            );
+        }
         bundles.push(b);
     }
     assert_eq!(seen.len(), 4512);
@@ -701,4 +765,399 @@ async fn seed_001_plan_covers_every_institution_exactly_once_in_four_rounds() {
     };
     assert_eq!(last.snapshot.exclusions.len(), 3);
     check_exclusions(&last, &earlier).unwrap();
+}
+
+/// Two counties of a city for medical insurance (mi-1506 → mi-150621, mi-150626), with
+/// 2 hospitals and 3 pharmacies in each county.
+async fn two_counties(app: &TestApp) {
+    let tree = json!([
+        {"code": "mi-1506", "name": "鄂尔多斯市医疗保障局", "level": "city",
+         "region_prefix": "1506", "department": MI},
+        {"code": "mi-150621", "name": "达拉特旗医疗保障局", "level": "county",
+         "region_prefix": "150621", "parent": "mi-1506", "department": MI},
+        {"code": "mi-150626", "name": "乌审旗医疗保障局", "level": "county",
+         "region_prefix": "150626", "parent": "mi-1506", "department": MI}]);
+    app.upload(
+        "/api/v1/organizations/import",
+        &app.admin(),
+        "application/json",
+        serde_json::to_vec(&tree).unwrap(),
+    )
+    .await
+    .expect(200);
+    let mut n = 900;
+    for c in ["150621", "150626"] {
+        for i in 0..5 {
+            n += 1;
+            let kind = if i < 2 {
+                "designated_hospital"
+            } else {
+                "retail_pharmacy"
+            };
+            app.institution(institution_body(n, kind, c)).await;
+        }
+    }
+}
+
+fn county_plan() -> Value {
+    let mut p = seed_003_plan();
+    p["departments"] = json!([{"code": MI, "team_size": 2}]);
+    p
+}
+
+/// A plan belongs to its creator's organization (issue 13 with issue 12): only that
+/// organization, the one above it, or an admin writes it; its population is the
+/// organization's region; its round task belongs to it; the public plan names it. A plan
+/// created by an admin or a token without an organization belongs to the lead
+/// department's default organization (everywhere).
+#[tokio::test]
+async fn a_plan_belongs_to_its_organization_and_its_population_to_its_region() {
+    let (app, _clock) = spawn_app_at(NOW).await;
+    two_counties(&app).await;
+    let county = app.coordinator_in(MI, "mi-150626");
+    let other = app.coordinator_in(MI, "mi-150621");
+    let city = app.coordinator_in(MI, "mi-1506");
+    let r = app
+        .post("/api/v1/plans", &county, county_plan())
+        .await
+        .expect(201);
+    assert_eq!(r.body["plan"]["organization"], "mi-150626", "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    // Naming an organization the caller does not govern, or of another department.
+    let mut foreign = county_plan();
+    foreign["organization"] = json!("mi-150621");
+    let before = app.audit_len().await;
+    app.post("/api/v1/plans", &county, foreign)
+        .await
+        .expect(403);
+    let mut unknown = county_plan();
+    unknown["organization"] = json!("mi-9999");
+    app.post("/api/v1/plans", &county, unknown)
+        .await
+        .expect_problem_field(422, "organization");
+    assert_eq!(app.audit_len().await, before);
+    // A cross-county plan of a county is assigned by the level above.
+    let mut cross = county_plan();
+    cross["cross_region"] = json!(true);
+    app.post("/api/v1/plans", &county, cross.clone())
+        .await
+        .expect(403);
+    // The neighbouring county may neither edit nor publish it; the city may.
+    let mut edited = county_plan();
+    edited["title"] = json!("乌审旗2023年双随机抽查计划");
+    app.put(&format!("/api/v1/plans/{id}"), &other, 1, edited.clone())
+        .await
+        .expect(403);
+    app.post(&format!("/api/v1/plans/{id}/publish"), &other, json!(null))
+        .await
+        .expect(403);
+    let r = app
+        .put(&format!("/api/v1/plans/{id}"), &city, 1, edited)
+        .await
+        .expect(200);
+    assert_eq!(r.body["plan"]["organization"], "mi-150626", "{}", r.text);
+    app.post(&format!("/api/v1/plans/{id}/publish"), &city, json!(null))
+        .await
+        .expect(200);
+    // The population is the county's: 2 hospitals and 3 pharmacies, not the city's 4 + 6.
+    let progress = app
+        .get(&format!("/api/v1/plans/{id}/progress"), &app.auditor())
+        .await
+        .expect(200);
+    assert_eq!(
+        progress.body["groups"][0]["population"], 2,
+        "{}",
+        progress.text
+    );
+    assert_eq!(progress.body["groups"][1]["population"], 3);
+    // Its rounds' tasks belong to it too: the neighbour cannot create one, the county can.
+    app.post(
+        &format!("/api/v1/plans/{id}/rounds/1/task"),
+        &other,
+        round_input(&[MI]),
+    )
+    .await
+    .expect(403);
+    let r = app
+        .post(
+            &format!("/api/v1/plans/{id}/rounds/1/task"),
+            &county,
+            round_input(&[MI]),
+        )
+        .await
+        .expect(201);
+    assert_eq!(r.body["organization"], "mi-150626", "{}", r.text);
+    // The public sees whose plan it is.
+    let (_, body) = public(&app, &format!("/public/v1/plans/{id}")).await;
+    assert_eq!(body["organization"], "mi-150626");
+    assert_eq!(body["organization_name"], "乌审旗医疗保障局");
+    assert_eq!(body["plan"]["organization"], "mi-150626");
+    let (_, listed) = public(&app, "/public/v1/plans").await;
+    assert_eq!(listed["items"][0]["organization"], "mi-150626", "{listed}");
+    let html = page(&app, &format!("/plans/{id}")).await;
+    assert!(html.contains("乌审旗医疗保障局"), "{html}");
+    // CORS like every /public/v1 route: preflight answered, ETag exposed, 304 on match.
+    for path in [
+        "/public/v1/plans".to_string(),
+        format!("/public/v1/plans/{id}"),
+    ] {
+        let r = app
+            .send(
+                reqwest::Method::OPTIONS,
+                &path,
+                None,
+                None,
+                &[
+                    ("origin", "https://portal.example"),
+                    ("access-control-request-method", "GET"),
+                    ("access-control-request-headers", "if-none-match"),
+                ],
+            )
+            .await;
+        assert!(r.status.is_success(), "{path}: preflight got {}", r.status);
+        assert_eq!(r.header("access-control-allow-origin"), "*", "{path}");
+        let g = app
+            .send(
+                reqwest::Method::GET,
+                &path,
+                None,
+                None,
+                &[("origin", "https://portal.example")],
+            )
+            .await
+            .expect(200);
+        assert_eq!(g.header("access-control-allow-origin"), "*", "{path}");
+        assert!(
+            g.header("access-control-expose-headers")
+                .to_ascii_lowercase()
+                .contains("etag"),
+            "{path}"
+        );
+        let etag = g.header("etag").to_owned();
+        app.send(
+            reqwest::Method::GET,
+            &path,
+            None,
+            None,
+            &[("if-none-match", etag.as_str())],
+        )
+        .await
+        .expect(304);
+    }
+    // The city's cross-county plan is allowed; an admin's plan is the department's.
+    app.post("/api/v1/plans", &city, cross).await.expect(201);
+    let mut formula = county_plan();
+    formula["groups"][0]["responsible_unit"] = json!("=HYPERLINK(\"http://x\",\"科\")");
+    let r = app
+        .post("/api/v1/plans", &app.admin(), formula)
+        .await
+        .expect(201);
+    assert_eq!(r.body["plan"]["organization"], MI);
+    // Exports neutralize formulas: the CSV cell gets an apostrophe, the XLSX cell is text.
+    let admin_plan = r.body["id"].as_str().unwrap().to_owned();
+    let (_, csv) = app
+        .download(
+            &format!("/api/v1/plans/{admin_plan}/export.csv"),
+            &app.auditor(),
+        )
+        .await;
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(csv.contains("'=HYPERLINK"), "{csv}");
+    let (headers, xlsx) = app
+        .download(
+            &format!("/api/v1/plans/{admin_plan}/export.xlsx"),
+            &app.auditor(),
+        )
+        .await;
+    assert_eq!(
+        headers["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    let rows = xlsx_rows(xlsx);
+    assert_eq!(rows[1][3], "=HYPERLINK(\"http://x\",\"科\")", "{rows:?}");
+}
+
+/// The cells of an XLSX file's first sheet, as text (a formula cell would read empty).
+fn xlsx_rows(bytes: Vec<u8>) -> Vec<Vec<String>> {
+    use calamine::Reader as _;
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let range = book.worksheet_range_at(0).unwrap().unwrap();
+    range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
+}
+
+/// A standalone suiji-draw/2 task over the seed 003 county drawing every hospital and
+/// 5 % of the pharmacies.
+fn all_hospitals_task() -> Value {
+    let mut t = seed_003_task();
+    let o = t.as_object_mut().unwrap();
+    o.remove("protocol");
+    o.insert("reveal_deadline".into(), json!(DEADLINE));
+    o["strata"][0]["ratio"] = json!({"num": 1, "den": 1});
+    o["entropy_plan"] = json!([{"source": "department:medical_insurance"},
+        {"source": "department:health"}, {"source": "department:market_regulation"}]);
+    t
+}
+
+/// The yearly cap (`SUIJI_YEARLY_CAP=total=2`) across tasks: the seed 003 county's 7
+/// hospitals drawn by two tasks this year are not in a third task's pool; they are its
+/// /2 exclusions with `basis: "yearly_cap"`, under both earlier tasks, and the exclusions
+/// verify against those tasks' bundles (`suiji verify --previous`), and only with them.
+#[tokio::test]
+async fn an_institution_drawn_as_often_as_the_yearly_cap_allows_is_excluded_provably() {
+    let clock = suiji::domain::Clock::simulated(instant(NOW));
+    let shared = clock.clone();
+    let app = spawn_app_with(move |c| {
+        c.clock = shared;
+        c.yearly_cap = "total=2".parse().unwrap();
+    })
+    .await;
+    let county = seed_003_county(&app).await;
+    let depts = [MI, HEALTH, MR];
+    let mut bundles = Vec::new();
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let id = create_task(&app, all_hospitals_task()).await;
+        commit_all(&app, &id, &depts).await;
+        let (b, drawn) = seal_and_draw(&app, &id, &depts).await;
+        assert_eq!(count(&drawn, "designated_hospitals"), 7);
+        let AnyBundle::V2(b2) = parse_bundle(&b).unwrap() else {
+            panic!("not /2")
+        };
+        // The second task's pool still holds every hospital (drawn once so far).
+        assert!(b2.snapshot.exclusions.is_empty());
+        bundles.push(b);
+        ids.push(id);
+    }
+    let third = create_task(&app, all_hospitals_task()).await;
+    commit_all(&app, &third, &depts).await;
+    let (b3, drawn3) = seal_and_draw(&app, &third, &depts).await;
+    assert_eq!(count(&drawn3, "designated_hospitals"), 0);
+    assert_eq!(count(&drawn3, "retail_pharmacies"), 4);
+    let AnyBundle::V2(b3v) = parse_bundle(&b3).unwrap() else {
+        panic!("not /2")
+    };
+    parse_bundle(&b3).unwrap().verify().unwrap();
+    let mut hospitals = county.hospitals.clone();
+    hospitals.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    let listed: Vec<&String> = b3v.snapshot.exclusions.iter().map(|e| &e.task).collect();
+    assert_eq!(listed, expected.iter().collect::<Vec<_>>());
+    for e in &b3v.snapshot.exclusions {
+        assert_eq!(e.basis.as_deref(), Some("yearly_cap"));
+        assert_eq!(e.institutions, hospitals);
+    }
+    let pool: HashSet<&String> = b3v
+        .snapshot
+        .strata
+        .iter()
+        .flat_map(|s| s.members.iter().map(|m| &m.id))
+        .collect();
+    assert!(hospitals.iter().all(|h| !pool.contains(h)));
+    let previous: Vec<AnyBundle> = bundles.iter().map(|b| parse_bundle(b).unwrap()).collect();
+    check_exclusions(&b3v, &previous).unwrap();
+    assert!(check_exclusions(&b3v, &previous[..1]).is_err());
+    // A forged cap exclusion naming a pharmacy the earlier tasks never drew fails.
+    let drawn_before: HashSet<String> = previous.iter().flat_map(|p| p.drawn()).collect();
+    let never = county
+        .pharmacies
+        .iter()
+        .find(|p| !drawn_before.contains(*p))
+        .unwrap();
+    let mut forged = b3v.clone();
+    forged.snapshot.exclusions[0]
+        .institutions
+        .push(never.clone());
+    forged.snapshot.exclusions[0].institutions.sort();
+    let f = check_exclusions(&forged, &previous).unwrap_err();
+    assert!(f.reason.contains(never.as_str()), "{f}");
+}
+
+/// Every (institution, inspector) pair of a bundle's teams.
+fn team_pairs(bundle: &[u8]) -> HashSet<(String, String)> {
+    let b: Value = serde_json::from_slice(bundle).unwrap();
+    let mut out = HashSet::new();
+    for s in b["result"]["selections"].as_array().unwrap() {
+        for t in s["team"].as_array().unwrap() {
+            for i in t["inspectors"].as_array().unwrap() {
+                out.insert((
+                    s["institution"].as_str().unwrap().to_owned(),
+                    i.as_str().unwrap().to_owned(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// 轮换: with `rotation`, a round's teams keep away every inspector who inspected the
+/// institution the year before; the pairs are conflicts leaves of the round's pool (so the
+/// conflicts root commits to them and the bundle verifies).
+#[tokio::test]
+async fn with_rotation_nobody_inspects_again_what_he_inspected_the_year_before() {
+    let (app, _clock) = spawn_app_at(NOW).await;
+    seed_003_county(&app).await;
+    let depts = [MI, HEALTH, MR];
+    let mut last_year = all_hospitals_task();
+    last_year["year"] = json!(2022);
+    last_year["inspection_start"] = json!("2022-08-01");
+    last_year["inspection_end"] = json!("2022-08-31");
+    let t0 = create_task(&app, last_year).await;
+    commit_all(&app, &t0, &depts).await;
+    let (b0, drawn0) = seal_and_draw(&app, &t0, &depts).await;
+    assert_eq!(count(&drawn0, "designated_hospitals"), 7);
+    // Who inspected which hospital last year (the task drew pharmacies too).
+    let hospitals: HashSet<&String> = drawn0["designated_hospitals"].iter().collect();
+    let before: HashSet<(String, String)> = team_pairs(&b0)
+        .into_iter()
+        .filter(|(x, _)| hospitals.contains(x))
+        .collect();
+    assert_eq!(before.len(), 7 * 4);
+
+    let mut plan = seed_003_plan();
+    plan["groups"] = json!([{"id": "designated_hospitals", "name": "定点医院",
+        "filter": {"kind": ["designated_hospital"]}, "ratio": {"num": 1, "den": 1}}]);
+    plan["rounds"] = json!([{"start": "2023-08-01", "end": "2023-08-31"}]);
+    plan["rotation"] = json!(true);
+    let id = create_plan(&app, plan).await;
+    let got = app
+        .get(&format!("/api/v1/plans/{id}"), &app.auditor())
+        .await
+        .expect(200);
+    assert_eq!(got.body["plan"]["rotation"], true);
+    publish(&app, &id).await;
+    let t1 = round_task(&app, &id, 1, &depts).await;
+    commit_all(&app, &t1, &depts).await;
+    let (b1, drawn1) = seal_and_draw(&app, &t1, &depts).await;
+    assert_eq!(count(&drawn1, "designated_hospitals"), 7);
+    let now = team_pairs(&b1);
+    assert_eq!(now.len(), 7 * 4);
+    assert!(
+        now.is_disjoint(&before),
+        "an inspector went back to a hospital he inspected last year"
+    );
+    // The pairs are in the conflicts leaves the bundle discloses, and it verifies.
+    parse_bundle(&b1).unwrap().verify().unwrap();
+    let b: Value = serde_json::from_slice(&b1).unwrap();
+    let leaves = b["conflicts"]["full"]
+        .as_array()
+        .or(b["conflicts"]["proofs"].as_array())
+        .unwrap();
+    let mut committed = HashSet::new();
+    for l in leaves {
+        for i in l["inspectors"].as_array().unwrap() {
+            committed.insert((
+                l["institution"].as_str().unwrap().to_owned(),
+                i.as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    assert!(
+        before.is_subset(&committed),
+        "rotation pairs missing from the leaves"
+    );
 }
