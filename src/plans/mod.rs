@@ -379,6 +379,7 @@ fn round_strata(plan: &PlanInput, counts: &[u64]) -> Vec<StratumConfig> {
                 ratio,
                 min: k,
                 max: Some(k),
+                records: None,
             }
         })
         .collect()
@@ -454,6 +455,7 @@ pub async fn create_round_task(
         // The round's task belongs to the caller's organization (the lifecycle fills it).
         organization: None,
         organization_region: None,
+        list: None,
     };
     // The plan's row lock is released here; the task is created by the task lifecycle in
     // its own transaction, then linked (a second creation for the round in between would
