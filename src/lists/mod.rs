@@ -427,6 +427,9 @@ pub async fn pool(
 
 // ---- reading a list file offline (`suiji verify --list`) ----
 
+/// One record read from a file: its id and typed values, or why the row is bad.
+pub type RecordRow = Result<(String, Vec<Value>), String>;
+
 /// The records of a list file as the upload reads them: `(id, typed values)` in file
 /// order, for the columns named (the id column and each attribute column by its title).
 /// An unreadable file, a missing column or a bad cell is an error naming the row.
@@ -434,7 +437,7 @@ pub fn read_file(
     path: &std::path::Path,
     id_column: &str,
     columns: &[ListColumn],
-) -> Result<Vec<Result<(String, Vec<Value>), String>>, String> {
+) -> Result<Vec<RecordRow>, String> {
     use crate::bulk::source::{Format, detect_encoding_streaming, format_of_path};
     let name = path.display().to_string();
     let open = || std::fs::File::open(path).map_err(|e| format!("cannot read {name}: {e}"));
