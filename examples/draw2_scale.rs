@@ -109,6 +109,7 @@ fn main() {
         conflicts_root: conflicts_root(&leaves),
         exclusions: vec![],
         entropy_plan: plan,
+        records: None,
     };
     let entropy = Entropy2 {
         reveals: codes

@@ -140,6 +140,7 @@ fn pool(
         conflicts_root: conflicts_root(&leaves),
         exclusions: Vec::new(),
         entropy_plan,
+        records: None,
     };
     Pool { snapshot, leaves }
 }

@@ -22,6 +22,8 @@ pub mod draw;
 pub mod error;
 /// The on-site check form (双随机实地核查表): a printable A4 page, pure rendering.
 pub mod form;
+/// Record lists (issue 14): upload, read, delete; never public.
+pub mod lists;
 /// Prometheus metrics at `/metrics`.
 pub mod metrics;
 /// Organizations (省/市/县) and their jurisdiction: create, update, import a tree.

@@ -91,6 +91,13 @@ enum Command {
         /// Earlier bundles, to check the exclusions of a /2 bundle against what they drew.
         #[arg(long)]
         previous: Vec<std::path::PathBuf>,
+        /// A sample of records: the list file (CSV or XLSX as uploaded), to recompute every
+        /// member hash (with --salt).
+        #[arg(long, requires = "salt")]
+        list: Option<std::path::PathBuf>,
+        /// The list's salt (hex), from `GET /api/v1/lists/{id}/salt` (auditors).
+        #[arg(long, requires = "list")]
+        salt: Option<String>,
     },
     /// Audit-log commands.
     Audit {
@@ -429,7 +436,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", suiji::api::openapi_yaml());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verify { bundle, previous } => Ok(suiji::verify_cmd::run(&bundle, &previous)),
+        Command::Verify {
+            bundle,
+            previous,
+            list,
+            salt,
+        } => Ok(suiji::verify_cmd::run_with_list(
+            &bundle,
+            &previous,
+            list.as_deref().zip(salt.as_deref()),
+        )),
         Command::Backup { file, db } => runtime()?.block_on(async {
             let url = existing_database(&db.database_url);
             let store = suiji::store::Store::connect(&url).await?;

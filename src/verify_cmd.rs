@@ -29,6 +29,45 @@ fn read(path: &Path) -> Result<AnyBundle, String> {
 /// Read the bundle at `path` (`-` for standard input) and the earlier bundles, verify, and
 /// report on stdout (consistent) or stderr (mismatch, unreadable input).
 pub fn run(path: &Path, previous: &[PathBuf]) -> ExitCode {
+    run_with_list(path, previous, None)
+}
+
+/// The full check of a sample of records (docs/draw-spec.md B.12): the list file and the
+/// salt (hex) recompute every stratum's member hashes.
+fn check_records(b: &crate::draw::v2::Bundle2, list: &Path, salt: &str) -> Result<String, String> {
+    let Some(records) = &b.snapshot.records else {
+        return Err("the bundle is not a sample of records: --list does not apply".into());
+    };
+    let salt = hex::decode(salt.trim()).map_err(|e| format!("--salt is not hex: {e}"))?;
+    let columns: Vec<crate::domain::list::ListColumn> = records
+        .columns
+        .iter()
+        .map(|c| {
+            serde_json::from_value(serde_json::json!({"name": c.name, "type": c.kind}))
+                .map_err(|e| format!("records.columns: {e}"))
+        })
+        .collect::<Result<_, _>>()?;
+    let rows = crate::lists::read_file(list, &records.id_column, &columns)?;
+    let strata: Vec<(&str, Vec<&str>)> = b
+        .snapshot
+        .strata
+        .iter()
+        .map(|s| {
+            (
+                s.id.as_str(),
+                s.members.iter().map(|m| m.id.as_str()).collect(),
+            )
+        })
+        .collect();
+    crate::draw::sample::check_list(records, &strata, &salt, rows)?;
+    Ok(format!(
+        "{} records of list {} (salt checked), every stratum recomputed",
+        records.list_rows, records.list_sha256
+    ))
+}
+
+/// [`run`], and with `list` = (list file, salt hex) the full check of a sample of records.
+pub fn run_with_list(path: &Path, previous: &[PathBuf], list: Option<(&Path, &str)>) -> ExitCode {
     let name = path.display().to_string();
     let bundle = match read(path) {
         Ok(b) => b,
@@ -53,8 +92,27 @@ pub fn run(path: &Path, previous: &[PathBuf]) -> ExitCode {
         AnyBundle::V2(b) if !earlier.is_empty() => check_exclusions(b, &earlier).map(|()| v),
         _ => Ok(v),
     });
+    let records = match (&checked, &bundle, list) {
+        (Ok(_), AnyBundle::V2(b), Some((file, salt))) => match check_records(b, file, salt) {
+            Ok(line) => Some(line),
+            Err(e) => {
+                eprintln!("MISMATCH in {name} at step records: {e}");
+                return ExitCode::from(1);
+            }
+        },
+        (Ok(_), AnyBundle::V2(b), None) => b.snapshot.records.as_ref().map(|r| {
+            format!(
+                "member hashes of list {} ({} records), NOT checked against the list (give --list and --salt)",
+                r.list_sha256, r.list_rows
+            )
+        }),
+        _ => None,
+    };
     match checked {
         Ok(v) => {
+            if let Some(line) = &records {
+                println!("records:      {line}");
+            }
             println!("consistent: {name} ({})", v.spec);
             println!("pool hash:    {}", v.pool_hash);
             println!("seed:         {}", v.seed);

@@ -658,6 +658,7 @@ fn to_v2(
         conflicts_root: v2::conflicts_root(&leaves),
         exclusions: vec![],
         entropy_plan: plan,
+        records: None,
     };
     let mut reveals = vec![EntropyValue {
         source: "department:a".into(),

@@ -27,6 +27,8 @@ pub mod inspectors;
 pub mod institutions;
 /// Inspection-item lists.
 pub mod items;
+/// Record lists (issue 14): patients, bills… drawn from by sample tasks (never public).
+pub mod lists;
 /// Liveness, readiness, the API description.
 pub mod ops;
 /// Organizations (省/市/县 jurisdictions) of each department.
@@ -106,6 +108,7 @@ RFC 9457 problem document (application/problem+json).",
     tags(
         (name = "registries", description = "一单两库: departments, institutions, inspectors, inspection items"),
         (name = "tasks", description = "抽查任务: joint draws from configuration to the verifiable bundle"),
+        (name = "lists", description = "名单: record lists (patients, bills…) for sample tasks, never public"),
         (name = "plans", description = "抽查计划: annual plans, their rounds and progress"),
         (name = "publication", description = "一公开: publishing drawn lists and results"),
         (name = "public", description = "一公开: public, read-only, no token"),
@@ -187,6 +190,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(evidence::router())
         .merge(dispatch::router())
         .merge(webhooks::router())
+        .merge(lists::router())
 }
 
 /// What the generator cannot write from the routes alone: the responses every route

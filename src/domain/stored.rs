@@ -56,6 +56,9 @@ pub struct StoredTaskConfig {
     pub organization: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization_region: Option<String>,
+    /// A sample over a record list (issue 14): the list's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -75,6 +78,9 @@ pub struct StoredStratum {
     pub min: u64,
     #[serde(default)]
     pub max: Option<u64>,
+    /// Issue 14: the record conditions of a stratum over a list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -119,6 +125,8 @@ struct StratumShapes {
     min: u64,
     #[serde(default)]
     max: Option<u64>,
+    #[serde(default)]
+    records: Option<std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 impl<'de> Deserialize<'de> for StoredStratumCompat {
@@ -136,6 +144,7 @@ impl<'de> Deserialize<'de> for StoredStratumCompat {
             den,
             min: s.min,
             max: s.max,
+            records: s.records,
         }))
     }
 }
@@ -194,6 +203,7 @@ impl From<&TaskInput> for StoredTaskConfig {
                     den: s.ratio.den,
                     min: s.min,
                     max: s.max,
+                    records: s.records.clone(),
                 })
                 .collect(),
             cross_region: t.cross_region,
@@ -216,6 +226,7 @@ impl From<&TaskInput> for StoredTaskConfig {
             reveal_deadline: t.reveal_deadline,
             organization: t.organization.clone(),
             organization_region: t.organization_region.clone(),
+            list: t.list.clone(),
         }
     }
 }
@@ -254,6 +265,7 @@ impl From<StoredTaskConfig> for TaskInput {
                     },
                     min: st.min,
                     max: st.max,
+                    records: st.records,
                 })
                 .collect(),
             cross_region: s.cross_region,
@@ -277,6 +289,7 @@ impl From<StoredTaskConfig> for TaskInput {
             reveal_deadline: s.reveal_deadline,
             organization: s.organization,
             organization_region: s.organization_region,
+            list: s.list,
         }
     }
 }

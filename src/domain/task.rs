@@ -82,6 +82,14 @@ pub struct StratumConfig {
     /// At most this many.
     #[serde(default)]
     pub max: Option<u64>,
+    /// A task over a record list (`list`, issue 14): the records of this stratum are those
+    /// whose value in each named column is one of the given values (text as written,
+    /// integers in decimal, dates `YYYY-MM-DD`); `{}` takes every record. A record matching
+    /// several strata belongs to the first by stratum id. A fixed count is
+    /// `ratio: {num: 0, den: 1}, min: k, max: k` (a stratum with fewer records gives all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<std::collections::BTreeMap<String, Vec<String>>>)]
+    pub records: Option<std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 /// A participating department and how many inspectors it sends to each institution.
@@ -191,6 +199,11 @@ pub struct TaskInput {
     /// created (`""`: everywhere); not part of the input.
     #[serde(skip)]
     pub organization_region: Option<String>,
+    /// A sample of records (issue 14): the id of the record list the strata draw from
+    /// (each stratum then selects records with `records`). suiji-draw/2, without teams;
+    /// the snapshot and the bundle name records only by their salted hashes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list: Option<String>,
 }
 
 fn id_like(s: &str) -> bool {
@@ -342,6 +355,7 @@ impl TaskInput {
                 "at least one source of randomness",
             ));
         }
+        super::list::validate_task(self, &mut e);
         if self.protocol() == Protocol::V2 {
             self.validate_v2(&mut e);
         } else if self.reveal_deadline.is_some() {

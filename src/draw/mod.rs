@@ -18,6 +18,7 @@ pub mod merkle;
 pub mod quicknet;
 pub mod replace;
 pub mod rng;
+pub mod sample;
 pub mod seed;
 pub mod snapshot;
 pub mod v2;

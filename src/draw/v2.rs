@@ -56,6 +56,11 @@ pub struct Snapshot2 {
     pub exclusions: Vec<Exclusion>,
     /// Sources of randomness, sorted by source.
     pub entropy_plan: Vec<PlanEntry2>,
+    /// A sample of records (B.12): the members are salted hashes of a list's records, and
+    /// this says which list and how each stratum selects them. Absent (and not written)
+    /// otherwise, so every other snapshot keeps its bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<super::sample::Records>,
 }
 
 /// A department of a /2 snapshot (its inspectors' conflicts live in the conflicts tree).
@@ -409,6 +414,10 @@ impl CanonicalJson for Snapshot2 {
         w.opt_str(self.lead_department.as_deref());
         w.key("max_assignments_per_inspector");
         w.opt_u64(self.max_assignments_per_inspector);
+        if let Some(r) = &self.records {
+            w.key("records");
+            r.write_canonical(w);
+        }
         w.key("reveal_deadline");
         w.u64(self.reveal_deadline);
         w.key("spec");
@@ -654,6 +663,9 @@ pub fn validate2(snapshot: &Snapshot2) -> Vec<String> {
         out.push(format!(
             "institution {id} is in the pool and in an exclusion"
         ));
+    }
+    if let Some(records) = &snapshot.records {
+        out.extend(super::sample::validate_records(snapshot, records));
     }
     out
 }

@@ -466,6 +466,7 @@ fn round_strata(plan: &PlanInput, counts: &[u64]) -> Vec<StratumConfig> {
                 ratio,
                 min: k,
                 max: Some(k),
+                records: None,
             }
         })
         .collect()
@@ -542,6 +543,7 @@ pub async fn create_round_task(
         // region and checks the caller governs it), so its pool is the plan's region.
         organization: data.organization.clone(),
         organization_region: None,
+        list: None,
     };
     // The plan's row lock is released here; the task is created by the task lifecycle in
     // its own transaction, then linked (a second creation for the round in between would

@@ -8,6 +8,8 @@ pub mod bulk;
 pub mod dispatch;
 pub mod evidence;
 mod filter;
+/// Record lists (issue 14): metadata, rows in batches, uses.
+pub mod lists;
 pub mod metrics;
 pub mod organizations;
 pub mod parts;

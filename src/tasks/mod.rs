@@ -142,7 +142,10 @@ pub async fn create(db: &Store, who: &Principal, input: &TaskInput) -> TaskResul
         }
     }
     TaskError::check(errors)?;
+    // A sample over a record list (issue 14): the list exists and fits the strata.
+    crate::lists::check_task(&mut tx, input).await?;
     let task = store::insert(&mut tx, &who.actor(), input).await?;
+    crate::lists::attach(&mut tx, input, &task.id).await?;
     let digest = audit::payload_digest(input);
     finish(tx, who, "task.create", &task.id, &digest).await?;
     tracing::info!(task = %task.id, title = %input.title, "task created");
@@ -361,7 +364,17 @@ pub async fn seal(db: &Store, who: &Principal, id: &str) -> TaskResult<TaskRow> 
             waiting.join(", ")
         )));
     }
-    let (mut candidates, mut inspectors, pools) = jurisdiction_pool(&mut tx, &task.config).await?;
+    // A sample over a record list (issue 14) takes its pool from the list.
+    let (mut candidates, mut inspectors, pools, records) = match &task.config.list {
+        Some(list) => {
+            let (c, r) = crate::lists::pool(&mut tx, &task.config, list).await?;
+            (c, Vec::new(), Vec::new(), Some(r))
+        }
+        None => {
+            let (c, i, p) = jurisdiction_pool(&mut tx, &task.config).await?;
+            (c, i, p, None)
+        }
+    };
     if task.config.protocol() == Protocol::V2 {
         check_seal2(db, &task.config)?;
     }
@@ -394,7 +407,17 @@ pub async fn seal(db: &Store, who: &Principal, id: &str) -> TaskResult<TaskRow> 
             inspectors,
             plan,
         };
-        let snapshot = assemble_snapshot(&task_id, &cfg, inputs);
+        let mut snapshot = assemble_snapshot(&task_id, &cfg, inputs);
+        if records.is_some() {
+            // Records have no region (B.12).
+            for m in snapshot
+                .strata
+                .iter_mut()
+                .flat_map(|s| s.members.iter_mut())
+            {
+                m.region = None;
+            }
+        }
         // A /2 sample without teams has no department to lead (its snapshot says null).
         let teamless = cfg.protocol() == Protocol::V2 && cfg.departments.is_empty();
         let mut problems = draw::validate(&snapshot);
@@ -404,7 +427,7 @@ pub async fn seal(db: &Store, who: &Principal, id: &str) -> TaskResult<TaskRow> 
         let infeasible = draw::infeasible_pairs(&snapshot);
         let sealed = (problems.is_empty() && infeasible.is_empty()).then(|| {
             if cfg.protocol() == Protocol::V2 {
-                seal2(snapshot.clone(), &cfg, exclusions)
+                seal2(snapshot.clone(), &cfg, exclusions, records)
             } else {
                 // The canonical text and its hash, written side by side on two threads.
                 std::thread::scope(|s| {
@@ -569,9 +592,11 @@ fn seal2(
     snapshot: draw::Snapshot,
     cfg: &TaskInput,
     exclusions: Vec<draw::v2::Exclusion>,
+    records: Option<draw::sample::Records>,
 ) -> TaskResult<(String, String, Option<String>)> {
     let (mut snapshot, leaves) = v2::snapshot2(snapshot, cfg);
     snapshot.exclusions = exclusions;
+    snapshot.records = records;
     draw::v2::seal_check(&snapshot, &leaves)
         .map_err(|f| TaskError::field("strata", format!("the pool cannot be sealed: {f}")))?;
     let canonical = String::from_utf8(snapshot.canonical_bytes())
@@ -643,7 +668,11 @@ pub async fn draw(
             &r.seed,
         ),
     };
-    results_store::insert_selections(&mut tx, id, &made.rows).await?;
+    // A sample of records (issue 14) draws member hashes, not institutions: its
+    // selections stay in the result and never reach the public selection index.
+    if current.config.list.is_none() {
+        results_store::insert_selections(&mut tx, id, &made.rows).await?;
+    }
     finish(tx, who, "task.draw", id, &result_hash).await?;
     crate::metrics::observe_operation("draw", started.elapsed(), made.rows.len() as u64);
     tracing::info!(task = %id, %seed, %result_hash, selections = made.rows.len(), forfeited = ?made.forfeited, "draw made");

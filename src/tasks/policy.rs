@@ -342,3 +342,38 @@ pub fn plan(who: &Principal, plan: &crate::domain::plan::PlanInput) -> Result<()
         _ => Ok(()),
     }
 }
+
+/// Record lists (issue 14): admins and coordinators upload them; auditors only read.
+pub fn upload_list(who: &Principal) -> Result<(), TaskError> {
+    match who.role {
+        Role::Admin | Role::Coordinator => Ok(()),
+        Role::Auditor => Err(TaskError::Forbidden(
+            "auditors have read-only access: only an admin or a coordinator uploads a list".into(),
+        )),
+    }
+}
+
+/// Deleting an unused list: an admin, or a coordinator of the organization that uploaded
+/// it.
+pub fn delete_list(who: &Principal, organization: Option<&str>) -> Result<(), TaskError> {
+    upload_list(who)?;
+    if who.role == Role::Admin || who.organization_code().as_deref() == organization {
+        Ok(())
+    } else {
+        Err(TaskError::Forbidden(format!(
+            "only an admin or a coordinator of organization {} (which uploaded the list) may delete it",
+            organization.unwrap_or("?")
+        )))
+    }
+}
+
+/// A list's salt (which turns the member hashes of a public bundle back into records for
+/// whoever holds the list): admins and auditors only.
+pub fn read_list_salt(who: &Principal) -> Result<(), TaskError> {
+    match who.role {
+        Role::Admin | Role::Auditor => Ok(()),
+        Role::Coordinator => Err(TaskError::Forbidden(
+            "a list's salt is revealed to admins and auditors only".into(),
+        )),
+    }
+}

@@ -84,6 +84,7 @@ pub fn snapshot2(s: Snapshot, cfg: &TaskInput) -> (Snapshot2, Vec<ConflictLeaf>)
                 note: e.note,
             })
             .collect(),
+        records: None,
     };
     (snapshot, leaves)
 }

@@ -1,0 +1,164 @@
+//! Writes the vector of a sample of records (docs/draw-spec.md B.12) into
+//! `tests/vectors/records/`
+//! (run from the repository root):
+//!
+//! ```text
+//! cargo run --example sample_vectors
+//! ```
+//!
+//! `10-v2-records.list.csv` is the list (40 patients over 4 categories), `10-v2-records.salt`
+//! its salt (hex), `10-v2-records.json` the auditor's bundle of a draw of 3 patients per
+//! category with the beacon of quicknet round 657413. Deterministic: the same files every
+//! run. `tests/samples.rs` checks them.
+
+use std::fs;
+
+use serde_json::Value;
+use suiji::domain::list::{ContentHash, ListColumn, member_hash, parse_columns, salt_commitment};
+use suiji::draw::merkle::ConflictLeaf;
+use suiji::draw::sample::{Condition, Matcher, RecordColumn, RecordStratum, Records};
+use suiji::draw::v2::*;
+use suiji::draw::{Member, Ratio, Stratum};
+
+const ROUND: u64 = 657413;
+const SIG: &str = "b713718a38ae728dfd477991af2822e08d2f305e47718cef9f7848ce4050e7be41076862b98fad56e91a6b85b89cd97b";
+const DIR: &str = "tests/vectors/records";
+const CATEGORIES: [&str; 4] = ["门慢", "门特", "国谈药", "双通道"];
+
+/// The list: (id, [category, disease, cost_fen]).
+fn list() -> Vec<(String, Vec<Value>)> {
+    (0..40u64)
+        .map(|i| {
+            (
+                format!("P{i:04}"),
+                vec![
+                    Value::from(CATEGORIES[(i % 4) as usize]),
+                    Value::from(format!("D{}", i % 3)),
+                    Value::from(1000 + i * 113 % 997),
+                ],
+            )
+        })
+        .collect()
+}
+
+fn columns() -> Vec<ListColumn> {
+    parse_columns("category:text,disease:text,cost_fen:integer", "patient_id").unwrap()
+}
+
+fn csv() -> String {
+    let mut s = String::from("patient_id,category,disease,cost_fen\n");
+    for (id, v) in list() {
+        s.push_str(&format!(
+            "{id},{},{},{}\n",
+            v[0].as_str().unwrap(),
+            v[1].as_str().unwrap(),
+            v[2]
+        ));
+    }
+    s
+}
+
+fn main() {
+    let salt = sha256_hex(b"salt of the B.12 vector");
+    let salt_bytes = hex::decode(&salt).unwrap();
+    let mut content = ContentHash::new("patient_id", &columns());
+    for (id, v) in list() {
+        content.row(&id, &v);
+    }
+    let records = Records {
+        list_sha256: content.finish(),
+        list_rows: 40,
+        id_column: "patient_id".into(),
+        columns: columns()
+            .iter()
+            .map(|c| RecordColumn {
+                name: c.name.clone(),
+                kind: serde_json::to_value(c.kind)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            })
+            .collect(),
+        salt_commitment: salt_commitment(&salt_bytes),
+        strata: CATEGORIES
+            .iter()
+            .enumerate()
+            .map(|(i, c)| RecordStratum {
+                stratum: format!("c{i}"),
+                conditions: vec![Condition {
+                    column: "category".into(),
+                    values: vec![(*c).to_owned()],
+                }],
+            })
+            .collect(),
+    };
+    let matcher = Matcher::new(&records).unwrap();
+    let mut members: Vec<Vec<String>> = vec![Vec::new(); 4];
+    for (id, v) in list() {
+        if let Some(s) = matcher.stratum_of(&v) {
+            members[s].push(member_hash(&salt_bytes, &id));
+        }
+    }
+    let strata: Vec<Stratum> = members
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut m)| {
+            m.sort();
+            Stratum {
+                id: format!("c{i}"),
+                ratio: Ratio { num: 0, den: 1 },
+                min: 3,
+                max: Some(3),
+                members: m
+                    .into_iter()
+                    .map(|id| Member { id, region: None })
+                    .collect(),
+            }
+        })
+        .collect();
+    let leaves: Vec<ConflictLeaf> = strata
+        .iter()
+        .flat_map(|s| &s.members)
+        .map(|m| ConflictLeaf {
+            institution: m.id.clone(),
+            inspectors: Vec::new(),
+        })
+        .collect();
+    let snapshot = Snapshot2 {
+        spec: SPEC2.to_owned(),
+        task_id: "T2-10-records".into(),
+        lead_department: None,
+        cross_region: false,
+        max_assignments_per_inspector: None,
+        reveal_deadline: 1692795600,
+        strata,
+        departments: Vec::new(),
+        conflicts_root: conflicts_root(&leaves),
+        exclusions: Vec::new(),
+        entropy_plan: vec![PlanEntry2 {
+            source: suiji::draw::quicknet::SOURCE.to_owned(),
+            commitment: None,
+            round: Some(ROUND),
+            note: None,
+        }],
+        records: Some(records),
+    };
+    let entropy = Entropy2 {
+        reveals: Vec::new(),
+        forfeited: Vec::new(),
+        beacon: Some(Beacon {
+            round: ROUND,
+            signature: SIG.to_owned(),
+        }),
+    };
+    let result = draw2(&snapshot, &leaves, &entropy).expect("draw");
+    let bundle = auditor_bundle(snapshot, leaves, entropy, result, Vec::new());
+    verify2(&bundle).unwrap();
+    let mut s = serde_json::to_string_pretty(&bundle).unwrap();
+    s.push('\n');
+    fs::create_dir_all(DIR).unwrap();
+    fs::write(format!("{DIR}/10-v2-records.json"), s).unwrap();
+    fs::write(format!("{DIR}/10-v2-records.list.csv"), csv()).unwrap();
+    fs::write(format!("{DIR}/10-v2-records.salt"), format!("{salt}\n")).unwrap();
+}
