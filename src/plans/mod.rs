@@ -454,6 +454,9 @@ pub async fn create_round_task(
         // The round's task belongs to the caller's organization (the lifecycle fills it).
         organization: None,
         organization_region: None,
+        mode: None,
+        targets: Vec::new(),
+        recheck: None,
     };
     // The plan's row lock is released here; the task is created by the task lifecycle in
     // its own transaction, then linked (a second creation for the round in between would
