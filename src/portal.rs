@@ -156,6 +156,8 @@ struct TaskRow {
     results_due: String,
     /// Results overdue or published late, as on the task's page.
     late: Option<String>,
+    /// 定向 (institutions named, not drawn) or 复查 (re-check) badge; none: random.
+    mode_badge: Option<&'static str>,
 }
 
 #[derive(Template)]
@@ -270,6 +272,10 @@ struct TaskPage {
     entropy: Vec<EntropyRow>,
     /// suiji-draw/2 (issue 11): protocol, trust statement, forfeits, chain head.
     draw2: Draw2Facts,
+    /// 定向 (issue 14): the institutions were named with a reason, only the teams drawn.
+    targeted: bool,
+    /// 复查 (issue 14): drawn from the inspections lower levels completed.
+    recheck: bool,
 }
 
 /// What a suiji-draw/2 task adds to its page: the protocol, what its fairness rests on,
@@ -409,6 +415,15 @@ fn page_link(q: &PortalQuery, cursor: Option<&str>) -> String {
     }
 }
 
+/// The badge of a task that is not a plain random draw.
+fn mode_badge(mode: crate::domain::targeted::TaskMode) -> Option<&'static str> {
+    match mode {
+        crate::domain::targeted::TaskMode::Random => None,
+        crate::domain::targeted::TaskMode::Targeted => Some("定向 Targeted"),
+        crate::domain::targeted::TaskMode::Recheck => Some("复查 Re-check"),
+    }
+}
+
 fn task_row(
     names: &HashMap<String, String>,
     t: PublicTaskSummary,
@@ -416,6 +431,7 @@ fn task_row(
 ) -> TaskRow {
     TaskRow {
         late,
+        mode_badge: mode_badge(t.mode),
         state: state_label(t.state),
         lead: dept_name(names, &t.lead_department),
         departments: t
@@ -752,13 +768,17 @@ fn task_view(
                     .map(|p| (p.department_name.clone(), version_view(&p.current)))
                     .collect(),
             });
+            let named = t.targets.iter().find(|x| x.institution == s.institution.id);
             SelectionRow {
                 order: s.order,
-                stratum_title: t
-                    .stratum_titles
-                    .get(&s.stratum)
-                    .cloned()
-                    .unwrap_or_else(|| s.stratum.clone()),
+                stratum_title: match named {
+                    Some(n) => format!("定向检查（{}）", n.reason_kind_zh),
+                    None => t
+                        .stratum_titles
+                        .get(&s.stratum)
+                        .cloned()
+                        .unwrap_or_else(|| s.stratum.clone()),
+                },
                 stratum: s.stratum.clone(),
                 name: s.institution.name.clone(),
                 credit_code: s.institution.credit_code.clone(),
@@ -773,6 +793,8 @@ fn task_view(
 
     TaskPage {
         site: p.site.clone(),
+        targeted: t.mode == crate::domain::targeted::TaskMode::Targeted,
+        recheck: t.mode == crate::domain::targeted::TaskMode::Recheck,
         state: state_label(t.state),
         lead: dept_name(names, &t.lead_department),
         departments: t

@@ -38,6 +38,8 @@ pub struct OverdueItem {
     /// For results of a joint task: per department, the institutions (without a published
     /// result) whose part that department has not entered — who is late, where.
     pub missing_parts: Vec<MissingParts>,
+    /// `random` or `targeted` (定向): the two are counted apart.
+    pub mode: crate::domain::targeted::TaskMode,
 }
 
 /// The institutions whose part one department has not entered.
@@ -62,6 +64,9 @@ pub struct DepartmentOverdue {
     /// The lead department, responsible for publication.
     pub department: String,
     pub items: Vec<OverdueItem>,
+    /// Overdue items of random tasks (双随机) and of targeted ones (定向), apart.
+    pub random: usize,
+    pub targeted: usize,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -111,6 +116,7 @@ pub async fn overdue(
                 (d, (late_selection, late_results))
             };
             let department = task.config.lead_department.to_string();
+            let mode = task.mode();
             if task.state == TaskState::Drawn && as_of > d.selection_publish_by {
                 by_department
                     .entry(department.clone())
@@ -123,6 +129,7 @@ pub async fn overdue(
                         working_days_late: late.0,
                         pending_institutions: None,
                         missing_parts: Vec::new(),
+                        mode,
                     });
             }
             match (d.results_due, d.results_due_problem) {
@@ -152,6 +159,7 @@ pub async fn overdue(
                                 working_days_late: late.1,
                                 pending_institutions: Some(pending),
                                 missing_parts,
+                                mode,
                             });
                     }
                 }
@@ -172,7 +180,18 @@ pub async fn overdue(
         as_of,
         departments: by_department
             .into_iter()
-            .map(|(department, items)| DepartmentOverdue { department, items })
+            .map(|(department, items)| {
+                let targeted = items
+                    .iter()
+                    .filter(|i| i.mode == crate::domain::targeted::TaskMode::Targeted)
+                    .count();
+                DepartmentOverdue {
+                    department,
+                    random: items.len() - targeted,
+                    targeted,
+                    items,
+                }
+            })
             .collect(),
         unknown_deadlines: unknown,
         late_parts: late_parts.into_values().collect(),

@@ -43,6 +43,8 @@ pub mod public;
 pub mod public_plans;
 /// The patterns of the query parameters, from the vocabularies the handlers check.
 pub mod query_rules;
+/// Re-check samples: the comparison report.
+pub mod recheck;
 /// Names of administrative divisions, for the public pages.
 pub mod regions;
 /// Shapes and steps shared by the registry resources.
@@ -175,6 +177,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(bulk::router())
         .merge(items::router())
         .merge(tasks::router())
+        .merge(recheck::router())
         .merge(plans::router())
         .merge(calendar::router())
         .merge(regions::router())

@@ -11,12 +11,16 @@ pub mod list;
 pub mod organization;
 /// Annual plans (抽查计划): groups, rounds, coverage rules.
 pub mod plan;
+/// Re-check samples (抽查复查) of completed inspections.
+pub mod recheck;
 pub mod regions;
 pub mod registry;
 pub mod result;
 pub mod spreadsheet;
 pub mod stored;
 pub mod stored_registry;
+/// Targeted inspections (定向): named institutions with reasons.
+pub mod targeted;
 pub mod task;
 
 pub use clock::Clock;

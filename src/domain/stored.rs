@@ -59,6 +59,34 @@ pub struct StoredTaskConfig {
     /// A sample over a record list (issue 14): the list's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub list: Option<String>,
+    /// Issue 14: `random` | `targeted`; absent (every older row): random.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<super::targeted::TaskMode>,
+    /// A targeted task's named institutions (tolerant: unknown fields ignored).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<StoredTarget>,
+    /// A re-check task's source of completed inspections.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recheck: Option<StoredRecheck>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredRecheck {
+    pub year: i32,
+    #[serde(default)]
+    pub region_prefix: Vec<String>,
+    #[serde(default)]
+    pub departments: Vec<DepartmentCode>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredTarget {
+    pub institution: String,
+    pub reason_kind: super::targeted::ReasonKind,
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clue: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -227,6 +255,22 @@ impl From<&TaskInput> for StoredTaskConfig {
             organization: t.organization.clone(),
             organization_region: t.organization_region.clone(),
             list: t.list.clone(),
+            mode: t.mode,
+            targets: t
+                .targets
+                .iter()
+                .map(|x| StoredTarget {
+                    institution: x.institution.clone(),
+                    reason_kind: x.reason_kind,
+                    reason: x.reason.clone(),
+                    clue: x.clue.clone(),
+                })
+                .collect(),
+            recheck: t.recheck.as_ref().map(|r| StoredRecheck {
+                year: r.year,
+                region_prefix: r.region_prefix.clone(),
+                departments: r.departments.clone(),
+            }),
         }
     }
 }
@@ -290,6 +334,22 @@ impl From<StoredTaskConfig> for TaskInput {
             organization: s.organization,
             organization_region: s.organization_region,
             list: s.list,
+            mode: s.mode,
+            targets: s
+                .targets
+                .into_iter()
+                .map(|x| super::targeted::NamedTarget {
+                    institution: x.institution,
+                    reason_kind: x.reason_kind,
+                    reason: x.reason,
+                    clue: x.clue,
+                })
+                .collect(),
+            recheck: s.recheck.map(|r| super::recheck::RecheckSource {
+                year: r.year,
+                region_prefix: r.region_prefix,
+                departments: r.departments,
+            }),
         }
     }
 }

@@ -154,7 +154,9 @@ pub struct TaskInput {
     /// 牵头部门: its inspector leads every team.
     pub lead_department: DepartmentCode,
     pub departments: Vec<TaskDepartment>,
-    #[schema(min_items = 1)]
+    /// At least one for a random task; a targeted task leaves it out (or gives exactly
+    /// the one stratum `targeted` at 1/1 that the server puts in).
+    #[serde(default)]
     pub strata: Vec<StratumConfig>,
     /// True: no inspector inspects an institution of his own region (交叉检查).
     #[serde(default)]
@@ -204,6 +206,16 @@ pub struct TaskInput {
     /// the snapshot and the bundle name records only by their salted hashes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub list: Option<String>,
+    /// `random` (absent: drawn, 双随机) or `targeted` (定向: the institutions are named
+    /// in `targets`, the teams are still drawn).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<super::targeted::TaskMode>,
+    /// A targeted task's named institutions, each with its reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<super::targeted::NamedTarget>,
+    /// A re-check task (`mode: recheck`): which completed inspections it draws from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recheck: Option<super::recheck::RecheckSource>,
 }
 
 fn id_like(s: &str) -> bool {
@@ -272,8 +284,54 @@ impl TaskInput {
                 "must be one of the participating departments",
             ));
         }
-        if self.strata.is_empty() {
+        super::targeted::validate_targets(self.mode(), &self.targets, &mut e);
+        match (&self.recheck, self.is_recheck()) {
+            (Some(r), true) => {
+                r.validate(&mut e);
+                if self.protocol() != Protocol::V2 {
+                    e.push(FieldError::new("protocol", "a re-check uses suiji-draw/2"));
+                }
+            }
+            (None, true) => e.push(FieldError::new(
+                "recheck",
+                "a re-check task says which completed inspections it draws from",
+            )),
+            (Some(_), false) => e.push(FieldError::new(
+                "recheck",
+                "only a task with mode recheck draws from completed inspections",
+            )),
+            (None, false) => {}
+        }
+        if self.is_targeted() {
+            if self.protocol() != Protocol::V2 {
+                e.push(FieldError::new(
+                    "protocol",
+                    "a targeted task uses suiji-draw/2",
+                ));
+            }
+            if self.departments.is_empty() {
+                e.push(FieldError::new(
+                    "departments",
+                    "a targeted task draws its teams: at least one department",
+                ));
+            }
+            if !(self.strata.is_empty() || self.strata == [super::targeted::targeted_stratum()]) {
+                e.push(FieldError::new(
+                    "strata",
+                    "a targeted task names its institutions in targets; leave strata out",
+                ));
+            }
+        } else if self.strata.is_empty() {
             e.push(FieldError::new("strata", "at least one stratum"));
+        } else if let Some(i) = self
+            .strata
+            .iter()
+            .position(|s| s.id == super::targeted::TARGETED_STRATUM)
+        {
+            e.push(FieldError::new(
+                format!("strata[{i}].id"),
+                "the stratum id targeted is reserved for targeted tasks (named institutions)",
+            ));
         }
         for (i, s) in self.strata.iter().enumerate() {
             let f = |name: &str| format!("strata[{i}].{name}");
@@ -424,6 +482,36 @@ impl TaskInput {
     /// The task's protocol (`suiji-draw/2` unless it says otherwise).
     pub fn protocol(&self) -> Protocol {
         self.protocol.unwrap_or(Protocol::V2)
+    }
+
+    /// How the institutions were chosen (absent: random).
+    pub fn mode(&self) -> super::targeted::TaskMode {
+        self.mode.unwrap_or_default()
+    }
+
+    /// Whether the institutions are named (定向), not drawn: such tasks are not draws in
+    /// plan progress, are exempt from yearly frequency caps and are counted apart.
+    pub fn is_targeted(&self) -> bool {
+        self.mode() == super::targeted::TaskMode::Targeted
+    }
+
+    /// Whether the institutions are drawn at random from the registry (every task stored
+    /// before modes): the only tasks that are draws for plan progress and frequency caps.
+    pub fn is_random(&self) -> bool {
+        self.mode() == super::targeted::TaskMode::Random
+    }
+
+    /// A re-check (抽查复查) of inspections lower levels completed.
+    pub fn is_recheck(&self) -> bool {
+        self.mode() == super::targeted::TaskMode::Recheck
+    }
+
+    /// A targeted task as stored: mode written out, its one stratum `targeted` (1/1).
+    pub fn normalize_targeted(&mut self) {
+        if self.is_targeted() {
+            self.mode = Some(super::targeted::TaskMode::Targeted);
+            self.strata = vec![super::targeted::targeted_stratum()];
+        }
     }
 
     /// The reveal deadline in Unix seconds (/2).

@@ -544,6 +544,9 @@ pub async fn create_round_task(
         organization: data.organization.clone(),
         organization_region: None,
         list: None,
+        mode: None,
+        targets: Vec::new(),
+        recheck: None,
     };
     // The plan's row lock is released here; the task is created by the task lifecycle in
     // its own transaction, then linked (a second creation for the round in between would

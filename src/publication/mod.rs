@@ -439,6 +439,7 @@ impl Publication {
                     },
                     &item_cell,
                     &parts_cell,
+                    task.config.mode().as_str(),
                 ];
                 w.write_record(row.iter().map(|c| csv_cell(c).into_owned()))
                     .map_err(internal)?;
@@ -480,7 +481,11 @@ impl Publication {
             if let Some(at) = task.published_at.as_deref().and_then(parse) {
                 entries.push(Entry {
                     id: format!("urn:suiji:task:{}:selection", task.id),
-                    title: Text::plain(format!("公布抽查名单：{}", task.config.title)),
+                    title: Text::plain(format!(
+                        "公布{}名单：{}",
+                        kind_of(&task.config),
+                        task.config.title
+                    )),
                     updated: at,
                     links: vec![link(format!("{base}/tasks/{}", task.id))],
                     summary: Some(Text::plain(format!(
@@ -498,7 +503,11 @@ impl Publication {
             if let Some(at) = parse(at) {
                 entries.push(Entry {
                     id: format!("urn:suiji:task:{}:results:{}", task.id, at.to_rfc3339()),
-                    title: Text::plain(format!("公布抽查结果：{}", task.config.title)),
+                    title: Text::plain(format!(
+                        "公布{}结果：{}",
+                        kind_of(&task.config),
+                        task.config.title
+                    )),
                     updated: at,
                     links: vec![link(format!("{base}/tasks/{}", task.id))],
                     ..Default::default()
@@ -532,6 +541,15 @@ impl Publication {
     }
 }
 
+/// What the feed calls a task: 抽查, 定向检查 or 抽查复查 (issue 14).
+fn kind_of(cfg: &crate::domain::task::TaskInput) -> &'static str {
+    match cfg.mode() {
+        crate::domain::targeted::TaskMode::Random => "抽查",
+        crate::domain::targeted::TaskMode::Targeted => "定向检查",
+        crate::domain::targeted::TaskMode::Recheck => "抽查复查",
+    }
+}
+
 /// The list summary of a built task view.
 pub fn summary_of(t: &PublicTask) -> PublicTaskSummary {
     PublicTaskSummary {
@@ -546,11 +564,12 @@ pub fn summary_of(t: &PublicTask) -> PublicTaskSummary {
         inspection_end: t.inspection_end,
         selection_published_at: t.selection_published_at.clone(),
         deadlines: t.deadlines.clone(),
+        mode: t.mode,
     }
 }
 
 /// The columns of `results.csv`.
-pub const CSV_HEADER: [&str; 23] = [
+pub const CSV_HEADER: [&str; 24] = [
     "task_id",
     "task_title",
     "year",
@@ -574,6 +593,7 @@ pub const CSV_HEADER: [&str; 23] = [
     "on_time",
     "items",
     "department_parts",
+    "task_mode",
 ];
 
 /// The `items` cell (each outcome under its item's title) and the `department_parts` cell

@@ -240,6 +240,13 @@ pub struct PublicTask {
     /// What the draw's fairness rests on (Chinese, English).
     pub trust_zh: String,
     pub trust_en: String,
+    /// `random` (drawn, 双随机) or `targeted` (定向: named, teams drawn).
+    pub mode: crate::domain::targeted::TaskMode,
+    /// 随机 or 定向.
+    pub mode_zh: String,
+    /// A targeted task's named institutions with the kind of reason (the reason's text
+    /// stays private).
+    pub targets: Vec<PublicTarget>,
     /// Readable titles of the strata by id (for the portal; not part of the API).
     #[serde(skip)]
     pub stratum_titles: HashMap<String, String>,
@@ -259,6 +266,14 @@ pub fn stratum_title(s: &crate::domain::task::StratumConfig) -> String {
     title
 }
 
+/// A named institution of a targeted task, as the public sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicTarget {
+    pub institution: String,
+    pub reason_kind: crate::domain::targeted::ReasonKind,
+    pub reason_kind_zh: String,
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PublicTaskSummary {
     pub id: String,
@@ -275,6 +290,8 @@ pub struct PublicTaskSummary {
     pub selection_published_at: Option<String>,
     #[serde(flatten)]
     pub deadlines: Deadlines,
+    /// `random` or `targeted` (定向).
+    pub mode: crate::domain::targeted::TaskMode,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -314,6 +331,7 @@ pub fn summary(calendar: &Calendar, t: &PublishedTask) -> PublicTaskSummary {
         inspection_end: t.config.inspection_end,
         selection_published_at: t.published_at.clone(),
         deadlines: deadlines(calendar, &t.config),
+        mode: t.config.mode(),
     }
 }
 
@@ -663,6 +681,18 @@ pub fn public_task(calendar: &Calendar, read: TaskRead) -> PublicTask {
         beacon_round: task.config.beacon_round().filter(|_| v2),
         trust_zh: trust.zh(),
         trust_en: trust.en(),
+        mode: task.config.mode(),
+        mode_zh: task.config.mode().label_zh().to_string(),
+        targets: task
+            .config
+            .targets
+            .iter()
+            .map(|t| PublicTarget {
+                institution: t.institution.clone(),
+                reason_kind: t.reason_kind,
+                reason_kind_zh: t.reason_kind.label_zh().to_string(),
+            })
+            .collect(),
         id: task.id,
     }
 }

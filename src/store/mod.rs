@@ -19,9 +19,13 @@ pub mod preflight;
 pub mod publication;
 pub mod read_model;
 mod reads;
+/// Re-check samples: completed inspections and the pool's origins.
+pub mod recheck;
 pub mod records;
 pub mod regions;
 pub mod registry;
+/// Targeted inspections: the named institutions.
+pub mod targeted;
 pub mod tasks;
 pub mod webhooks;
 

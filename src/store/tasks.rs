@@ -34,6 +34,19 @@ pub struct TaskRow {
     pub closed_at: Option<String>,
 }
 
+impl TaskRow {
+    /// How the task's institutions were chosen (issue 14): random (drawn) or targeted.
+    pub fn mode(&self) -> crate::domain::targeted::TaskMode {
+        self.config.mode()
+    }
+
+    /// Whether the institutions were drawn at random: only such tasks are draws for plan
+    /// progress and yearly frequency caps; targeted tasks (定向) are exempt.
+    pub fn is_random(&self) -> bool {
+        self.config.is_random()
+    }
+}
+
 const TASK_COLUMNS: &str = "id, version, state, config, pool_hash, seed, result_hash, draw_key, \
     cancel_reason, created_by, created_at, updated_at, sealed_at, drawn_at, cancelled_at, \
     published_at, closed_at";

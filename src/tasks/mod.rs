@@ -10,7 +10,10 @@ mod error;
 /// Evidence attached to drawn institutions' results.
 pub mod evidence;
 pub mod policy;
+pub mod recheck;
 pub mod results;
+/// Targeted inspections (定向): the named institutions as the pool.
+pub mod targeted;
 pub mod v2;
 
 pub use error::{TaskError, TaskResult};
@@ -104,8 +107,16 @@ pub async fn create(db: &Store, who: &Principal, input: &TaskInput) -> TaskResul
     policy::lead_department(who, input)?;
     TaskError::check(input.validate())?;
     let mut tx = db.begin().await?;
-    let input = &with_organization(&mut tx, who, input).await?;
+    let mut input = with_organization(&mut tx, who, input).await?;
+    input.normalize_targeted();
+    let input = &input;
     policy::create(who, input)?;
+    if input.is_targeted() {
+        targeted::named_candidates(&mut tx, input).await?;
+    }
+    if input.is_recheck() {
+        recheck::check_level(input)?;
+    }
     let mut errors = Vec::new();
     for (i, d) in input.departments.iter().enumerate() {
         if !registry::department_exists(&mut *tx, d.code.as_str()).await? {
@@ -375,6 +386,16 @@ pub async fn seal(db: &Store, who: &Principal, id: &str) -> TaskResult<TaskRow> 
             (c, i, p, None)
         }
     };
+    // A re-check draws only from the inspections lower levels completed (issue 14).
+    let recheck_sources = if task.config.is_recheck() {
+        let completed = recheck::completed(&mut tx, &task.config).await?;
+        for c in candidates.iter_mut() {
+            c.retain(|(id, _)| completed.contains_key(id));
+        }
+        Some(completed)
+    } else {
+        None
+    };
     if task.config.protocol() == Protocol::V2 {
         check_seal2(db, &task.config)?;
     }
@@ -473,6 +494,15 @@ pub async fn seal(db: &Store, who: &Principal, id: &str) -> TaskResult<TaskRow> 
     };
     let (canonical, pool_hash, leaves) = sealed?;
     store::store_snapshot(&mut tx, id, &canonical, &pool_hash).await?;
+    if let Some(completed) = &recheck_sources {
+        let members: Vec<_> = snapshot
+            .strata
+            .iter()
+            .flat_map(|s| &s.members)
+            .filter_map(|m| completed.get(&m.id))
+            .collect();
+        crate::store::recheck::insert_sources(&mut tx, id, &members).await?;
+    }
     crate::store::organizations::store_pools(&mut tx, id, &pools).await?;
     if let Some(leaves) = &leaves {
         store::store_leaves(&mut tx, id, leaves).await?;
@@ -503,7 +533,11 @@ async fn jurisdiction_pool(tx: &mut Tx, cfg: &TaskInput) -> TaskResult<Pool> {
     use crate::domain::organization::{organization_of, restrict_strings};
     let region = cfg.organization_region.clone().unwrap_or_default();
     let mut candidates = Vec::with_capacity(cfg.strata.len());
-    for s in &cfg.strata {
+    if cfg.is_targeted() {
+        // Named, not drawn: the one stratum `targeted` holds exactly the named institutions.
+        candidates.push(targeted::named_candidates(tx, cfg).await?);
+    }
+    for s in cfg.strata.iter().filter(|_| !cfg.is_targeted()) {
         let mut filter = s.filter.clone();
         match restrict_strings(&filter.region_prefix, &region) {
             Some(prefixes) => filter.region_prefix = prefixes,

@@ -377,3 +377,16 @@ pub fn read_list_salt(who: &Principal) -> Result<(), TaskError> {
         )),
     }
 }
+
+/// Admins, auditors, or a coordinator of the lead or of a participating department of a
+/// re-check whose organization governs it: read the re-check's comparison report.
+pub fn read_recheck(who: &Principal, task: &TaskInput) -> Result<(), TaskError> {
+    match (&who.role, &who.department) {
+        (Role::Admin | Role::Auditor, _) => Ok(()),
+        (Role::Coordinator, Some(d)) if takes_part(task, d) => governs(who, task),
+        (_, own) => Err(TaskError::Forbidden(format!(
+            "a coordinator of {} takes no part in this re-check and may not read its report",
+            own.as_ref().map_or("no department", |d| d.as_str())
+        ))),
+    }
+}
