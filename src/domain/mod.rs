@@ -9,6 +9,10 @@ pub mod ids;
 pub mod organization;
 /// Annual plans (抽查计划): groups, rounds, coverage rules.
 pub mod plan;
+/// Rectification after an inspection (issue 15).
+pub mod rectification;
+/// Referrals and major cases (issue 15).
+pub mod referral;
 pub mod regions;
 pub mod registry;
 pub mod result;

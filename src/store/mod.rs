@@ -8,6 +8,8 @@ pub mod bulk;
 pub mod dispatch;
 pub mod evidence;
 mod filter;
+/// After the inspection (issue 15): rectifications, referrals, major cases.
+pub mod followup;
 pub mod metrics;
 pub mod organizations;
 pub mod parts;
@@ -20,6 +22,8 @@ mod reads;
 pub mod records;
 pub mod regions;
 pub mod registry;
+/// Statistics rows and monthly submissions (issue 15).
+pub mod statistics;
 pub mod tasks;
 pub mod webhooks;
 
