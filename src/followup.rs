@@ -376,7 +376,7 @@ async fn check_verification_task(
             ),
         ));
     }
-    let result = crate::store::tasks::drawn_result(&mut **tx, &vt.id).await?;
+    let result = crate::store::tasks::drawn_result(tx, &vt.id).await?;
     let has_team = result.is_some_and(|d| {
         d.selections
             .iter()
