@@ -20,6 +20,8 @@ pub mod domain;
 pub mod draw;
 /// The one API error type (RFC 9457 problem documents).
 pub mod error;
+/// After the inspection (issue 15): rectification, referrals, major cases.
+pub mod followup;
 /// The on-site check form (双随机实地核查表): a printable A4 page, pure rendering.
 pub mod form;
 /// Record lists (issue 14): upload, read, delete; never public.
@@ -38,6 +40,8 @@ pub mod portal_plans;
 pub mod publication;
 /// Reports over the lifecycle (what is overdue), for the API and the CLI.
 pub mod reports;
+/// Statistics: the seed 001 monthly table and submissions (issue 15).
+pub mod statistics;
 /// All SQL, for SQLite and PostgreSQL.
 pub mod store;
 /// The task lifecycle as a library: create, commit, seal, reveal, draw, replace, cancel,

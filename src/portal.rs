@@ -197,6 +197,9 @@ struct VersionView {
     penalty: String,
     violations: i64,
     follow_up: Vec<String>,
+    /// 处理方式 and 违规类型 as recorded (issue 15; empty on older results).
+    handling: Vec<String>,
+    violation_types: Vec<String>,
     items: Vec<(String, &'static str, String)>,
     inspection_date: String,
     published_at: String,
@@ -209,6 +212,8 @@ struct ResultView {
     earlier: Vec<VersionView>,
     /// Each department's published part (joint inspections): its name and its version.
     parts: Vec<(String, VersionView)>,
+    /// Issue 15: where the rectification stands (整改情况), in words.
+    rectification: Option<String>,
 }
 
 struct SelectionRow {
@@ -649,6 +654,25 @@ fn version_view(v: &PublicResultVersion) -> VersionView {
             .iter()
             .map(|f| f.label_zh().to_string())
             .collect(),
+        handling: v
+            .data
+            .handling
+            .iter()
+            .map(|h| h.label_zh().to_string())
+            .collect(),
+        violation_types: v
+            .data
+            .violation_types
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} {} 例 {} 元",
+                    t.violation.label_zh(),
+                    t.cases,
+                    yuan(t.amount_fen)
+                )
+            })
+            .collect(),
         // Titles, not codes: what the public reads (the code stays in the JSON).
         items: v
             .item_results
@@ -767,6 +791,23 @@ fn task_view(
                     .iter()
                     .map(|p| (p.department_name.clone(), version_view(&p.current)))
                     .collect(),
+                rectification: r.rectification.as_ref().map(|x| {
+                    let state = match x.state {
+                        crate::domain::rectification::RectificationState::Ordered
+                        | crate::domain::rectification::RectificationState::PlanSubmitted
+                            if china_today() > x.due_date =>
+                        {
+                            crate::domain::rectification::RectificationState::Overdue
+                        }
+                        s => s,
+                    };
+                    format!(
+                        "{}（{} 责令，限 {} 前完成）",
+                        state.label_zh(),
+                        x.ordered_on,
+                        x.due_date
+                    )
+                }),
             });
             let named = t.targets.iter().find(|x| x.institution == s.institution.id);
             SelectionRow {

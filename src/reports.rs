@@ -87,6 +87,23 @@ pub struct OverdueReport {
     /// Per department (participants too, not only leads): its result parts missing past
     /// the results deadline (joint tasks).
     pub late_parts: Vec<LateParts>,
+    /// Issue 15: rectifications not completed by their due date (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rectifications: Vec<OverdueRectification>,
+}
+
+/// A rectification past its due date and not completed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OverdueRectification {
+    pub rectification_id: String,
+    pub task_id: String,
+    pub institution_id: String,
+    #[schema(value_type = String, format = Date)]
+    pub due: NaiveDate,
+    /// Working days from the due date to `as_of`; null if the calendar does not cover it.
+    pub working_days_late: Option<u32>,
+    /// `ordered` or `plan_submitted`: how far it got.
+    pub stored_state: String,
 }
 
 /// Drawn or published tasks whose drawn list or results are past due on `as_of`, per lead
@@ -176,8 +193,23 @@ pub async fn overdue(
             None => break,
         }
     }
+    let rectifications = {
+        let open = crate::followup::overdue_rectifications(db, as_of).await?;
+        let calendar = calendar.read().expect("calendar lock");
+        open.into_iter()
+            .map(|r| OverdueRectification {
+                working_days_late: calendar.working_days_between(r.data.due_date, as_of).ok(),
+                rectification_id: r.id,
+                task_id: r.data.task_id,
+                institution_id: r.data.institution_id,
+                due: r.data.due_date,
+                stored_state: r.data.state.code().into(),
+            })
+            .collect()
+    };
     Ok(OverdueReport {
         as_of,
+        rectifications,
         departments: by_department
             .into_iter()
             .map(|(department, items)| {

@@ -19,6 +19,8 @@ pub mod evidence;
 pub mod extract;
 /// The registry listings' query parameters and typed filters (listings and exports).
 pub mod filters;
+/// After the inspection (issue 15): rectifications, referrals, major cases.
+pub mod followup;
 /// The printable on-site check form of a drawn institution.
 pub mod form;
 /// The inspector registry and its conflicts of interest.
@@ -53,10 +55,14 @@ pub mod registry;
 pub mod reports;
 /// Publishing drawn lists and results.
 pub mod results;
+/// Statistics: the seed 001 monthly table, submissions (issue 15).
+pub mod statistics;
 /// Joint draw tasks: commit, seal, reveal, draw, replace, bundle.
 pub mod tasks;
 /// The coordinator's task view and the bundle, shared by the task endpoints.
 pub mod views;
+/// The result vocabulary (issue 15): violation types, handling forms, methods.
+pub mod vocabulary;
 /// Webhook subscriptions and their delivery log.
 pub mod webhooks;
 /// What the generated description adds so it matches the wire (400 and 415 responses).
@@ -194,6 +200,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(dispatch::router())
         .merge(webhooks::router())
         .merge(lists::router())
+        .merge(vocabulary::router())
+        .merge(followup::router())
+        .merge(statistics::router())
 }
 
 /// What the generator cannot write from the routes alone: the responses every route

@@ -13,6 +13,10 @@ pub mod organization;
 pub mod plan;
 /// Re-check samples (抽查复查) of completed inspections.
 pub mod recheck;
+/// Rectification after an inspection (issue 15).
+pub mod rectification;
+/// Referrals and major cases (issue 15).
+pub mod referral;
 pub mod regions;
 pub mod registry;
 pub mod result;

@@ -139,6 +139,243 @@ impl FollowUp {
     }
 }
 
+/// A type of violation, for the statistics tables (seed 002's table 2 counts 冒名就诊,
+/// 挂床住院, 乱刷卡, 乱记账; seeds 001 and 000 name the rest). Codes are stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ViolationType {
+    /// 冒名就诊
+    ImpersonatedVisit,
+    /// 挂床住院
+    PhantomInpatient,
+    /// 乱刷卡
+    CardMisuse,
+    /// 乱记账
+    FalseBookkeeping,
+    /// 虚假住院
+    FictitiousAdmission,
+    /// 诱导参保人员住院
+    InducedAdmission,
+    /// 分解收费
+    SplitCharging,
+    /// 超标准收费
+    OverStandardCharging,
+    /// 重复收费
+    DuplicateCharging,
+    /// 串换药品、耗材和诊疗项目 / 套用项目收费
+    ItemSubstitution,
+    /// 不合理诊疗 / 过度医疗
+    UnreasonableTreatment,
+    /// 虚构医疗服务、虚记费用
+    FictitiousServices,
+    /// 伪造医疗文书票据
+    ForgedDocuments,
+    /// 盗刷社保卡、套现
+    CardFraud,
+    /// 其他
+    Other,
+}
+
+impl ViolationType {
+    pub const ALL: [ViolationType; 15] = [
+        Self::ImpersonatedVisit,
+        Self::PhantomInpatient,
+        Self::CardMisuse,
+        Self::FalseBookkeeping,
+        Self::FictitiousAdmission,
+        Self::InducedAdmission,
+        Self::SplitCharging,
+        Self::OverStandardCharging,
+        Self::DuplicateCharging,
+        Self::ItemSubstitution,
+        Self::UnreasonableTreatment,
+        Self::FictitiousServices,
+        Self::ForgedDocuments,
+        Self::CardFraud,
+        Self::Other,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::ImpersonatedVisit => "impersonated_visit",
+            Self::PhantomInpatient => "phantom_inpatient",
+            Self::CardMisuse => "card_misuse",
+            Self::FalseBookkeeping => "false_bookkeeping",
+            Self::FictitiousAdmission => "fictitious_admission",
+            Self::InducedAdmission => "induced_admission",
+            Self::SplitCharging => "split_charging",
+            Self::OverStandardCharging => "over_standard_charging",
+            Self::DuplicateCharging => "duplicate_charging",
+            Self::ItemSubstitution => "item_substitution",
+            Self::UnreasonableTreatment => "unreasonable_treatment",
+            Self::FictitiousServices => "fictitious_services",
+            Self::ForgedDocuments => "forged_documents",
+            Self::CardFraud => "card_fraud",
+            Self::Other => "other",
+        }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::ImpersonatedVisit => "冒名就诊",
+            Self::PhantomInpatient => "挂床住院",
+            Self::CardMisuse => "乱刷卡",
+            Self::FalseBookkeeping => "乱记账",
+            Self::FictitiousAdmission => "虚假住院",
+            Self::InducedAdmission => "诱导住院",
+            Self::SplitCharging => "分解收费",
+            Self::OverStandardCharging => "超标准收费",
+            Self::DuplicateCharging => "重复收费",
+            Self::ItemSubstitution => "串换项目收费",
+            Self::UnreasonableTreatment => "不合理诊疗",
+            Self::FictitiousServices => "虚构医疗服务",
+            Self::ForgedDocuments => "伪造医疗文书票据",
+            Self::CardFraud => "盗刷社保卡",
+            Self::Other => "其他",
+        }
+    }
+}
+
+/// One violation type found at an institution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ViolationCount {
+    pub violation: ViolationType,
+    /// 违规例数: cases (medical records, or persons for insured persons).
+    #[serde(default)]
+    pub cases: i64,
+    /// Amount involved, in fen.
+    #[serde(default)]
+    pub amount_fen: i64,
+}
+
+/// A form of handling an institution (处理形式). One result may have several (seed 001:
+/// "因一个定点医疗机构有多种处理形式"). Codes are stable; `column` is the column of the
+/// seed 001 monthly table it is counted in (5–12), 0 for 挂牌督办, which the table counts
+/// apart (it is a way of supervising a case, not a handling of the institution).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HandlingForm {
+    /// 约谈
+    Interview,
+    /// 限期整改
+    Rectification,
+    /// 追回（基金本金）
+    Recovery,
+    /// 违约金
+    LiquidatedDamages,
+    /// 暂停协议
+    AgreementSuspended,
+    /// 解除协议
+    AgreementTerminated,
+    /// 行政处罚
+    AdministrativePenalty,
+    /// 移送公安机关
+    ReferredPolice,
+    /// 移送纪检监察
+    ReferredDiscipline,
+    /// 移送其他部门
+    ReferredOther,
+    /// 挂牌督办
+    Supervised,
+}
+
+impl HandlingForm {
+    pub const ALL: [HandlingForm; 11] = [
+        Self::Interview,
+        Self::Rectification,
+        Self::Recovery,
+        Self::LiquidatedDamages,
+        Self::AgreementSuspended,
+        Self::AgreementTerminated,
+        Self::AdministrativePenalty,
+        Self::ReferredPolice,
+        Self::ReferredDiscipline,
+        Self::ReferredOther,
+        Self::Supervised,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Interview => "interview",
+            Self::Rectification => "rectification",
+            Self::Recovery => "recovery",
+            Self::LiquidatedDamages => "liquidated_damages",
+            Self::AgreementSuspended => "agreement_suspended",
+            Self::AgreementTerminated => "agreement_terminated",
+            Self::AdministrativePenalty => "administrative_penalty",
+            Self::ReferredPolice => "referred_police",
+            Self::ReferredDiscipline => "referred_discipline",
+            Self::ReferredOther => "referred_other",
+            Self::Supervised => "supervised",
+        }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::Interview => "约谈",
+            Self::Rectification => "限期整改",
+            Self::Recovery => "追回基金",
+            Self::LiquidatedDamages => "收取违约金",
+            Self::AgreementSuspended => "暂停协议",
+            Self::AgreementTerminated => "解除协议",
+            Self::AdministrativePenalty => "行政处罚",
+            Self::ReferredPolice => "移送公安机关",
+            Self::ReferredDiscipline => "移送纪检监察",
+            Self::ReferredOther => "移送其他部门",
+            Self::Supervised => "挂牌督办",
+        }
+    }
+
+    /// The seed 001 table column (5–12) the form is counted in; 0: counted apart.
+    /// 移送公安、纪检、其他部门 share column 12 (an institution counts once there).
+    pub fn column(self) -> u8 {
+        match self {
+            Self::Interview => 5,
+            Self::Rectification => 6,
+            Self::Recovery => 7,
+            Self::LiquidatedDamages => 8,
+            Self::AgreementSuspended => 9,
+            Self::AgreementTerminated => 10,
+            Self::AdministrativePenalty => 11,
+            Self::ReferredPolice | Self::ReferredDiscipline | Self::ReferredOther => 12,
+            Self::Supervised => 0,
+        }
+    }
+}
+
+/// How an inspection was made (seed 002, table 3: 网上稽核、举报稽核、实地稽核).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InspectionMethod {
+    /// 网上稽核 (on the claims data)
+    Online,
+    /// 举报稽核 (following a tip)
+    Tip,
+    /// 实地稽核 (on site)
+    OnSite,
+}
+
+impl InspectionMethod {
+    pub const ALL: [InspectionMethod; 3] = [Self::Online, Self::Tip, Self::OnSite];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Online => "online",
+            Self::Tip => "tip",
+            Self::OnSite => "on_site",
+        }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::Online => "网上稽核",
+            Self::Tip => "举报稽核",
+            Self::OnSite => "实地稽核",
+        }
+    }
+}
+
 /// The outcome for one of the task's inspection items.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -171,6 +408,14 @@ pub struct Amounts {
     /// Number of violations found.
     #[serde(default)]
     pub violations: i64,
+    /// 医保统筹基金: the fund principal recovered (issue 15). Absent on results recorded
+    /// before it: see [`ResultInput::principal_fen`] for the mapping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fund_principal_fen: Option<i64>,
+    /// 违约金: liquidated damages under the service agreement (issue 15). Part of
+    /// `fund_recovered_fen` (seed 001: 追回金额 = 基金本金 + 违约金).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liquidated_damages_fen: Option<i64>,
 }
 
 /// A result as the lead department records it.
@@ -192,6 +437,16 @@ pub struct ResultInput {
     /// Required when this replaces a published version: why it is corrected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correction_reason: Option<String>,
+    /// Violations by type (issue 15): cases (违规例数, medical records) and amount.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub violation_types: Vec<ViolationCount>,
+    /// How the institution was handled (issue 15): several forms per result. Absent on
+    /// older results: see [`ResultInput::handling_forms`] for the mapping.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub handling: Vec<HandlingForm>,
+    /// How the inspection was made (网上/举报/实地稽核, seed 002's table 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<InspectionMethod>,
 }
 
 impl ResultInput {
@@ -267,7 +522,191 @@ impl ResultInput {
         if let Some(r) = &self.correction_reason {
             super::registry::check_text(&mut e, "correction_reason", r, true, 1000);
         }
+        self.validate_vocabulary(&mut e);
         e
+    }
+
+    /// 医保统筹基金 (fund principal recovered). Mapping for results recorded without it:
+    /// `fund_recovered_fen` less the liquidated damages (all of it when none are given):
+    /// before issue 15 `fund_recovered_fen` was the fund recovered, with no damages apart.
+    pub fn principal_fen(&self) -> i64 {
+        self.amounts.fund_principal_fen.unwrap_or_else(|| {
+            self.amounts
+                .fund_recovered_fen
+                .saturating_sub(self.damages_fen())
+        })
+    }
+
+    /// 违约金 (liquidated damages); 0 when not given.
+    pub fn damages_fen(&self) -> i64 {
+        self.amounts.liquidated_damages_fen.unwrap_or(0)
+    }
+
+    /// 违规例数: the sum of the types' cases when types are given, else `amounts.violations`.
+    pub fn violation_cases(&self) -> i64 {
+        if self.violation_types.is_empty() {
+            self.amounts.violations
+        } else {
+            self.violation_types
+                .iter()
+                .fold(0i64, |a, v| a.saturating_add(v.cases))
+        }
+    }
+
+    /// The handling forms the statistics count: `handling` when given; for results
+    /// recorded without it (before issue 15), derived from the old fields: category
+    /// `corrected` → 限期整改; principal recovered or `fund_recovery_pending` → 追回;
+    /// liquidated damages → 违约金; a penalty → 行政处罚; `referred_to_police` → 移送公安;
+    /// `referred_to_department` → 移送其他部门 (`case_opened` maps to no form: opening a
+    /// case is not yet a handling).
+    pub fn handling_forms(&self) -> Vec<HandlingForm> {
+        if !self.handling.is_empty() {
+            return self.handling.clone();
+        }
+        let mut out = Vec::new();
+        if self.category == ResultCategory::Corrected {
+            out.push(HandlingForm::Rectification);
+        }
+        if self.principal_fen() > 0 || self.follow_up.contains(&FollowUp::FundRecoveryPending) {
+            out.push(HandlingForm::Recovery);
+        }
+        if self.damages_fen() > 0 {
+            out.push(HandlingForm::LiquidatedDamages);
+        }
+        if self.amounts.penalty_fen > 0 {
+            out.push(HandlingForm::AdministrativePenalty);
+        }
+        if self.follow_up.contains(&FollowUp::ReferredToPolice) {
+            out.push(HandlingForm::ReferredPolice);
+        }
+        if self.follow_up.contains(&FollowUp::ReferredToDepartment) {
+            out.push(HandlingForm::ReferredOther);
+        }
+        out
+    }
+
+    /// The rules of the issue 15 fields (amounts add up, no form twice, no handling of
+    /// an institution where nothing was found).
+    fn validate_vocabulary(&self, e: &mut Vec<FieldError>) {
+        for (field, v) in [
+            (
+                "amounts.fund_principal_fen",
+                self.amounts.fund_principal_fen,
+            ),
+            (
+                "amounts.liquidated_damages_fen",
+                self.amounts.liquidated_damages_fen,
+            ),
+        ] {
+            if v.is_some_and(|v| v < 0) {
+                e.push(FieldError::new(field, "must not be negative"));
+            }
+        }
+        if self.amounts.fund_principal_fen.is_some()
+            || self.amounts.liquidated_damages_fen.is_some()
+        {
+            let sum = self
+                .amounts
+                .fund_principal_fen
+                .unwrap_or(0)
+                .saturating_add(self.damages_fen());
+            if self.amounts.fund_principal_fen.is_some() && sum != self.amounts.fund_recovered_fen {
+                e.push(FieldError::new(
+                    "amounts.fund_recovered_fen",
+                    format!(
+                        "追回金额 includes the fund principal and the liquidated damages: must be {sum}, the sum of fund_principal_fen and liquidated_damages_fen"
+                    ),
+                ));
+            } else if self.damages_fen() > self.amounts.fund_recovered_fen {
+                e.push(FieldError::new(
+                    "amounts.liquidated_damages_fen",
+                    "must not exceed fund_recovered_fen, which includes it",
+                ));
+            }
+        }
+        for (i, v) in self.violation_types.iter().enumerate() {
+            if self.violation_types[..i]
+                .iter()
+                .any(|p| p.violation == v.violation)
+            {
+                e.push(FieldError::new(
+                    format!("violation_types[{i}].violation"),
+                    "listed twice",
+                ));
+            }
+            if v.cases < 0 {
+                e.push(FieldError::new(
+                    format!("violation_types[{i}].cases"),
+                    "must not be negative",
+                ));
+            }
+            if v.amount_fen < 0 {
+                e.push(FieldError::new(
+                    format!("violation_types[{i}].amount_fen"),
+                    "must not be negative",
+                ));
+            }
+        }
+        if !self.violation_types.is_empty()
+            && self.amounts.violations != 0
+            && self.amounts.violations != self.violation_cases()
+        {
+            e.push(FieldError::new(
+                "amounts.violations",
+                format!(
+                    "must be 0 or the sum of violation_types' cases ({})",
+                    self.violation_cases()
+                ),
+            ));
+        }
+        for (i, h) in self.handling.iter().enumerate() {
+            if self.handling[..i].contains(h) {
+                e.push(FieldError::new(format!("handling[{i}]"), "listed twice"));
+            }
+        }
+        if self.category == ResultCategory::NoProblem
+            && (!self.handling.is_empty() || !self.violation_types.is_empty())
+        {
+            e.push(FieldError::new(
+                "category",
+                "no_problem cannot come with violations or handling forms",
+            ));
+        }
+        if !self.handling.is_empty() {
+            for (needed, form, field) in [
+                (
+                    self.principal_fen() > 0,
+                    HandlingForm::Recovery,
+                    "amounts.fund_principal_fen",
+                ),
+                (
+                    self.damages_fen() > 0,
+                    HandlingForm::LiquidatedDamages,
+                    "amounts.liquidated_damages_fen",
+                ),
+                (
+                    self.amounts.penalty_fen > 0,
+                    HandlingForm::AdministrativePenalty,
+                    "amounts.penalty_fen",
+                ),
+                (
+                    self.follow_up.contains(&FollowUp::ReferredToPolice),
+                    HandlingForm::ReferredPolice,
+                    "follow_up",
+                ),
+            ] {
+                if needed && !self.handling.contains(&form) {
+                    e.push(FieldError::new(
+                        "handling",
+                        format!(
+                            "{field} says {}, so handling must include {}",
+                            form.label_zh(),
+                            form.code()
+                        ),
+                    ));
+                }
+            }
+        }
     }
 
     /// The result without the correction reason, for comparing two versions.
@@ -293,8 +732,12 @@ pub fn combine(parts: &[(String, String, ResultInput)]) -> Option<ResultInput> {
         follow_up: Vec::new(),
         inspection_date: first.2.inspection_date,
         correction_reason: None,
+        violation_types: Vec::new(),
+        handling: Vec::new(),
+        method: None,
     };
     let mut findings = Vec::new();
+    let (mut principal_or_damages, mut principal, mut damages) = (false, 0i64, 0i64);
     for (_, name, p) in parts {
         if p.category.severity() > out.category.severity() {
             out.category = p.category;
@@ -308,6 +751,32 @@ pub fn combine(parts: &[(String, String, ResultInput)]) -> Option<ResultInput> {
             .penalty_fen
             .saturating_add(p.amounts.penalty_fen);
         out.amounts.violations = out.amounts.violations.saturating_add(p.amounts.violations);
+        if p.amounts.fund_principal_fen.is_some() || p.amounts.liquidated_damages_fen.is_some() {
+            principal_or_damages = true;
+        }
+        principal = principal.saturating_add(p.principal_fen());
+        damages = damages.saturating_add(p.damages_fen());
+        for v in &p.violation_types {
+            match out
+                .violation_types
+                .iter_mut()
+                .find(|x| x.violation == v.violation)
+            {
+                Some(x) => {
+                    x.cases = x.cases.saturating_add(v.cases);
+                    x.amount_fen = x.amount_fen.saturating_add(v.amount_fen);
+                }
+                None => out.violation_types.push(*v),
+            }
+        }
+        for h in &p.handling {
+            if !out.handling.contains(h) {
+                out.handling.push(*h);
+            }
+        }
+        if out.method.is_none() {
+            out.method = p.method;
+        }
         for f in &p.follow_up {
             if !out.follow_up.contains(f) {
                 out.follow_up.push(*f);
@@ -320,7 +789,33 @@ pub fn combine(parts: &[(String, String, ResultInput)]) -> Option<ResultInput> {
         }
     }
     out.findings = findings.join("\n");
+    if principal_or_damages {
+        out.amounts.fund_principal_fen = Some(principal);
+        out.amounts.liquidated_damages_fen = Some(damages);
+    }
+    // A part that names no handling form still brings its derived ones (the old fields'
+    // mapping), so the combined result says everything its parts said.
+    if parts.iter().any(|(_, _, p)| !p.handling.is_empty()) {
+        for (_, _, p) in parts {
+            for h in p.handling_forms() {
+                if !out.handling.contains(&h) {
+                    out.handling.push(h);
+                }
+            }
+        }
+        out.handling.sort_by_key(|h| h.column());
+    }
     Some(out)
+}
+
+/// 涉案金额 of a result, for the major-case rule: the violations' amounts when given,
+/// else the fund recovered (what the institution took from the fund).
+pub fn amount_involved(r: &ResultInput) -> i64 {
+    let by_type = r
+        .violation_types
+        .iter()
+        .fold(0i64, |a, v| a.saturating_add(v.amount_fen));
+    by_type.max(r.amounts.fund_recovered_fen)
 }
 
 /// The calendar date in China (UTC+8, no daylight saving) of a stored RFC 3339 time.
@@ -361,6 +856,7 @@ mod tests {
                 fund_recovered_fen: fund,
                 penalty_fen: penalty,
                 violations: i64::from(fund > 0),
+                ..Amounts::default()
             },
             follow_up: if category == ResultCategory::FollowUpPending {
                 vec![FollowUp::CaseOpened]
@@ -369,6 +865,9 @@ mod tests {
             },
             inspection_date: date.parse().unwrap(),
             correction_reason: None,
+            violation_types: vec![],
+            handling: vec![],
+            method: None,
         }
     }
 

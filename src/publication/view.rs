@@ -142,6 +142,27 @@ pub struct PublicResult {
     /// Each department's published part (joint inspections, 谁检查、谁公开), by the
     /// task's department order; empty where the lead entered the result alone.
     pub parts: Vec<PublicPart>,
+    /// Issue 15: the latest rectification ordered on this result, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rectification: Option<PublicRectification>,
+}
+
+/// Where a rectification stands, as the public reads it (the plan's content and the
+/// reports stay internal).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicRectification {
+    /// `ordered`, `plan_submitted`, `completed` or `verified` as recorded; past
+    /// `due_date` and not completed it is overdue.
+    pub state: crate::domain::rectification::RectificationState,
+    pub state_zh: String,
+    #[schema(value_type = String, format = Date)]
+    pub ordered_on: chrono::NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub due_date: chrono::NaiveDate,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub completed_on: Option<chrono::NaiveDate>,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub verified_on: Option<chrono::NaiveDate>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -462,6 +483,7 @@ fn published_results(
                     working_days_late,
                     earlier_versions,
                     parts: Vec::new(),
+                    rectification: None,
                 },
             )
         })
@@ -482,6 +504,7 @@ pub fn public_task(calendar: &Calendar, read: TaskRead) -> PublicTask {
         pools,
         parts,
         items,
+        rectifications,
     } = read;
     let lead = task.config.lead_department.as_str();
     let card = |id: &str| {
@@ -507,6 +530,21 @@ pub fn public_task(calendar: &Calendar, read: TaskRead) -> PublicTask {
     let mut parts = published_parts(&items, &order, &zh_name, parts);
     for (inst, r) in results.iter_mut() {
         r.parts = parts.remove(inst).unwrap_or_default();
+        r.rectification = rectifications
+            .iter()
+            .rfind(|x| &x.institution_id == inst)
+            .map(|x| PublicRectification {
+                state: x.state,
+                state_zh: x.state.label_zh().into(),
+                ordered_on: x.ordered_on,
+                due_date: x.due_date,
+                completed_on: x.completion.as_ref().map(|c| c.completed_on),
+                verified_on: x
+                    .verifications
+                    .last()
+                    .filter(|v| v.passed)
+                    .map(|v| v.verified_on),
+            });
     }
     let inspection_items: Vec<PublicTaskItem> = items
         .iter()

@@ -10,6 +10,8 @@ pub mod evidence;
 mod filter;
 /// Record lists (issue 14): metadata, rows in batches, uses.
 pub mod lists;
+/// After the inspection (issue 15): rectifications, referrals, major cases.
+pub mod followup;
 pub mod metrics;
 pub mod organizations;
 pub mod parts;
@@ -26,6 +28,8 @@ pub mod regions;
 pub mod registry;
 /// Targeted inspections: the named institutions.
 pub mod targeted;
+/// Statistics rows and monthly submissions (issue 15).
+pub mod statistics;
 pub mod tasks;
 pub mod webhooks;
 

@@ -136,6 +136,8 @@ pub struct TaskRead {
     pub parts: Vec<super::parts::PartRow>,
     /// The task's inspection items (titles for the codes).
     pub items: Vec<super::parts::ItemCard>,
+    /// Issue 15: the rectifications ordered on the task's results.
+    pub rectifications: Vec<crate::domain::rectification::Rectification>,
 }
 
 async fn replacements(tx: &mut ReadTx, task_id: &str) -> Result<Vec<Replacement>, sqlx::Error> {
@@ -257,8 +259,14 @@ pub async fn task(store: &Store, id: &str) -> Result<Option<TaskRead>, sqlx::Err
         .chain(std::iter::once(task.config.lead_department.to_string()))
         .collect();
     let items = super::parts::task_items(&mut *tx, &task_departments, &task.config.items).await?;
+    let rectifications = super::followup::rectifications(&mut *tx, Some(id), None, None)
+        .await?
+        .into_iter()
+        .map(|r| r.data)
+        .collect();
     tx.commit().await?;
     Ok(Some(TaskRead {
+        rectifications,
         parts,
         items,
         task,

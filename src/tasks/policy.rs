@@ -390,3 +390,31 @@ pub fn read_recheck(who: &Principal, task: &TaskInput) -> Result<(), TaskError> 
         ))),
     }
 }
+
+/// Issue 15: the task's lead (as for results): order and follow a rectification, record
+/// the institution's plan and completion on its behalf, verify it, refer the case, report
+/// a major case.
+pub fn rectify(who: &Principal, task: &TaskInput) -> Result<(), TaskError> {
+    lead(who, task)
+}
+
+/// Admins only (settings such as the major-case rule).
+pub fn admin_only(who: &Principal, what: &str) -> Result<(), TaskError> {
+    if who.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(TaskError::Forbidden(format!("only an admin may {what}")))
+    }
+}
+
+/// Issue 15: submit an organization's monthly statistics: admins, or a coordinator of
+/// that organization (a county submits its own report; the city aggregates).
+pub fn submit_statistics(who: &Principal, organization: &str) -> Result<(), TaskError> {
+    match (&who.role, who.organization_code()) {
+        (Role::Admin, _) => Ok(()),
+        (Role::Coordinator, Some(o)) if o == organization => Ok(()),
+        _ => Err(TaskError::Forbidden(format!(
+            "only a coordinator of organization {organization} (or an admin) submits its monthly report"
+        ))),
+    }
+}

@@ -1,6 +1,7 @@
 //! Integration tests: the real service over HTTP against a real database.
 //! `TEST_DATABASE_URL=postgres://…` runs them on PostgreSQL, otherwise on SQLite.
 
+mod after;
 mod bulk;
 #[path = "../support/chromium.rs"]
 mod chromium;
