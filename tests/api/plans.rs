@@ -1047,9 +1047,17 @@ async fn an_institution_drawn_as_often_as_the_yearly_cap_allows_is_excluded_prov
     expected.sort();
     let listed: Vec<&String> = b3v.snapshot.exclusions.iter().map(|e| &e.task).collect();
     assert_eq!(listed, expected.iter().collect::<Vec<_>>());
+    // Capped: what both earlier tasks drew — every hospital, and any pharmacy both drew.
+    let drawn: Vec<HashSet<String>> = bundles
+        .iter()
+        .map(|b| parse_bundle(b).unwrap().drawn().into_iter().collect())
+        .collect();
+    let mut capped: Vec<String> = drawn[0].intersection(&drawn[1]).cloned().collect();
+    capped.sort();
+    assert!(hospitals.iter().all(|h| capped.contains(h)));
     for e in &b3v.snapshot.exclusions {
         assert_eq!(e.basis.as_deref(), Some("yearly_cap"));
-        assert_eq!(e.institutions, hospitals);
+        assert_eq!(e.institutions, capped);
     }
     let pool: HashSet<&String> = b3v
         .snapshot
