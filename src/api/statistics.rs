@@ -49,6 +49,7 @@ pub struct SummaryQuery {
     /// the total only.
     pub group_by: Option<GroupBy>,
     /// `json` (default), `csv` (UTF-8 with BOM) or `xlsx`.
+    #[param(inline)]
     pub format: Option<SummaryFormat>,
 }
 
