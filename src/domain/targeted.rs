@@ -2,7 +2,7 @@
 //! with a reason (a clue, a complaint, a monitoring alert, an intersection of lists), not
 //! drawn. The teams are still drawn at random with recusal: the task is an ordinary
 //! suiji-draw/2 task whose single stratum `targeted` holds exactly the named institutions
-//! at ratio 1/1 (docs/draw-spec.md, B.12).
+//! at ratio 1/1 (docs/draw-spec.md, B.13).
 
 use crate::error::FieldError;
 use serde::{Deserialize, Serialize};
@@ -159,5 +159,6 @@ pub fn targeted_stratum() -> super::task::StratumConfig {
         ratio: super::task::Ratio { num: 1, den: 1 },
         min: 0,
         max: None,
+        records: None,
     }
 }

@@ -90,12 +90,13 @@ impl std::fmt::Display for YearlyCap {
     }
 }
 
-/// Whether a task is a random inspection (双随机) that the yearly cap counts and limits.
-/// Targeted (定向) and rectification (整改复查) checks are exempt: they neither count
-/// toward the cap nor are limited by it. Every task kind today is a random inspection;
-/// the kinds added later return `false` here.
-pub fn counts_toward_cap(_task: &TaskInput) -> bool {
-    true
+/// Whether a task is a random inspection (双随机) of institutions that the yearly cap
+/// counts and limits. Targeted (定向) tasks, re-checks (复查) and samples of record lists
+/// are exempt: they neither count toward the cap nor are limited by it. So are the tasks
+/// recorded as verifying a rectification (整改核查, see [`seal_caps`]); a verification task
+/// is best made as a targeted task naming the institution, which is exempt from the start.
+pub fn counts_toward_cap(task: &TaskInput) -> bool {
+    task.is_random() && task.list.is_none()
 }
 
 /// The level of a task's organization, from the length of its region prefix.
@@ -204,7 +205,9 @@ pub async fn seal_caps(
             let Some(result_hash) = row.result_hash.clone() else {
                 continue;
             };
-            if !counts_toward_cap(&row.config) {
+            if !counts_toward_cap(&row.config)
+                || crate::store::followup::is_verification_task(&mut **tx, &task_id).await?
+            {
                 // Exempt: a placeholder that the next rows skip.
                 earlier.push(EarlierDraw {
                     task: task_id,
@@ -241,6 +244,35 @@ pub async fn seal_caps(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_random_inspections_of_institutions_count_toward_the_cap() {
+        let task = |extra: serde_json::Value| {
+            let mut t = serde_json::json!({
+                "title": "t", "year": 2026, "round": 1,
+                "lead_department": "medical_insurance",
+                "departments": [{"code": "medical_insurance", "team_size": 2}],
+                "strata": [], "cross_region": false, "max_assignments_per_inspector": null,
+                "inspection_start": "2026-08-03", "inspection_end": "2026-08-31",
+                "entropy_plan": []
+            });
+            for (k, v) in extra.as_object().unwrap() {
+                t[k] = v.clone();
+            }
+            serde_json::from_value::<TaskInput>(t).unwrap()
+        };
+        assert!(counts_toward_cap(&task(serde_json::json!({}))));
+        assert!(counts_toward_cap(&task(
+            serde_json::json!({"mode": "random"})
+        )));
+        assert!(!counts_toward_cap(&task(
+            serde_json::json!({"mode": "targeted"})
+        )));
+        assert!(!counts_toward_cap(&task(
+            serde_json::json!({"mode": "recheck"})
+        )));
+        assert!(!counts_toward_cap(&task(serde_json::json!({"list": "l1"}))));
+    }
 
     fn draw(task: &str, level: &'static str, ids: &[&str]) -> EarlierDraw {
         EarlierDraw {

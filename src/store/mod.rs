@@ -8,10 +8,10 @@ pub mod bulk;
 pub mod dispatch;
 pub mod evidence;
 mod filter;
-/// Record lists (issue 14): metadata, rows in batches, uses.
-pub mod lists;
 /// After the inspection (issue 15): rectifications, referrals, major cases.
 pub mod followup;
+/// Record lists (issue 14): metadata, rows in batches, uses.
+pub mod lists;
 pub mod metrics;
 pub mod organizations;
 pub mod parts;
@@ -26,10 +26,10 @@ pub mod recheck;
 pub mod records;
 pub mod regions;
 pub mod registry;
-/// Targeted inspections: the named institutions.
-pub mod targeted;
 /// Statistics rows and monthly submissions (issue 15).
 pub mod statistics;
+/// Targeted inspections: the named institutions.
+pub mod targeted;
 pub mod tasks;
 pub mod webhooks;
 
