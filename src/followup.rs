@@ -26,11 +26,7 @@ use utoipa::ToSchema;
 
 /// Today in China on the store's clock (simulated in tests and demos).
 pub fn today(db: &Store) -> NaiveDate {
-    let now = db
-        .clock()
-        .now()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    china_date(&now).unwrap_or_else(crate::domain::result::china_today)
+    db.clock().china_today()
 }
 
 async fn task(tx: &mut Tx, id: &str) -> TaskResult<TaskRow> {

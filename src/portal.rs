@@ -6,7 +6,7 @@
 //! like the API's. Unpublished or unknown tasks get a 404 page that says nothing about them.
 
 use crate::domain::regions::RegionNames;
-use crate::domain::result::{Outcome, china_date, china_today};
+use crate::domain::result::{Outcome, china_date};
 use crate::domain::task::TaskState;
 use crate::error::ApiError;
 use crate::publication::{
@@ -482,7 +482,7 @@ async fn portal_index(
     let p = &publication;
     let raw = raw.unwrap_or_default();
     // Late marks depend on today's date (China time) as well as on the data.
-    let key = format!("portal@{}?{raw}", china_today());
+    let key = format!("portal@{}?{raw}", p.store().clock().china_today());
     // Only a good page is cached; an invalid search is answered (and rebuilt) each time.
     p.cache
         .serve(p.store(), &headers, key, HTML, || async {
@@ -549,7 +549,7 @@ async fn index_page(p: &Publication, raw: &str) -> Result<(StatusCode, String), 
     let mut rows = Vec::with_capacity(tasks.len());
     for t in tasks {
         let late = match p.task(&t.id).await? {
-            Some(view) => late_mark(&view),
+            Some(view) => late_mark(&view, p.store().clock().china_today()),
             None => None,
         };
         rows.push(task_row(&names, t, late));
@@ -597,7 +597,7 @@ async fn portal_task(
     };
     let p = &publication;
     // Timeliness ("overdue") depends on today's date (China time) as well as on the data.
-    let key = format!("portal/tasks/{id}@{}", china_today());
+    let key = format!("portal/tasks/{id}@{}", p.store().clock().china_today());
     p.cache
         .serve(p.store(), &headers, key, HTML, || async {
             task_html(p, &id)
@@ -621,9 +621,9 @@ async fn task_html(p: &Publication, id: &str) -> Result<String, ApiError> {
 }
 
 /// "Overdue" or "published late" for the list, when the task's results are.
-fn late_mark(t: &PublicTask) -> Option<String> {
+fn late_mark(t: &PublicTask, today: chrono::NaiveDate) -> Option<String> {
     match t.deadlines.results_due {
-        Some(due) if t.results_pending > 0 && china_today() > due => Some(format!(
+        Some(due) if t.results_pending > 0 && today > due => Some(format!(
             "结果逾期未公布 {} 家 Results overdue",
             t.results_pending
         )),
@@ -691,7 +691,8 @@ fn task_view(
     regions: &RegionNames,
     t: &PublicTask,
 ) -> TaskPage {
-    let today = china_today();
+    // The server's clock (simulated in demos and tests), as the API's reports use.
+    let today = p.store().clock().china_today();
     let working_days = |a, b| p.working_days_between(a, b);
     let days = |n: Option<u32>| n.map(|n| format!(" {n} 个工作日")).unwrap_or_default();
 
@@ -795,7 +796,7 @@ fn task_view(
                     let state = match x.state {
                         crate::domain::rectification::RectificationState::Ordered
                         | crate::domain::rectification::RectificationState::PlanSubmitted
-                            if china_today() > x.due_date =>
+                            if today > x.due_date =>
                         {
                             crate::domain::rectification::RectificationState::Overdue
                         }

@@ -4,7 +4,6 @@
 //! (no API module), cached like the other portal pages.
 
 use crate::domain::plan::{Goal, InspectionMethod, PlanRule};
-use crate::domain::result::china_today;
 use crate::error::ApiError;
 use crate::plans::{self, PublicPlan};
 use crate::publication::{Built, Publication, Site};
@@ -166,7 +165,7 @@ async fn portal_plan(
     let Ok(Path(id)) = id else {
         return page_error(ApiError::NotFound("no such plan".into()));
     };
-    let key = format!("portal/plans/{id}@{}", china_today());
+    let key = format!("portal/plans/{id}@{}", p.store().clock().china_today());
     p.cache
         .serve(p.store(), &headers, key, HTML, || async {
             let plan = plans::public_plan(p.store(), &id)

@@ -6,7 +6,6 @@
 use super::AppState;
 use super::extract::{ApiPath, ApiQuery};
 use super::problems::{PublicInvalid, PublicNotFound};
-use crate::domain::result::china_today;
 use crate::error::{ApiError, ApiResult};
 use crate::plans::{self, PublicPlan, PublicPlanSummary};
 use crate::publication::Built;
@@ -85,7 +84,7 @@ async fn public_plan(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     let p = &state.publication;
-    let key = format!("plans/{id}@{}", china_today());
+    let key = format!("plans/{id}@{}", p.store().clock().china_today());
     p.cache
         .serve(p.store(), &headers, key, "application/json", || async {
             let plan = plans::public_plan(p.store(), &id)

@@ -3,7 +3,6 @@
 use super::AppState;
 use super::extract::{ApiQuery, Reader};
 use super::problems::ListProblems;
-use crate::domain::result::china_today;
 use crate::error::ApiResult;
 use crate::reports::{self, OverdueReport};
 use axum::Json;
@@ -35,7 +34,7 @@ async fn overdue(
     _: Reader,
     ApiQuery(q): ApiQuery<OverdueQuery>,
 ) -> ApiResult<Json<OverdueReport>> {
-    let as_of = q.as_of.unwrap_or_else(china_today);
+    let as_of = q.as_of.unwrap_or_else(|| state.store.clock().china_today());
     Ok(Json(
         reports::overdue(&state.store, &state.calendar, as_of).await?,
     ))

@@ -51,6 +51,13 @@ impl Clock {
         self.now().timestamp()
     }
 
+    /// Today's date in China (UTC+8, no daylight saving) on this clock: the day every
+    /// deadline, late mark and "as of" is judged on.
+    pub fn china_today(&self) -> chrono::NaiveDate {
+        let offset = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+        self.now().with_timezone(&offset).date_naive()
+    }
+
     /// True when this is not the system clock.
     pub fn is_simulated(&self) -> bool {
         self.simulated.read().expect("clock lock").is_some()

@@ -825,12 +825,6 @@ pub fn china_date(rfc3339: &str) -> Option<NaiveDate> {
     Some(t.with_timezone(&offset).date_naive())
 }
 
-/// Today's date in China.
-pub fn china_today() -> NaiveDate {
-    let offset = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
-    chrono::Utc::now().with_timezone(&offset).date_naive()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -482,3 +482,43 @@ async fn the_portal_explains_itself_to_its_readers() {
         assert!(!lower.contains(" onclick=") && !lower.contains(" onload="));
     }
 }
+
+/// Late marks, the task page's deadlines and the overdue report's default day all follow
+/// the server's clock (simulated in demos and tests), not the wall clock: before the
+/// results deadline nothing is late, after it the same pages say so.
+#[tokio::test]
+async fn late_marks_follow_the_servers_clock_not_the_wall_clock() {
+    let (app, clock) = spawn_app_at("2023-09-15T10:00:00Z").await;
+    let (published, _, _) = scenario(&app).await;
+    let list = page(&app, "/").await.expect(200);
+    assert!(
+        !list.text.contains("结果逾期未公布"),
+        "not late on 2023-09-15"
+    );
+    let report = app
+        .get("/api/v1/reports/overdue", &app.auditor())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(report["as_of"], "2023-09-15", "{report}");
+    assert!(
+        !report.to_string().contains(&published),
+        "nothing of the task is overdue yet: {report}"
+    );
+
+    clock.set(instant("2024-06-03T10:00:00Z"));
+    let list = page(&app, "/").await.expect(200);
+    assert!(
+        list.text.contains("结果逾期未公布 4 家"),
+        "late on 2024-06-03"
+    );
+    let task = page(&app, &format!("/tasks/{published}")).await.expect(200);
+    assert!(task.text.contains("逾期"), "the task page says so too");
+    let report = app
+        .get("/api/v1/reports/overdue", &app.auditor())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(report["as_of"], "2024-06-03");
+    assert!(report.to_string().contains(&published), "{report}");
+}
