@@ -340,6 +340,19 @@ fn row(group: String, figures: Figures) -> SummaryRow {
     }
 }
 
+/// The title of the summary table, as seed 001's tables head it, with the period and the
+/// region it covers.
+pub fn title(from: NaiveDate, to: NaiveDate, region_prefix: &str) -> String {
+    format!(
+        "打击欺诈骗取医疗保障基金专项治理情况统计表（{from} 至 {to}{}）",
+        if region_prefix.is_empty() {
+            String::new()
+        } else {
+            format!("，区划 {region_prefix}")
+        }
+    )
+}
+
 /// The summary over `[from, to]` in `region_prefix` (everything when empty).
 pub async fn summary(
     db: &Store,

@@ -2,6 +2,7 @@
 //! (CSV in UTF-8 or GB18030, or XLSX; all or nothing) and `GET …/export` (CSV or XLSX).
 
 use super::AppState;
+use super::download::attachment;
 use super::extract::{ApiQuery, Reader};
 use super::filters::{InspectorQuery, InstitutionQuery};
 use super::problems::{ImportProblems, ListProblems};
@@ -19,8 +20,8 @@ use crate::store::{Store, StoreError};
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -284,16 +285,6 @@ type Pager<T> = Arc<
 >;
 
 const EXPORT_PAGE: i64 = 1000;
-
-fn attachment(content_type: &'static str, filename: &str, body: Body) -> Response {
-    let mut resp = body.into_response();
-    let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    resp
-}
 
 enum Step {
     Header,

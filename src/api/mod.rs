@@ -13,6 +13,7 @@ pub mod calendar;
 pub mod departments;
 /// Dispatch: a department's inbox, an inspector's assignments.
 pub mod dispatch;
+mod download;
 /// Evidence attached to results (never public).
 pub mod evidence;
 /// Request extractors that reject bad input as problem documents.

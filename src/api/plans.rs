@@ -3,6 +3,7 @@
 //! Thin adapters over `crate::plans`.
 
 use super::AppState;
+use super::download::{CSV, XLSX, attachment};
 use super::extract::{ApiJson, ApiPath, ApiQuery, IfMatch, Reader};
 use super::problems::{CreateProblems, ListProblems, ReadOne, StepProblems, UpdateProblems};
 use super::registry::{History, created, update_outcome, with_etag};
@@ -14,7 +15,7 @@ use crate::plans::{self, AmendmentInput, Progress, RoundTaskInput};
 use crate::store::plans::{self as store, PlanRow};
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -280,18 +281,7 @@ async fn plan_csv(
     let progress = plans::progress(&state.store, &id).await?;
     let body =
         progress_csv(&plan.stored.data, &progress).map_err(|e| ApiError::Internal(e.into()))?;
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        "text/csv; charset=utf-8".parse().expect("static"),
-    );
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        format!("attachment; filename=\"plan-{id}.csv\"")
-            .parse()
-            .map_err(|e: axum::http::header::InvalidHeaderValue| ApiError::Internal(e.into()))?,
-    );
-    Ok((StatusCode::OK, headers, body).into_response())
+    Ok(attachment(CSV, &format!("plan-{id}.csv"), body))
 }
 
 /// The rows of a plan and its progress (CSV and XLSX alike): a header and one row per
@@ -360,20 +350,7 @@ async fn plan_xlsx(
     let progress = plans::progress(&state.store, &id).await?;
     let body =
         progress_xlsx(&plan.stored.data, &progress).map_err(|e| ApiError::Internal(e.into()))?;
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-            .parse()
-            .expect("static"),
-    );
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        format!("attachment; filename=\"plan-{id}.xlsx\"")
-            .parse()
-            .map_err(|e: axum::http::header::InvalidHeaderValue| ApiError::Internal(e.into()))?,
-    );
-    Ok((StatusCode::OK, headers, body).into_response())
+    Ok(attachment(XLSX, &format!("plan-{id}.xlsx"), body))
 }
 
 /// The CSV of a plan and its progress; a cell that a spreadsheet could run as a formula

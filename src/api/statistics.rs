@@ -3,6 +3,7 @@
 //! audited); the city sees who submitted, who is late, and the aggregate.
 
 use super::AppState;
+use super::download::{CSV, XLSX, attachment};
 use super::extract::{ApiPath, ApiQuery, Reader};
 use super::problems::{ListProblems, StepProblems};
 use crate::auth::Principal;
@@ -11,7 +12,7 @@ use crate::statistics::{self, GroupBy, MonthOverview, SubmissionView, Summary};
 use crate::tasks::TaskError;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -90,50 +91,19 @@ async fn summary(
 ) -> ApiResult<Response> {
     let prefix = scope(&who, q.region_prefix)?;
     let s = statistics::summary(&state.store, q.from, q.to, &prefix, q.group_by).await?;
-    let title = format!(
-        "打击欺诈骗取医疗保障基金专项治理情况统计表（{} 至 {}{}）",
-        q.from,
-        q.to,
-        if prefix.is_empty() {
-            String::new()
-        } else {
-            format!("，区划 {prefix}")
-        }
-    );
+    let title = statistics::title(q.from, q.to, &prefix);
     Ok(match q.format.unwrap_or(SummaryFormat::Json) {
         SummaryFormat::Json => Json(s).into_response(),
-        SummaryFormat::Csv => {
-            let body = format!("\u{feff}{}", statistics::csv(&s, &title));
-            (
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        "attachment; filename=\"summary.csv\"",
-                    ),
-                ],
-                body,
-            )
-                .into_response()
-        }
-        SummaryFormat::Xlsx => {
-            let bytes = statistics::xlsx(&s, &title)
-                .map_err(|e| TaskError::internal(format!("xlsx: {e}")))?;
-            (
-                [
-                    (
-                        header::CONTENT_TYPE,
-                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    ),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        "attachment; filename=\"summary.xlsx\"",
-                    ),
-                ],
-                bytes,
-            )
-                .into_response()
-        }
+        SummaryFormat::Csv => attachment(
+            CSV,
+            "summary.csv",
+            format!("\u{feff}{}", statistics::csv(&s, &title)),
+        ),
+        SummaryFormat::Xlsx => attachment(
+            XLSX,
+            "summary.xlsx",
+            statistics::xlsx(&s, &title).map_err(|e| TaskError::internal(format!("xlsx: {e}")))?,
+        ),
     })
 }
 
