@@ -423,8 +423,10 @@ pub struct DrawnRecord {
     pub id: String,
 }
 
-/// How many records a stratum had and how many were drawn.
+/// How many records a stratum had and how many were drawn (`RecordStratumCount` in the
+/// OpenAPI document: `StratumCount` is the announcement's).
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RecordStratumCount)]
 pub struct StratumCount {
     pub stratum: String,
     /// Records of the list in the stratum.

@@ -126,9 +126,11 @@ pub struct Measure {
     pub by: NaiveDate,
 }
 
-/// The institution's rectification plan (整改方案: 目标、措施和时间表, seed 002).
+/// The institution's rectification plan (整改方案: 目标、措施和时间表, seed 002). Named
+/// `RectificationPlanInput` in the OpenAPI document: `PlanInput` is the annual plan's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RectificationPlanInput)]
 pub struct PlanInput {
     /// 整改目标
     #[serde(default)]

@@ -344,9 +344,12 @@ impl HandlingForm {
     }
 }
 
-/// How an inspection was made (seed 002, table 3: 网上稽核、举报稽核、实地稽核).
+/// How an inspection was made (seed 002, table 3: 网上稽核、举报稽核、实地稽核). Named
+/// `AuditMethod` in the OpenAPI document: `InspectionMethod` is the annual plan's
+/// (现场/书面/委托第三方).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = AuditMethod)]
 pub enum InspectionMethod {
     /// 网上稽核 (on the claims data)
     Online,

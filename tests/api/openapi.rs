@@ -75,3 +75,64 @@ async fn unknown_routes_and_methods_are_problems() {
         .expect(405);
     assert_eq!(r.headers["content-type"], "application/problem+json");
 }
+
+/// utoipa names a schema after its Rust type and silently lets a later type of the same
+/// name replace an earlier one in the document: two `PlanInput`s (the annual plan's and a
+/// rectification's) once made the document describe the wrong body for one endpoint. Every
+/// type deriving `ToSchema` must therefore have a document name of its own (`#[schema(as
+/// = …)]` where two Rust names meet).
+#[test]
+fn every_schema_has_a_name_of_its_own() {
+    fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    rust_files(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src")),
+        &mut files,
+    );
+    let mut seen: std::collections::BTreeMap<String, String> = Default::default();
+    let mut clashes = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let (mut deriving, mut renamed) = (false, None::<String>);
+        for line in text.lines().map(str::trim) {
+            if line.starts_with("#[derive(") && line.contains("ToSchema") {
+                deriving = true;
+                renamed = None;
+            } else if deriving && line.starts_with("#[schema(as = ") {
+                renamed = line
+                    .trim_start_matches("#[schema(as = ")
+                    .split([')', ','])
+                    .next()
+                    .map(|s| s.rsplit("::").next().unwrap().trim().to_string());
+            } else if deriving && !line.starts_with("#[") && !line.starts_with("///") {
+                let name = line
+                    .split_whitespace()
+                    .skip_while(|w| !matches!(*w, "struct" | "enum"))
+                    .nth(1)
+                    .map(|w| w.trim_end_matches(['{', ';', '(', '<']).to_string());
+                if let Some(name) = renamed.take().or(name) {
+                    let at = file.display().to_string();
+                    if let Some(earlier) = seen.insert(name.clone(), at.clone()) {
+                        clashes.push(format!("{name}: {earlier} and {at}"));
+                    }
+                }
+                deriving = false;
+            }
+        }
+    }
+    assert!(
+        seen.len() > 100,
+        "the scan found the schemas ({})",
+        seen.len()
+    );
+    assert!(clashes.is_empty(), "schema names used twice: {clashes:#?}");
+}
