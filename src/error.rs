@@ -175,6 +175,29 @@ impl ApiError {
         Self::Validation { detail, errors }
     }
 
+    /// A 422 for an imported file with bad rows (`total` of them, `rows` the ones listed):
+    /// one error is named with its row and column, more are counted.
+    pub fn rows(rows: Vec<RowError>, total: u64) -> Self {
+        let detail = match rows.as_slice() {
+            [one] if total == 1 => format!(
+                "row {}{}: {}; nothing was written",
+                one.row,
+                if one.column.is_empty() {
+                    String::new()
+                } else {
+                    format!(", column {}", one.column)
+                },
+                one.reason
+            ),
+            _ => format!("{total} errors in the file; nothing was written"),
+        };
+        Self::Rows {
+            detail,
+            rows,
+            total,
+        }
+    }
+
     pub fn unauthorized(detail: impl Into<String>) -> Self {
         Self::Unauthorized {
             detail: detail.into(),

@@ -82,23 +82,7 @@ pub(super) async fn read_upload(
 
 fn import_error(e: ImportError) -> ApiError {
     match e {
-        ImportError::Rows { errors, count } => ApiError::Rows {
-            detail: match errors.as_slice() {
-                [one] if count == 1 => format!(
-                    "row {}{}: {}; nothing was written",
-                    one.row,
-                    if one.column.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", column {}", one.column)
-                    },
-                    one.reason
-                ),
-                _ => format!("{count} errors in the file; nothing was written"),
-            },
-            rows: errors,
-            total: count,
-        },
+        ImportError::Rows { errors, count } => ApiError::rows(errors, count),
         ImportError::Forbidden(reason) => ApiError::Forbidden(reason),
         ImportError::Db(e) => e.into(),
     }

@@ -29,8 +29,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct YearInput {
     /// Public holidays and the days off around them (a holiday run may reach a few
-    /// days into the neighbouring years).
-    #[schema(value_type = Vec<String>)]
+    /// days into the neighbouring years). At least one: every official calendar has
+    /// public holidays.
+    #[schema(value_type = Vec<String>, min_items = 1)]
     pub days_off: BTreeSet<NaiveDate>,
     /// Saturdays and Sundays that are working days (调休上班).
     #[schema(value_type = Vec<String>)]

@@ -6,11 +6,22 @@ use crate::domain::CreditCode;
 use crate::domain::codes::DepartmentCode;
 use crate::domain::filter::{InspectorFilter, InstitutionFilter, RegionPrefix, list_values};
 use crate::domain::registry::{
-    InspectorStatus, InstitutionKind, InstitutionStatus, Level, Ownership, RiskGrade,
+    InspectorStatus, InstitutionKind, InstitutionStatus, Level, Ownership, RiskGrade, check_text,
 };
 use crate::error::{ApiError, ApiResult};
 use serde::Deserialize;
 use utoipa::IntoParams;
+
+/// A tag asked for in a filter: the same text rule as a tag stored on an institution, so
+/// a control or bidirectional character is refused rather than searched for.
+fn tag(s: &str) -> Result<String, String> {
+    let mut errors = Vec::new();
+    check_text(&mut errors, "tags", s, true, 64);
+    match errors.pop() {
+        Some(e) => Err(e.reason),
+        None => Ok(s.to_string()),
+    }
+}
 
 /// Filters: each takes a comma-separated list (any of); filters combine with and.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -51,7 +62,7 @@ impl InstitutionQuery {
             risk_grade: list_values("risk_grade", &self.risk_grade, vocab(RiskGrade::parse))?,
             status: list_values("status", &self.status, vocab(InstitutionStatus::parse))?,
             region_prefix: list_values("region_prefix", &self.region_prefix, RegionPrefix::parse)?,
-            tags: list_values("tags", &self.tags, |s| Ok(s.to_string()))?,
+            tags: list_values("tags", &self.tags, tag)?,
             q: self.q.clone().filter(|q| !q.trim().is_empty()),
             credit_code: self
                 .credit_code

@@ -40,13 +40,22 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     /// The list's name, 1–200 characters (e.g. `2025年门诊慢特病患者`).
+    #[param(
+        pattern = "^[^\\s\\u0000-\\u001f\\u007f-\\u009f](?:[^\\u0000-\\u001f\\u007f-\\u009f]{0,198}[^\\s\\u0000-\\u001f\\u007f-\\u009f])?$"
+    )]
     pub name: String,
     /// The title of the id column in the header row (e.g. `patient_id`); ids are unique.
+    #[param(
+        pattern = "^[^\\s,:\\u0000-\\u001f\\u007f-\\u009f](?:[^,:\\u0000-\\u001f\\u007f-\\u009f]{0,98}[^\\s,:\\u0000-\\u001f\\u007f-\\u009f])?$"
+    )]
     pub id_column: String,
     /// The attribute columns and their types, `title:type,title:type…`; types `text`,
     /// `integer` (e.g. amounts in fen) and `date` (`YYYY-MM-DD`). Other columns of the file
     /// are ignored (and named in the answer).
     #[serde(default)]
+    #[param(
+        pattern = "^(?:[^\\s,:\\u0000-\\u001f\\u007f-\\u009f](?:[^,:\\u0000-\\u001f\\u007f-\\u009f]{0,98}[^\\s,:\\u0000-\\u001f\\u007f-\\u009f])?:(?:text|integer|date)(?:,[^\\s,:\\u0000-\\u001f\\u007f-\\u009f](?:[^,:\\u0000-\\u001f\\u007f-\\u009f]{0,98}[^\\s,:\\u0000-\\u001f\\u007f-\\u009f])?:(?:text|integer|date)){0,31})?$"
+    )]
     pub columns: String,
 }
 
@@ -184,23 +193,7 @@ async fn spool(state: &AppState, headers: &HeaderMap, body: Body) -> ApiResult<(
 
 fn rows_error(e: UploadError) -> ApiError {
     match e {
-        UploadError::Rows { errors, count } => ApiError::Rows {
-            detail: match errors.as_slice() {
-                [one] if count == 1 => format!(
-                    "row {}{}: {}; nothing was written",
-                    one.row,
-                    if one.column.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", column {}", one.column)
-                    },
-                    one.reason
-                ),
-                _ => format!("{count} errors in the file; nothing was written"),
-            },
-            rows: errors,
-            total: count,
-        },
+        UploadError::Rows { errors, count } => ApiError::rows(errors, count),
         UploadError::Db(e) => e.into(),
     }
 }

@@ -247,22 +247,5 @@ async fn import_organizations(
 
 fn rows_error(rows: Vec<RowError>) -> ApiError {
     let total = rows.len() as u64;
-    let detail = match rows.as_slice() {
-        [one] => format!(
-            "row {}{}: {}; nothing was written",
-            one.row,
-            if one.column.is_empty() {
-                String::new()
-            } else {
-                format!(", column {}", one.column)
-            },
-            one.reason
-        ),
-        _ => format!("{total} errors in the file; nothing was written"),
-    };
-    ApiError::Rows {
-        detail,
-        rows,
-        total,
-    }
+    ApiError::rows(rows, total)
 }

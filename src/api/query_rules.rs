@@ -223,4 +223,51 @@ mod tests {
             assert_eq!(TaskState::parse(s.as_str()), Ok(*s));
         }
     }
+
+    /// Every free-text rule in the document is one of the two statements of
+    /// `check_text` (required, or may be empty), copied without a slip: the literals are
+    /// repeated field by field, so a typo would quietly document a different rule.
+    #[test]
+    fn every_text_rule_in_the_document_is_check_texts() {
+        use crate::domain::registry::{REQUIRED_TEXT, optional_text};
+        fn walk(v: &serde_json::Value, at: &str, out: &mut Vec<(String, String)>) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    for (k, x) in m {
+                        if k == "pattern"
+                            && let Some(p) = x.as_str()
+                        {
+                            out.push((at.to_string(), p.to_string()));
+                        }
+                        walk(x, &format!("{at}/{k}"), out);
+                    }
+                }
+                serde_json::Value::Array(a) => {
+                    for (i, x) in a.iter().enumerate() {
+                        walk(x, &format!("{at}/{i}"), out);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let (_, mut doc) = super::super::router().split_for_parts();
+        super::super::complete_document(&mut doc);
+        let mut patterns = Vec::new();
+        walk(&serde_json::to_value(&doc).unwrap(), "", &mut patterns);
+        let optional = optional_text();
+        let mut text_rules = 0;
+        for (at, p) in &patterns {
+            // The list patterns of the query parameters carry the text rule inside a
+            // comma-separated list; `list_patterns_…` covers those.
+            if !p.contains("u061c") || p.contains(',') {
+                continue;
+            }
+            text_rules += 1;
+            assert!(
+                p == REQUIRED_TEXT || *p == optional,
+                "{at}: a text pattern that is not check_text's: {p}"
+            );
+        }
+        assert!(text_rules > 30, "only {text_rules} text rules found");
+    }
 }

@@ -112,7 +112,7 @@ async fn summary(
 /// audited. Due the 5th of the next month (calendar date).
 #[utoipa::path(post, path = "/api/v1/reports/monthly/{organization}/{month}/submission",
     tag = "publication", security(("bearer" = [])),
-    params(("organization" = String, Path), ("month" = String, Path, description = "YYYY-MM")),
+    params(("organization" = String, Path), ("month" = String, Path, description = "YYYY-MM", pattern = "^[0-9]{4}-(?:0[1-9]|1[0-2])$")),
     responses((status = 201, body = SubmissionView), StepProblems))]
 async fn submit_month(
     State(state): State<AppState>,
@@ -136,7 +136,7 @@ pub struct OverviewQuery {
 /// the aggregate of the submitted reports.
 #[utoipa::path(get, path = "/api/v1/reports/monthly/{organization}/{month}",
     tag = "publication", security(("bearer" = [])),
-    params(("organization" = String, Path), ("month" = String, Path, description = "YYYY-MM"), OverviewQuery),
+    params(("organization" = String, Path), ("month" = String, Path, description = "YYYY-MM", pattern = "^[0-9]{4}-(?:0[1-9]|1[0-2])$"), OverviewQuery),
     responses((status = 200, body = MonthOverview), StepProblems))]
 async fn month_overview(
     State(state): State<AppState>,

@@ -97,7 +97,11 @@ pub struct OrganizationInput {
     #[schema(pattern = "^[a-z0-9][a-z0-9_-]{1,63}$", example = "mi-150626")]
     pub code: String,
     /// e.g. 乌审旗医疗保障局.
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd](?:[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd])?$"
+    )]
     pub name: String,
     pub level: OrgLevel,
     /// The division-code prefix the organization governs: 2 digits for a province, 4 for a

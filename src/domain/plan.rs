@@ -13,7 +13,6 @@
 //!   the last round `remaining`, capped by the undrawn members.
 
 use super::DepartmentCode;
-use super::codes::parse_region_prefix;
 use super::registry::{RiskGrade, check_date, check_text};
 use super::stored::StoredFilter;
 use super::task::{Ratio, StratumFilter, TaskDepartment};
@@ -81,10 +80,20 @@ pub struct GradeRatio {
 #[serde(deny_unknown_fields)]
 pub struct PlanGroup {
     /// Becomes the stratum id of the round tasks.
+    #[schema(pattern = "^[^\\s\\u0000-\\u001f\\u007f-\\u009f]{1,64}$")]
     pub id: String,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd](?:[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd])?$"
+    )]
     pub name: String,
     /// 责任科室, free text (e.g. 医疗管理一科).
     #[serde(default)]
+    #[schema(
+        max_length = 200,
+        pattern = "^(?:[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd](?:[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd])?)?$"
+    )]
     pub responsible_unit: String,
     /// The population: the task stratum filter keys. A group's members are those its
     /// filter matches and no earlier group's does.
@@ -102,6 +111,10 @@ pub struct PlanGroup {
     pub risk_ratios: Vec<GradeRatio>,
     /// 检查内容.
     #[serde(default)]
+    #[schema(
+        max_length = 5000,
+        pattern = "^(?:[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd](?:[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd])?)?$"
+    )]
     pub check_contents: String,
 }
 
@@ -109,11 +122,13 @@ pub struct PlanGroup {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanRound {
+    /// The round's first day (required; a missing one is named in the answer).
     #[serde(default)]
-    #[schema(value_type = Option<String>, format = Date)]
+    #[schema(value_type = String, format = Date, required = true)]
     pub start: Option<NaiveDate>,
+    /// The round's last day (required).
     #[serde(default)]
-    #[schema(value_type = Option<String>, format = Date)]
+    #[schema(value_type = String, format = Date, required = true)]
     pub end: Option<NaiveDate>,
 }
 
@@ -121,6 +136,11 @@ pub struct PlanRound {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanPhase {
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd](?:[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd])?$"
+    )]
     pub name: String,
     #[schema(value_type = String, format = Date)]
     pub start: NaiveDate,
@@ -295,11 +315,7 @@ impl PlanInput {
         check_text(e, &f("name"), &g.name, true, 200);
         check_text(e, &f("responsible_unit"), &g.responsible_unit, false, 200);
         check_text(e, &f("check_contents"), &g.check_contents, false, 5000);
-        for (j, p) in g.filter.region_prefix.iter().enumerate() {
-            if let Err(m) = parse_region_prefix(p) {
-                e.push(FieldError::new(f(&format!("filter.region_prefix[{j}]")), m));
-            }
-        }
+        g.filter.check(e, &f("filter"));
         match self.rule {
             PlanRule::NoRepeat => {
                 if g.goal.is_some() {

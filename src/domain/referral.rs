@@ -68,16 +68,29 @@ impl ReferralStatus {
 pub struct ReferralInput {
     pub recipient: Recipient,
     /// The receiving authority by name (e.g. 某某县公安局).
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd](?:[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd])?$"
+    )]
     pub recipient_name: String,
     #[schema(value_type = String, format = Date)]
     pub referred_on: NaiveDate,
     /// The receiving authority's case number, when known.
     #[serde(default)]
+    #[schema(
+        max_length = 100,
+        pattern = "^(?:[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd](?:[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd])?)?$"
+    )]
     pub case_number: String,
     /// Amount involved in fen (涉案金额), when the referral states it.
     #[serde(default)]
     pub amount_involved_fen: Option<i64>,
     #[serde(default)]
+    #[schema(
+        max_length = 2000,
+        pattern = "^(?:[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd](?:[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd])?)?$"
+    )]
     pub note: String,
 }
 
@@ -105,8 +118,17 @@ pub struct ReferralUpdate {
     pub status: ReferralStatus,
     /// Set or correct the receiving case number.
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd](?:[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd])?$"
+    )]
     pub case_number: Option<String>,
     #[serde(default)]
+    #[schema(
+        max_length = 2000,
+        pattern = "^(?:[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd](?:[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd])?)?$"
+    )]
     pub note: String,
 }
 
@@ -137,10 +159,12 @@ pub struct Referral {
 #[serde(deny_unknown_fields)]
 pub struct MajorCaseRule {
     /// Amount involved from which a case is major, in fen (default 50,000,000 = 500,000 yuan).
+    #[schema(minimum = 1)]
     pub threshold_fen: i64,
     /// Whether a referral to the police makes a case major.
     pub police_referral: bool,
     /// Days to report within.
+    #[schema(minimum = 1, maximum = 60)]
     pub report_within_days: u32,
     /// Whether those days are working days on the official calendar (default false:
     /// calendar days).
@@ -182,6 +206,11 @@ pub struct MajorCaseReportInput {
     #[schema(value_type = String, format = Date)]
     pub reported_on: NaiveDate,
     /// 发现过程、违法违规事实、处理结果、处理依据.
+    #[schema(
+        min_length = 1,
+        max_length = 10000,
+        pattern = "^[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd](?:[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd])?$"
+    )]
     pub summary: String,
 }
 

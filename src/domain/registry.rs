@@ -421,9 +421,59 @@ pub struct Department {
     pub created_at: String,
 }
 
+/// The schema's statement of [`check_text`] for a required field; a field that may be
+/// empty wraps the same in `^(?:…)?$`. The document repeats these literals (utoipa
+/// takes a pattern only as a literal), and `api::query_rules` checks every copy.
+#[cfg(test)]
+pub const REQUIRED_TEXT: &str = "^[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd](?:[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd])?$";
+
+#[cfg(test)]
+pub fn optional_text() -> String {
+    format!(
+        "^(?:{})?$",
+        REQUIRED_TEXT.trim_start_matches('^').trim_end_matches('$')
+    )
+}
+
 #[cfg(test)]
 mod text_tests {
     use super::*;
+
+    #[test]
+    fn the_documented_text_patterns_take_what_check_text_takes() {
+        let required = regex::Regex::new(REQUIRED_TEXT).unwrap();
+        let optional = regex::Regex::new(&optional_text()).unwrap();
+        for s in [
+            "",
+            " ",
+            "a",
+            "某某县公安局",
+            "a b",
+            " a",
+            "a ",
+            "a\tb",
+            "a\nb",
+            "\u{84}",
+            "x\u{9f}",
+            "\u{202E}x",
+            "x\u{FFFD}",
+            "x\u{2069}y",
+            "\u{3000}x",
+            "x\u{a0}",
+            "ok\u{7f}",
+            "整改 措施：一、二",
+        ] {
+            for (re, required_field) in [(&required, true), (&optional, false)] {
+                let mut e = Vec::new();
+                check_text(&mut e, "f", s, required_field, 200);
+                assert_eq!(
+                    e.is_empty(),
+                    re.is_match(s),
+                    "{s:?} (required: {required_field}): server {e:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn names_refuse_bidi_overrides_and_the_replacement_character() {

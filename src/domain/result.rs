@@ -428,6 +428,10 @@ pub struct ResultInput {
     pub category: ResultCategory,
     /// What was found, in words.
     #[serde(default)]
+    #[schema(
+        max_length = 10000,
+        pattern = "^(?:[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd](?:[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd])?)?$"
+    )]
     pub findings: String,
     #[serde(default)]
     pub item_outcomes: Vec<ItemOutcome>,
@@ -439,6 +443,11 @@ pub struct ResultInput {
     pub inspection_date: NaiveDate,
     /// Required when this replaces a published version: why it is corrected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(
+        min_length = 1,
+        max_length = 1000,
+        pattern = "^[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd](?:[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd])?$"
+    )]
     pub correction_reason: Option<String>,
     /// Violations by type (issue 15): cases (违规例数, medical records) and amount.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

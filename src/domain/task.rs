@@ -22,7 +22,9 @@ pub struct StratumFilter {
     pub ownership: Vec<Ownership>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub risk_grade: Vec<RiskGrade>,
+    /// Institutions carrying any of these tags (each 1–64 characters, listed once).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<super::registry::Label>, max_items = 32)]
     pub tags: Vec<String>,
     /// Region code prefixes (2, 4 or 6 digits).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -30,6 +32,27 @@ pub struct StratumFilter {
 }
 
 impl StratumFilter {
+    /// The rules of a filter that need no database, with fields named under `at`
+    /// (`strata[0].filter`, `groups[1].filter`): region prefixes of 2, 4 or 6 digits, tags
+    /// by the registry's text rule, each value once.
+    pub fn check(&self, e: &mut Vec<FieldError>, at: &str) {
+        for (j, p) in self.region_prefix.iter().enumerate() {
+            if let Err(r) = parse_region_prefix(p) {
+                e.push(FieldError::new(format!("{at}.region_prefix[{j}]"), r));
+            }
+        }
+        if self.tags.len() > 32 {
+            e.push(FieldError::new(format!("{at}.tags"), "at most 32 tags"));
+        }
+        for (j, t) in self.tags.iter().enumerate() {
+            let field = format!("{at}.tags[{j}]");
+            super::registry::check_text(e, &field, t, true, 64);
+            if self.tags[..j].contains(t) {
+                e.push(FieldError::new(field, format!("tag '{t}' listed twice")));
+            }
+        }
+    }
+
     /// The registry filter selecting the active institutions this stratum covers.
     pub fn to_store(&self) -> super::filter::InstitutionFilter {
         fn names<T: Copy>(v: &[T], f: fn(T) -> &'static str) -> Vec<String> {
@@ -107,9 +130,14 @@ pub struct TaskDepartment {
 pub struct EntropySource {
     /// `department:<code>` (the department commits to a secret before sealing) or
     /// `beacon:<name>` (a public random value that does not exist yet at sealing).
+    #[schema(pattern = "^(?:department:[a-z][a-z0-9_]{1,31}|beacon:[a-z0-9-]{1,64})$")]
     pub source: String,
     /// For a beacon: which round or date will be used, e.g. `round 3500000`.
     #[serde(default)]
+    #[schema(
+        max_length = 200,
+        pattern = "^(?:[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd](?:[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd])?)?$"
+    )]
     pub note: Option<String>,
     /// suiji-draw/2: the drand quicknet round of `beacon:drand-quicknet`, published after
     /// the reveal deadline.
@@ -365,14 +393,7 @@ impl TaskInput {
                     "a stratum with ratio 0 and min 0 never draws anyone (every grade is sampled, 不免抽)",
                 ));
             }
-            for (j, p) in s.filter.region_prefix.iter().enumerate() {
-                if let Err(r) = parse_region_prefix(p) {
-                    e.push(FieldError::new(f(&format!("filter.region_prefix[{j}]")), r));
-                }
-            }
-            for (j, t) in s.filter.tags.iter().enumerate() {
-                super::registry::check_text(&mut e, &f(&format!("filter.tags[{j}]")), t, true, 64);
-            }
+            s.filter.check(&mut e, &f("filter"));
         }
         if self.max_assignments_per_inspector == Some(0) {
             e.push(FieldError::new(

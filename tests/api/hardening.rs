@@ -257,6 +257,27 @@ async fn names_refuse_bidi_overrides_and_replacement_characters() {
     }
 }
 
+/// A tag asked for in a filter follows the stored tags' text rule (the document says
+/// so): a C1 control character is a 422 naming `tags` on the listing and the export
+/// alike, not a search for it (fuzzing found `tags=%C2%84` answered 200).
+#[tokio::test]
+async fn a_tags_filter_with_a_control_character_is_refused_on_every_listing() {
+    let app = spawn_app().await;
+    for path in ["/api/v1/institutions", "/api/v1/institutions/export"] {
+        for bad in ["%C2%84", "a%09b", "%E2%80%AEx", &"x".repeat(65)] {
+            app.get(&format!("{path}?tags={bad}"), &app.admin())
+                .await
+                .expect_problem_field(422, "tags");
+        }
+        app.get(
+            &format!("{path}?tags=%E5%8C%BB%E5%85%B1%E4%BD%93,x"),
+            &app.admin(),
+        )
+        .await
+        .expect(200);
+    }
+}
+
 #[tokio::test]
 async fn a_coordinator_of_an_unregistered_department_is_refused() {
     let app = spawn_app().await;

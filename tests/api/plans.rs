@@ -306,6 +306,15 @@ async fn bad_plans_are_refused_naming_the_field_and_change_nothing() {
             Box::new(|p: &mut Value| p["departments"][1]["code"] = json!("tax")),
             "departments[1].code",
         ),
+        // A group's filter follows a task stratum's rules (it becomes one).
+        (
+            Box::new(|p: &mut Value| p["groups"][0]["filter"]["tags"] = json!(["医共体\u{84}"])),
+            "groups[0].filter.tags[0]",
+        ),
+        (
+            Box::new(|p: &mut Value| p["groups"][0]["filter"]["tags"] = json!(["a", "a"])),
+            "groups[0].filter.tags[1]",
+        ),
     ];
     for (change, field) in cases {
         let mut body = seed_003_plan();
