@@ -209,3 +209,12 @@ fn a_changed_committed_value_or_cap_is_found() {
     assert_eq!(e.step.name(), "snapshot", "{e:?}");
 }
 
+#[test]
+fn a_draw_that_ignores_the_caps_and_groups_fails_at_selection() {
+    let bytes = std::fs::read(format!("{DIR}/11-v2-records-cap.uncapped.json")).unwrap();
+    let AnyBundle::V2(b) = parse_bundle(&bytes).unwrap() else {
+        panic!("a /2 bundle")
+    };
+    let e = suiji::draw::v2::verify2(&b).unwrap_err();
+    assert_eq!(e.step.name(), "selection", "{e:?}");
+}

@@ -248,10 +248,10 @@ pub fn validate_task(t: &crate::domain::task::TaskInput, e: &mut Vec<crate::erro
                 ));
             }
         }
-        if let Some(g) = &s.group_by {
-            if let Err(r) = check_title(g) {
-                e.push(FieldError::new(format!("strata[{i}].group_by"), r));
-            }
+        if let Some(g) = &s.group_by
+            && let Err(r) = check_title(g)
+        {
+            e.push(FieldError::new(format!("strata[{i}].group_by"), r));
         }
     }
     if list.trim().is_empty() || list.len() > 64 {

@@ -275,16 +275,16 @@ impl<T: Clone> Ranking<T> {
             neg_value: -i128::from(value),
             id: id.to_owned(),
         };
-        if let Some(sub) = &self.sub {
-            if sub.holds(values) {
-                self.sub_candidates += 1;
-                let count = self.rule.at_least.as_ref().map_or(0, |a| a.count);
-                keep(
-                    &mut self.top_sub,
-                    count,
-                    (key.clone(), Ranked(keep_as.clone())),
-                );
-            }
+        if let Some(sub) = &self.sub
+            && sub.holds(values)
+        {
+            self.sub_candidates += 1;
+            let count = self.rule.at_least.as_ref().map_or(0, |a| a.count);
+            keep(
+                &mut self.top_sub,
+                count,
+                (key.clone(), Ranked(keep_as.clone())),
+            );
         }
         keep(&mut self.top, self.rule.n, (key, Ranked(keep_as)));
     }

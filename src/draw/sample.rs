@@ -361,29 +361,27 @@ where
                 snapshot_members.len()
             ));
         }
-        if let Some(c) = &rs.cap {
-            if let Some(i) = computed
+        if let Some(c) = &rs.cap
+            && let Some(i) = computed
                 .iter()
                 .zip(&c.values)
                 .position(|(m, v)| m.1.as_deref() != Some(v.as_str()))
-            {
-                return Err(format!(
-                    "stratum {id}: cap: member {} has another {} value in the list than the snapshot commits to",
-                    computed[i].0, c.column
-                ));
-            }
+        {
+            return Err(format!(
+                "stratum {id}: cap: member {} has another {} value in the list than the snapshot commits to",
+                computed[i].0, c.column
+            ));
         }
-        if let Some(g) = &rs.group {
-            if let Some(i) = computed
+        if let Some(g) = &rs.group
+            && let Some(i) = computed
                 .iter()
                 .zip(&g.values)
                 .position(|(m, v)| m.2.as_deref() != Some(v.as_str()))
-            {
-                return Err(format!(
-                    "stratum {id}: group: member {} has another {} value in the list than the snapshot commits to",
-                    computed[i].0, g.column
-                ));
-            }
+        {
+            return Err(format!(
+                "stratum {id}: group: member {} has another {} value in the list than the snapshot commits to",
+                computed[i].0, g.column
+            ));
         }
     }
     Ok(())

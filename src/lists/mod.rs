@@ -421,7 +421,7 @@ pub async fn pool(
     };
     let mut records = records;
     // A derived list (B.17): its rule goes into the snapshot.
-    records.derivation = db::derivation(&mut **tx, list_id)
+    records.derivation = db::derivation(tx, list_id)
         .await?
         .map(|(kind, rule, _)| Derivation {
             kind,
