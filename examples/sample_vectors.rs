@@ -10,6 +10,10 @@
 //! its salt (hex), `10-v2-records.json` the auditor's bundle of a draw of 3 patients per
 //! category with the beacon of quicknet round 657413. Deterministic: the same files every
 //! run. `tests/samples.rs` checks them.
+//!
+//! `11-v2-records-cap.*` (B.15, B.16): a list of 120 patients in 4 institutions; stratum `a`
+//! draws 6 门慢 patients with at most 2 per disease, stratum `b` draws 3 门特 patients in
+//! each of institutions I1 and I3 with at most 1 per disease.
 
 use std::fs;
 
@@ -81,10 +85,13 @@ fn main() {
             })
             .collect(),
         salt_commitment: salt_commitment(&salt_bytes),
+        derivation: None,
         strata: CATEGORIES
             .iter()
             .enumerate()
             .map(|(i, c)| RecordStratum {
+                cap: None,
+                group: None,
                 stratum: format!("c{i}"),
                 conditions: vec![Condition {
                     column: "category".into(),
@@ -161,4 +168,208 @@ fn main() {
     fs::write(format!("{DIR}/10-v2-records.json"), s).unwrap();
     fs::write(format!("{DIR}/10-v2-records.list.csv"), csv()).unwrap();
     fs::write(format!("{DIR}/10-v2-records.salt"), format!("{salt}\n")).unwrap();
+    capped_and_nested();
+}
+
+/// The list of vector 11: (id, [category, disease, institution]).
+fn list11() -> Vec<(String, Vec<Value>)> {
+    (0..120u64)
+        .map(|i| {
+            (
+                format!("Q{i:04}"),
+                vec![
+                    Value::from(CATEGORIES[(i % 4) as usize]),
+                    // Skewed: most patients share D0, so an uncapped draw would concentrate.
+                    Value::from(format!("D{}", if i % 7 < 4 { 0 } else { i % 5 })),
+                    Value::from(format!("I{}", i / 3 % 4)),
+                ],
+            )
+        })
+        .collect()
+}
+
+fn capped_and_nested() {
+    use suiji::draw::sample::{Grouping, ValueCap, value_hash, value_text};
+    let salt = sha256_hex(b"salt of the B.15 vector");
+    let salt_bytes = hex::decode(&salt).unwrap();
+    let cols = parse_columns("category:text,disease:text,institution:text", "patient_id").unwrap();
+    let mut content = ContentHash::new("patient_id", &cols);
+    for (id, v) in list11() {
+        content.row(&id, &v);
+    }
+    let cond = |column: &str, values: &[&str]| Condition {
+        column: column.into(),
+        values: values.iter().map(|v| (*v).to_owned()).collect(),
+    };
+    let mut records = Records {
+        list_sha256: content.finish(),
+        list_rows: 120,
+        id_column: "patient_id".into(),
+        columns: cols
+            .iter()
+            .map(|c| RecordColumn {
+                name: c.name.clone(),
+                kind: serde_json::to_value(c.kind)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            })
+            .collect(),
+        salt_commitment: salt_commitment(&salt_bytes),
+        derivation: None,
+        strata: vec![
+            RecordStratum {
+                stratum: "a".into(),
+                conditions: vec![cond("category", &["门慢"])],
+                cap: None,
+                group: None,
+            },
+            RecordStratum {
+                stratum: "b".into(),
+                conditions: vec![
+                    cond("category", &["门特"]),
+                    cond("institution", &["I1", "I3"]),
+                ],
+                cap: None,
+                group: None,
+            },
+        ],
+    };
+    let matcher = Matcher::new(&records).unwrap();
+    // (member, disease hash, institution hash) per stratum.
+    let mut members: Vec<Vec<(String, String, String)>> = vec![Vec::new(); 2];
+    for (id, v) in list11() {
+        if let Some(s) = matcher.stratum_of(&v) {
+            members[s].push((
+                member_hash(&salt_bytes, &id),
+                value_hash(&salt_bytes, "disease", &value_text(&v[1])),
+                value_hash(&salt_bytes, "institution", &value_text(&v[2])),
+            ));
+        }
+    }
+    for m in &mut members {
+        m.sort();
+    }
+    records.strata[0].cap = Some(ValueCap {
+        column: "disease".into(),
+        max: 2,
+        values: members[0].iter().map(|m| m.1.clone()).collect(),
+    });
+    records.strata[1].cap = Some(ValueCap {
+        column: "disease".into(),
+        max: 1,
+        values: members[1].iter().map(|m| m.1.clone()).collect(),
+    });
+    records.strata[1].group = Some(Grouping {
+        column: "institution".into(),
+        values: members[1].iter().map(|m| m.2.clone()).collect(),
+    });
+    let strata: Vec<Stratum> = members
+        .iter()
+        .zip([("a", 6), ("b", 3)])
+        .map(|(m, (id, k))| Stratum {
+            id: id.into(),
+            ratio: Ratio { num: 0, den: 1 },
+            min: k,
+            max: Some(k),
+            members: m
+                .iter()
+                .map(|x| Member {
+                    id: x.0.clone(),
+                    region: None,
+                })
+                .collect(),
+        })
+        .collect();
+    let leaves: Vec<ConflictLeaf> = strata
+        .iter()
+        .flat_map(|s| &s.members)
+        .map(|m| ConflictLeaf {
+            institution: m.id.clone(),
+            inspectors: Vec::new(),
+        })
+        .collect();
+    let snapshot = Snapshot2 {
+        spec: SPEC2.to_owned(),
+        task_id: "T2-11-records-cap".into(),
+        lead_department: None,
+        cross_region: false,
+        max_assignments_per_inspector: None,
+        reveal_deadline: 1692795600,
+        strata,
+        departments: Vec::new(),
+        conflicts_root: conflicts_root(&leaves),
+        exclusions: Vec::new(),
+        entropy_plan: vec![PlanEntry2 {
+            source: suiji::draw::quicknet::SOURCE.to_owned(),
+            commitment: None,
+            round: Some(ROUND),
+            note: None,
+        }],
+        records: Some(records),
+    };
+    let entropy = Entropy2 {
+        reveals: Vec::new(),
+        forfeited: Vec::new(),
+        beacon: Some(Beacon {
+            round: ROUND,
+            signature: SIG.to_owned(),
+        }),
+    };
+    let rs = &snapshot.records.as_ref().unwrap().strata;
+    for (st, r) in snapshot.strata.iter().zip(rs) {
+        let short = suiji::draw::sample::cap_shortfalls(st, r);
+        assert!(short.is_empty(), "stratum {}: {short:?}", st.id);
+    }
+    let result = draw2(&snapshot, &leaves, &entropy).expect("draw");
+    let bundle = auditor_bundle(snapshot, leaves, entropy, result, Vec::new());
+    verify2(&bundle).unwrap();
+    let mut s = serde_json::to_string_pretty(&bundle).unwrap();
+    s.push('\n');
+    fs::write(format!("{DIR}/11-v2-records-cap.json"), s).unwrap();
+    // Its tampered twin: the selections an implementation ignoring caps and groups would
+    // make, with everything else intact. Verifiers must fail it at step `selection`.
+    let mut plain = bundle.snapshot.clone();
+    for r in &mut plain.records.as_mut().unwrap().strata {
+        r.cap = None;
+        r.group = None;
+    }
+    let seed: [u8; 32] = hex::decode(&bundle.result.seed)
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let mut tampered = bundle.clone();
+    tampered.result.selections.clear();
+    for (st, r) in plain
+        .strata
+        .iter()
+        .zip(&plain.records.as_ref().unwrap().strata)
+    {
+        for i in suiji::draw::sample::draw_stratum(&seed, st, Some(r)) {
+            tampered.result.selections.push(Selection2 {
+                order: tampered.result.selections.len() as u64 + 1,
+                stratum: st.id.clone(),
+                institution: st.members[i].id.clone(),
+                leader: None,
+                team: Vec::new(),
+            });
+        }
+    }
+    tampered.result_hash = result_hash2(&tampered.result);
+    tampered.replacements_head = tampered.result_hash.clone();
+    let mut s = serde_json::to_string_pretty(&tampered).unwrap();
+    s.push('\n');
+    fs::write(format!("{DIR}/11-v2-records-cap.uncapped.json"), s).unwrap();
+    let mut csv = String::from("patient_id,category,disease,institution\n");
+    for (id, v) in list11() {
+        csv.push_str(&format!(
+            "{id},{},{},{}\n",
+            v[0].as_str().unwrap(),
+            v[1].as_str().unwrap(),
+            v[2].as_str().unwrap()
+        ));
+    }
+    fs::write(format!("{DIR}/11-v2-records-cap.list.csv"), csv).unwrap();
+    fs::write(format!("{DIR}/11-v2-records-cap.salt"), format!("{salt}\n")).unwrap();
 }

@@ -98,6 +98,14 @@ async fn every_vector_verifies_and_every_tampered_twin_fails_in_the_browser() {
         };
         pages.push((format!("{base}/verify?bundle=/vectors/{n}{prev}"), None));
     }
+    // Samples of records (B.12, B.15, B.16): caps and groups recomputed in the browser.
+    for n in ["10-v2-records.json", "11-v2-records-cap.json"] {
+        pages.push((format!("{base}/verify?bundle=/vectors/records/{n}"), None));
+    }
+    pages.push((
+        format!("{base}/verify?bundle=/vectors/records/11-v2-records-cap.uncapped.json"),
+        Some("selection".to_owned()),
+    ));
     for (n, e) in &expected {
         let prev = e["previous"]
             .as_str()

@@ -94,3 +94,127 @@ fn a_changed_list_salt_or_member_is_found() {
     let e = check(&t, &write(&original), &salt).unwrap_err();
     assert!(e.contains("stratum c1"), "{e}");
 }
+
+/// Vector 11 (B.15, B.16): a per-value cap and a nested (grouped) stratum.
+fn load11() -> (Bundle2, Vec<u8>) {
+    let bytes = std::fs::read(format!("{DIR}/11-v2-records-cap.json")).unwrap();
+    let AnyBundle::V2(b) = parse_bundle(&bytes).unwrap() else {
+        panic!("a /2 bundle")
+    };
+    let salt = std::fs::read_to_string(format!("{DIR}/11-v2-records-cap.salt")).unwrap();
+    (*b, hex::decode(salt.trim()).unwrap())
+}
+
+#[test]
+fn the_capped_and_nested_vector_verifies_and_respects_its_caps() {
+    let (b, salt) = load11();
+    suiji::draw::v2::verify2(&b).unwrap();
+    let list = Path::new(DIR).join("11-v2-records-cap.list.csv");
+    check(&b, &list, &salt).unwrap();
+    // Map each drawn member back to its record through the list.
+    let text = std::fs::read_to_string(&list).unwrap();
+    let by_member: std::collections::HashMap<String, Vec<String>> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let cells: Vec<String> = l.split(',').map(str::to_owned).collect();
+            (member_hash(&salt, &cells[0]), cells)
+        })
+        .collect();
+    let mut a = std::collections::HashMap::<String, u64>::new();
+    let mut b_groups = std::collections::HashMap::<(String, String), u64>::new();
+    let mut per_inst = std::collections::HashMap::<String, u64>::new();
+    for s in &b.result.selections {
+        let r = &by_member[&s.institution];
+        if s.stratum == "a" {
+            assert_eq!(r[1], "门慢");
+            *a.entry(r[2].clone()).or_default() += 1;
+        } else {
+            assert_eq!(r[1], "门特");
+            assert!(r[3] == "I1" || r[3] == "I3", "{r:?}");
+            *b_groups.entry((r[3].clone(), r[2].clone())).or_default() += 1;
+            *per_inst.entry(r[3].clone()).or_default() += 1;
+        }
+    }
+    assert_eq!(a.values().sum::<u64>(), 6);
+    assert!(a.values().all(|&n| n <= 2), "{a:?}");
+    assert!(b_groups.values().all(|&n| n == 1), "{b_groups:?}");
+    assert_eq!(per_inst.len(), 2);
+    assert!(per_inst.values().all(|&n| n == 3), "{per_inst:?}");
+    // Most 门慢 patients have disease D0: without the cap the draw would differ.
+    let plain = {
+        let mut s = b.snapshot.clone();
+        for r in &mut s.records.as_mut().unwrap().strata {
+            r.cap = None;
+            r.group = None;
+        }
+        s
+    };
+    let seed: [u8; 32] = hex::decode(&b.result.seed).unwrap().try_into().unwrap();
+    let capped = suiji::draw::sample::draw_stratum(
+        &seed,
+        &b.snapshot.strata[0],
+        Some(&b.snapshot.records.as_ref().unwrap().strata[0]),
+    );
+    let uncapped = suiji::draw::sample::draw_stratum(
+        &seed,
+        &plain.strata[0],
+        Some(&plain.records.as_ref().unwrap().strata[0]),
+    );
+    assert_ne!(capped, uncapped, "the cap binds in this vector");
+}
+
+#[test]
+fn a_changed_committed_value_or_cap_is_found() {
+    let (b, salt) = load11();
+    let list = Path::new(DIR).join("11-v2-records-cap.list.csv");
+    // The auditor: a committed disease hash that is not the record's.
+    let mut t = b.clone();
+    let values = &mut t.snapshot.records.as_mut().unwrap().strata[0]
+        .cap
+        .as_mut()
+        .unwrap()
+        .values;
+    let last = values.len() - 1;
+    values.swap(0, last);
+    if values[0] != values[last] {
+        let e = check(&t, &list, &salt).unwrap_err();
+        assert!(e.contains("cap"), "{e}");
+    }
+    let mut t = b.clone();
+    let g = t.snapshot.records.as_mut().unwrap().strata[1]
+        .group
+        .as_mut()
+        .unwrap();
+    g.values[0] = "0".repeat(64);
+    let e = check(&t, &list, &salt).unwrap_err();
+    assert!(e.contains("group"), "{e}");
+    // Anyone: a raised cap changes the pool hash; a missing value is malformed.
+    let mut t = b.clone();
+    t.snapshot.records.as_mut().unwrap().strata[0]
+        .cap
+        .as_mut()
+        .unwrap()
+        .max = 3;
+    let e = suiji::draw::v2::verify2(&t).unwrap_err();
+    assert_eq!(e.step.name(), "pool_hash", "{e:?}");
+    let mut t = b.clone();
+    t.snapshot.records.as_mut().unwrap().strata[0]
+        .cap
+        .as_mut()
+        .unwrap()
+        .values
+        .pop();
+    let e = suiji::draw::v2::verify2(&t).unwrap_err();
+    assert_eq!(e.step.name(), "snapshot", "{e:?}");
+}
+
+#[test]
+fn a_draw_that_ignores_the_caps_and_groups_fails_at_selection() {
+    let bytes = std::fs::read(format!("{DIR}/11-v2-records-cap.uncapped.json")).unwrap();
+    let AnyBundle::V2(b) = parse_bundle(&bytes).unwrap() else {
+        panic!("a /2 bundle")
+    };
+    let e = suiji::draw::v2::verify2(&b).unwrap_err();
+    assert_eq!(e.step.name(), "selection", "{e:?}");
+}

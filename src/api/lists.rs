@@ -31,6 +31,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(upload_list, list_lists))
         .routes(routes!(get_list, delete_list))
         .routes(routes!(list_salt))
+        .routes(routes!(top_list))
+        .routes(routes!(intersect_lists))
         .routes(routes!(task_records))
 }
 
@@ -89,6 +91,23 @@ pub struct ListView {
     /// The audit entry of the upload (upload only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_seq: Option<i64>,
+    /// A list derived from lists (docs/draw-spec.md B.17): how it was made. Absent for an
+    /// uploaded list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub derivation: Option<Derivation>,
+}
+
+/// How a derived list was made (B.17).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ListDerivation)]
+pub struct Derivation {
+    /// `top` (a top-N ranking) or `intersection`.
+    pub kind: String,
+    /// The source lists' ids, in order.
+    pub sources: Vec<String>,
+    /// The rule with the sources' content hashes and row counts, as recorded.
+    #[schema(value_type = Object)]
+    pub rule: serde_json::Value,
 }
 
 impl ListView {
@@ -109,6 +128,7 @@ impl ListView {
             used_by,
             ignored_columns: None,
             audit_seq: None,
+            derivation: None,
         }
     }
 }
@@ -357,7 +377,9 @@ async fn get_list(
     let m = find(&state, &id).await?;
     let mut conn = state.store.read().await?;
     let used = db::uses(&mut *conn, &id).await?;
-    Ok(Json(ListView::of(m, used)))
+    let mut view = ListView::of(m, used);
+    view.derivation = derivation(&mut conn, &id).await?;
+    Ok(Json(view))
 }
 
 /// Delete an unused list (admin, or a coordinator of the organization that uploaded it):
@@ -511,4 +533,96 @@ async fn task_records(
         strata,
         records,
     }))
+}
+
+async fn derivation(conn: &mut sqlx::AnyConnection, id: &str) -> ApiResult<Option<Derivation>> {
+    Ok(db::derivation(conn, id)
+        .await?
+        .map(|(kind, rule, sources)| Derivation {
+            kind,
+            sources,
+            rule: serde_json::from_str(&rule).unwrap_or(serde_json::Value::Null),
+        }))
+}
+
+fn derive_error(e: crate::lists::derive::DeriveError) -> ApiError {
+    use crate::lists::derive::DeriveError;
+    match e {
+        DeriveError::NotFound(id) => ApiError::NotFound(format!("no list {id}")),
+        DeriveError::Invalid(errors) => ApiError::invalid(errors),
+        DeriveError::Db(e) => e.into(),
+    }
+}
+
+async fn created(state: &AppState, d: crate::lists::derive::Derived) -> ApiResult<Response> {
+    let id = d.list.id.clone();
+    let mut view = ListView::of(d.list, Vec::new());
+    view.audit_seq = Some(d.audit_seq);
+    let mut conn = state.store.read().await?;
+    view.derivation = derivation(&mut conn, &id).await?;
+    let mut resp = (StatusCode::CREATED, Json(view)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/lists/{id}")) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(resp)
+}
+
+/// A top-N ranking (排名靠前, docs/draw-spec.md B.17) of a list saved as a new immutable
+/// list (admin, coordinator): the records satisfying `where`, ranked by the integer column
+/// `by` (descending; ties by id ascending), the first `n`, at least `at_least.count` of them
+/// satisfying `at_least.where` when the list has that many (the lowest-ranked others make
+/// room). The new list keeps the source's columns, in rank order, with its own salt; its
+/// rule and the source's content hash are recorded and audited (`list.top`), and the
+/// source can no longer be deleted.
+#[utoipa::path(post, path = "/api/v1/lists/{id}/top", tag = "lists",
+    security(("bearer" = [])), params(("id" = String, Path, description = "The ranked list's id")),
+    request_body = crate::domain::list_derive::TopRule,
+    responses((status = 201, body = ListView), StepProblems))]
+async fn top_list(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiPath(id): ApiPath<String>,
+    super::extract::ApiJson(rule): super::extract::ApiJson<crate::domain::list_derive::TopRule>,
+) -> ApiResult<Response> {
+    policy::derive_list(&who)?;
+    find(&state, &id).await?;
+    let d = crate::lists::derive::top(
+        &state.store,
+        &id,
+        &rule,
+        &who.actor(),
+        who.organization_code(),
+    )
+    .await
+    .map_err(derive_error)?;
+    created(&state, d).await
+}
+
+/// The intersection of 2–8 lists on key columns (B.17) saved as a new immutable list
+/// (admin, coordinator): the first list's records whose key (its id column or an attribute
+/// column, per list) is a key of every other list, in the first list's row order, with the
+/// first list's columns. Audited (`list.intersection`); the sources can no longer be
+/// deleted. E.g. the patients both in the top 50 by cost and in the top 800 by visits
+/// (seed 004's 重点稽核对象).
+#[utoipa::path(post, path = "/api/v1/lists/intersection", tag = "lists",
+    security(("bearer" = [])),
+    request_body = crate::domain::list_derive::IntersectRule,
+    responses((status = 201, body = ListView), StepProblems))]
+async fn intersect_lists(
+    State(state): State<AppState>,
+    who: Principal,
+    super::extract::ApiJson(rule): super::extract::ApiJson<
+        crate::domain::list_derive::IntersectRule,
+    >,
+) -> ApiResult<Response> {
+    policy::derive_list(&who)?;
+    let d = crate::lists::derive::intersection(
+        &state.store,
+        &rule,
+        &who.actor(),
+        who.organization_code(),
+    )
+    .await
+    .map_err(derive_error)?;
+    created(&state, d).await
 }

@@ -45,6 +45,20 @@ pub struct ListColumn {
     pub kind: ColumnType,
 }
 
+/// A per-value cap inside a stratum of a sample over a list (B.15): at most `max` drawn
+/// records share a value of `column` ("not concentrated in one disease").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = RecordStratumCap)]
+pub struct StratumCap {
+    /// An attribute column of the list (1–100 characters).
+    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f,:]{1,100}$")]
+    pub column: String,
+    /// At least 1.
+    #[schema(minimum = 1, maximum = 1_000_000)]
+    pub max: u64,
+}
+
 /// At most this many attribute columns.
 pub const MAX_COLUMNS: usize = 32;
 /// The longest id and text value, in characters.
@@ -207,9 +221,39 @@ pub fn validate_task(t: &crate::domain::task::TaskInput, e: &mut Vec<crate::erro
                     "only a sample over a record list (`list`) selects records",
                 ));
             }
+            if s.cap.is_some() {
+                e.push(FieldError::new(
+                    format!("strata[{i}].cap"),
+                    "only a sample over a record list (`list`) caps values",
+                ));
+            }
+            if s.group_by.is_some() {
+                e.push(FieldError::new(
+                    format!("strata[{i}].group_by"),
+                    "only a sample over a record list (`list`) draws by group",
+                ));
+            }
         }
         return;
     };
+    for (i, s) in t.strata.iter().enumerate() {
+        if let Some(c) = &s.cap {
+            if let Err(r) = check_title(&c.column) {
+                e.push(FieldError::new(format!("strata[{i}].cap.column"), r));
+            }
+            if c.max == 0 || c.max > 1_000_000 {
+                e.push(FieldError::new(
+                    format!("strata[{i}].cap.max"),
+                    "1 to 1,000,000 records per value",
+                ));
+            }
+        }
+        if let Some(g) = &s.group_by
+            && let Err(r) = check_title(g)
+        {
+            e.push(FieldError::new(format!("strata[{i}].group_by"), r));
+        }
+    }
     if list.trim().is_empty() || list.len() > 64 {
         e.push(FieldError::new("list", "the id of a record list"));
     }
@@ -269,6 +313,19 @@ pub fn check_conditions(
 ) -> Vec<crate::error::FieldError> {
     let mut e = Vec::new();
     for (i, s) in t.strata.iter().enumerate() {
+        let known = |c: &str| columns.iter().any(|x| x.name == c);
+        if let Some(c) = s.cap.as_ref().filter(|c| !known(&c.column)) {
+            e.push(crate::error::FieldError::new(
+                format!("strata[{i}].cap.column"),
+                format!("{} is not an attribute column of the list", c.column),
+            ));
+        }
+        if let Some(g) = s.group_by.as_ref().filter(|g| !known(g)) {
+            e.push(crate::error::FieldError::new(
+                format!("strata[{i}].group_by"),
+                format!("{g} is not an attribute column of the list"),
+            ));
+        }
         for (col, values) in s.records.iter().flatten() {
             let field = format!("strata[{i}].records.{col}");
             let Some(c) = columns.iter().find(|c| &c.name == col) else {

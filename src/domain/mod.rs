@@ -8,6 +8,7 @@ pub mod filter;
 pub mod ids;
 /// Record lists (issue 14): typed columns, cells, content and member hashes.
 pub mod list;
+pub mod list_derive;
 pub mod organization;
 /// Annual plans (抽查计划): groups, rounds, coverage rules.
 pub mod plan;

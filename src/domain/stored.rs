@@ -109,6 +109,19 @@ pub struct StoredStratum {
     /// Issue 14: the record conditions of a stratum over a list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub records: Option<std::collections::BTreeMap<String, Vec<String>>>,
+    /// Issue 14: the per-value cap (B.15) of a stratum over a list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap: Option<StoredCap>,
+    /// Issue 14: the grouping column (B.16) of a stratum over a list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_by: Option<String>,
+}
+
+/// A stratum's per-value cap as stored (tolerant: unknown fields ignored).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredCap {
+    pub column: String,
+    pub max: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -155,6 +168,10 @@ struct StratumShapes {
     max: Option<u64>,
     #[serde(default)]
     records: Option<std::collections::BTreeMap<String, Vec<String>>>,
+    #[serde(default)]
+    cap: Option<StoredCap>,
+    #[serde(default)]
+    group_by: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for StoredStratumCompat {
@@ -173,6 +190,8 @@ impl<'de> Deserialize<'de> for StoredStratumCompat {
             min: s.min,
             max: s.max,
             records: s.records,
+            cap: s.cap,
+            group_by: s.group_by,
         }))
     }
 }
@@ -232,6 +251,11 @@ impl From<&TaskInput> for StoredTaskConfig {
                     min: s.min,
                     max: s.max,
                     records: s.records.clone(),
+                    cap: s.cap.as_ref().map(|c| StoredCap {
+                        column: c.column.clone(),
+                        max: c.max,
+                    }),
+                    group_by: s.group_by.clone(),
                 })
                 .collect(),
             cross_region: t.cross_region,
@@ -310,6 +334,11 @@ impl From<StoredTaskConfig> for TaskInput {
                     min: st.min,
                     max: st.max,
                     records: st.records,
+                    cap: st.cap.map(|c| super::list::StratumCap {
+                        column: c.column,
+                        max: c.max,
+                    }),
+                    group_by: st.group_by,
                 })
                 .collect(),
             cross_region: s.cross_region,

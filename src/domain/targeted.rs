@@ -175,5 +175,7 @@ pub fn targeted_stratum() -> super::task::StratumConfig {
         min: 0,
         max: None,
         records: None,
+        cap: None,
+        group_by: None,
     }
 }

@@ -113,6 +113,16 @@ pub struct StratumConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<std::collections::BTreeMap<String, Vec<String>>>)]
     pub records: Option<std::collections::BTreeMap<String, Vec<String>>>,
+    /// A sample over a list: at most `max` drawn records per value of `column`
+    /// (docs/draw-spec.md B.15). A cap that makes the count impossible is refused at seal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap: Option<super::list::StratumCap>,
+    /// A sample over a list: the stratum is drawn group by group, one group per value of
+    /// this attribute column, each group taking the stratum's count (ratio/min/max) on its
+    /// own (B.16), e.g. 10 records in each institution. 1–100 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f,:]{1,100}$")]
+    pub group_by: Option<String>,
 }
 
 /// A participating department and how many inspectors it sends to each institution.

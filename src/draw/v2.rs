@@ -17,11 +17,10 @@ use super::engine::{DrawResult, Selection, Team, draw_with_seed};
 use super::merkle::{self, ConflictLeaf};
 use super::quicknet;
 use super::replace::{Replacement, ReplacementRequest, ReplayState};
-use super::rng::{Stream, derive, pick_indices};
 use super::seed::{EntropyValue, check_commitment};
 use super::snapshot::{
     Department, EntropyPlanEntry, Inspector, Snapshot, SnapshotProblem, Stratum, infeasible_pairs,
-    is_hash_hex, is_value_hex, required, stratum_size, validate,
+    is_hash_hex, is_value_hex, required, validate,
 };
 use super::verify::{Bundle, verify as verify_v1};
 
@@ -916,15 +915,14 @@ fn draw_from_seed(
 ) -> Result<Result2, Failure> {
     if snapshot.departments.is_empty() {
         let mut selections = Vec::new();
-        for s in &snapshot.strata {
-            let n = s.members.len();
-            let k = stratum_size(n as u64, s.ratio, s.min, s.max) as usize;
-            let mut rng = Stream::new(derive(seed, "stratum", &[&s.id]));
-            for i in pick_indices(&mut rng, n, k) {
+        for (si, s) in snapshot.strata.iter().enumerate() {
+            // §6, or a records stratum's cap / groups (B.15, B.16).
+            let rs = snapshot.records.as_ref().and_then(|r| r.strata.get(si));
+            for i in super::sample::draw_stratum(seed, s, rs) {
                 selections.push(Selection2 {
                     order: selections.len() as u64 + 1,
                     stratum: s.id.clone(),
-                    institution: s.members[i as usize].id.clone(),
+                    institution: s.members[i].id.clone(),
                     leader: None,
                     team: Vec::new(),
                 });

@@ -2,6 +2,8 @@
 //! the store in batches so a list of any length is never held in memory), reading its
 //! metadata, deleting an unused one. Rules on who may do what are in `tasks::policy`.
 
+pub mod derive;
+
 use crate::bulk::RowError;
 use crate::bulk::import::MAX_REPORTED;
 use crate::bulk::source::{SourceError, Table};
@@ -324,7 +326,10 @@ pub async fn delete(store: &Store, id: &str, who: &Actor) -> Result<i64, DeleteE
 // ---- sample tasks over a list (the task lifecycle's hooks) ----
 
 use crate::domain::task::TaskInput;
-use crate::draw::sample::{Condition, Matcher, RecordColumn, RecordStratum, Records};
+use crate::draw::sample::{
+    Condition, Derivation, Grouping, Matcher, RecordColumn, RecordStratum, Records, ValueCap,
+    cap_shortfalls, value_hash, value_text,
+};
 use crate::store::Tx;
 use crate::tasks::{TaskError, TaskResult};
 
@@ -387,11 +392,14 @@ pub async fn pool(
             })
             .collect(),
         salt_commitment: list::salt_commitment(&salt),
+        derivation: None,
         strata: order
             .iter()
             .map(|&i| {
                 let s = &cfg.strata[i];
                 RecordStratum {
+                    cap: None,
+                    group: None,
                     stratum: s.id.clone(),
                     conditions: s
                         .records
@@ -411,17 +419,106 @@ pub async fn pool(
             })
             .collect(),
     };
+    let mut records = records;
+    // A derived list (B.17): its rule goes into the snapshot.
+    records.derivation = db::derivation(tx, list_id)
+        .await?
+        .map(|(kind, rule, _)| Derivation {
+            kind,
+            rule: serde_json::from_str(&rule).unwrap_or(Value::Null),
+        });
     let matcher = Matcher::new(&records).map_err(|e| TaskError::field("strata", e))?;
-    let mut candidates: Vec<Vec<(String, String)>> = vec![Vec::new(); cfg.strata.len()];
+    let column = |name: &str| meta.columns.iter().position(|c| c.name == name);
+    // Per snapshot stratum: the column index of its cap and of its group (B.15, B.16).
+    let extra: Vec<(Option<usize>, Option<usize>)> = order
+        .iter()
+        .map(|&i| {
+            let s = &cfg.strata[i];
+            (
+                s.cap.as_ref().and_then(|c| column(&c.column)),
+                s.group_by.as_deref().and_then(column),
+            )
+        })
+        .collect();
+    type Member = (String, Option<String>, Option<String>);
+    let mut found: Vec<Vec<Member>> = vec![Vec::new(); cfg.strata.len()];
     db::each_row(&mut **tx, list_id, |row| {
         let values: Vec<Value> =
             serde_json::from_str(&row.attrs).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
         if let Some(s) = matcher.stratum_of(&values) {
-            candidates[order[s]].push((row.member, String::new()));
+            let vh = |col: Option<usize>| {
+                col.map(|c| {
+                    let text = values.get(c).map(value_text).unwrap_or_default();
+                    value_hash(&salt, &meta.columns[c].name, &text)
+                })
+            };
+            let (cap, group) = extra[s];
+            found[s].push((row.member, vh(cap), vh(group)));
         }
         Ok(())
     })
     .await?;
+    let mut candidates: Vec<Vec<(String, String)>> = vec![Vec::new(); cfg.strata.len()];
+    for (s, mut members) in found.into_iter().enumerate() {
+        let i = order[s];
+        let st = &cfg.strata[i];
+        // Snapshot order: members sorted bytewise (as the snapshot sorts them).
+        members.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let rs = &mut records.strata[s];
+        if let Some(c) = &st.cap {
+            rs.cap = Some(ValueCap {
+                column: c.column.clone(),
+                max: c.max,
+                values: members
+                    .iter()
+                    .map(|m| m.1.clone().unwrap_or_default())
+                    .collect(),
+            });
+        }
+        if let Some(g) = &st.group_by {
+            rs.group = Some(Grouping {
+                column: g.clone(),
+                values: members
+                    .iter()
+                    .map(|m| m.2.clone().unwrap_or_default())
+                    .collect(),
+            });
+        }
+        candidates[i] = members.into_iter().map(|m| (m.0, String::new())).collect();
+        if rs.cap.is_some() {
+            let probe = crate::draw::Stratum {
+                id: st.id.clone(),
+                ratio: crate::draw::Ratio {
+                    num: st.ratio.num,
+                    den: st.ratio.den,
+                },
+                min: st.min,
+                max: st.max,
+                members: candidates[i]
+                    .iter()
+                    .map(|(id, _)| crate::draw::Member {
+                        id: id.clone(),
+                        region: None,
+                    })
+                    .collect(),
+            };
+            if let Some((group, k, most)) = cap_shortfalls(&probe, rs).into_iter().next() {
+                let cap = st.cap.as_ref().expect("capped");
+                return Err(TaskError::field(
+                    format!("strata[{i}].cap.max"),
+                    format!(
+                        "stratum {}{}: the count is {k} but at most {} per {} allows only {most} record(s); lower the count or raise the cap",
+                        st.id,
+                        group
+                            .map(|g| format!(" (group with value hash {g})"))
+                            .unwrap_or_default(),
+                        cap.max,
+                        cap.column,
+                    ),
+                ));
+            }
+        }
+    }
     Ok((candidates, records))
 }
 

@@ -467,6 +467,8 @@ fn round_strata(plan: &PlanInput, counts: &[u64]) -> Vec<StratumConfig> {
                 min: k,
                 max: Some(k),
                 records: None,
+                cap: None,
+                group_by: None,
             }
         })
         .collect()

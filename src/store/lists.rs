@@ -210,13 +210,69 @@ pub async fn uses<'e, E>(exec: E, id: &str) -> Result<Vec<String>, sqlx::Error>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    sqlx::query("SELECT task_id FROM list_uses WHERE list_id = $1 ORDER BY task_id")
-        .bind(id)
-        .fetch_all(exec)
+    // Lists derived from it (B.17) keep it too: they are named `list:<id>`.
+    sqlx::query(
+        "SELECT task_id AS user_id FROM list_uses WHERE list_id = $1 \
+         UNION ALL SELECT 'list:' || list_id AS user_id FROM list_sources WHERE source_id = $1 \
+         ORDER BY user_id",
+    )
+    .bind(id)
+    .fetch_all(exec)
+    .await?
+    .iter()
+    .map(|r| r.try_get("user_id"))
+    .collect()
+}
+
+/// Records how a derived list was made (B.17): its kind, its rule (JSON) and its sources.
+pub async fn add_derivation(
+    tx: &mut Tx,
+    list: &str,
+    kind: &str,
+    rule: &str,
+    sources: &[String],
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO list_derivations (list_id, kind, rule) VALUES ($1, $2, $3)")
+        .bind(list)
+        .bind(kind)
+        .bind(rule)
+        .execute(&mut **tx)
+        .await?;
+    for (i, source) in sources.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO list_sources (list_id, source_id, position) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(list)
+        .bind(source)
+        .bind(i as i64)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// How a derived list was made: `(kind, rule JSON, source list ids in order)`.
+pub async fn derivation(
+    conn: &mut sqlx::AnyConnection,
+    list: &str,
+) -> Result<Option<(String, String, Vec<String>)>, sqlx::Error> {
+    let Some(row) = sqlx::query("SELECT kind, rule FROM list_derivations WHERE list_id = $1")
+        .bind(list)
+        .fetch_optional(&mut *conn)
         .await?
-        .iter()
-        .map(|r| r.try_get("task_id"))
-        .collect()
+    else {
+        return Ok(None);
+    };
+    let sources =
+        sqlx::query("SELECT source_id FROM list_sources WHERE list_id = $1 ORDER BY position")
+            .bind(list)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| r.try_get("source_id"))
+            .collect::<Result<Vec<String>, _>>()?;
+    Ok(Some((row.try_get("kind")?, row.try_get("rule")?, sources)))
 }
 
 /// Records that `task` draws from `list`.

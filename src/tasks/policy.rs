@@ -353,6 +353,12 @@ pub fn upload_list(who: &Principal) -> Result<(), TaskError> {
     }
 }
 
+/// Deriving a list from lists (a top-N ranking, an intersection; issue 14 B.17): whoever
+/// may upload a list.
+pub fn derive_list(who: &Principal) -> Result<(), TaskError> {
+    upload_list(who)
+}
+
 /// Deleting an unused list: an admin, or a coordinator of the organization that uploaded
 /// it.
 pub fn delete_list(who: &Principal, organization: Option<&str>) -> Result<(), TaskError> {

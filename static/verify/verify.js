@@ -91,6 +91,45 @@ function pick(rng, list, k) {
   }
   return a.slice(0, k);
 }
+// B.15–B.16: a stratum's draw with an optional per-value cap and groups.
+async function drawStratum(seed, s, rs) {
+  const cap = rs && rs.cap ? rs.cap : null;
+  const group = rs && rs.group ? rs.group : null;
+  for (const x of [cap, group]) {
+    if (x && (!Array.isArray(x.values) || x.values.length !== s.members.length)) {
+      throw new Failed('snapshot', `层 ${s.id} 的 cap/group 取值个数与成员数不符`);
+    }
+  }
+  if (cap && !(Number.isSafeInteger(cap.max) && cap.max >= 1)) throw new Failed('snapshot', `层 ${s.id} 的 cap.max 至少为 1`);
+  const run = (rng, idx) => {
+    const k = stratumSize(idx.length, s);
+    if (!cap) return pick(rng, idx, k);
+    const a = idx.slice();
+    const taken = new Map();
+    const out = [];
+    for (let i = 0; i < a.length && out.length < k; i++) {
+      const j = i + rng.uniform(a.length - i);
+      const x = a[i]; a[i] = a[j]; a[j] = x;
+      const v = cap.values[a[i]];
+      const t = taken.get(v) || 0;
+      if (t < cap.max) { taken.set(v, t + 1); out.push(a[i]); }
+    }
+    return out;
+  };
+  const all = s.members.map((_, i) => i);
+  if (!group) return run(new Stream(await derive(seed, 'stratum', [s.id])), all).map((i) => s.members[i]);
+  const by = new Map();
+  for (const i of all) {
+    const g = group.values[i];
+    if (!by.has(g)) by.set(g, []);
+    by.get(g).push(i);
+  }
+  const out = [];
+  for (const g of [...by.keys()].sort()) {
+    for (const i of run(new Stream(await derive(seed, 'stratum', [s.id, g])), by.get(g))) out.push(s.members[i]);
+  }
+  return out;
+}
 function stratumSize(n, s) {
   const num = BigInt(s.ratio.num), den = BigInt(s.ratio.den);
   let k = Number((BigInt(n) * num + den - 1n) / den);
@@ -212,11 +251,12 @@ export async function verifyBundle(b, previous = [], log = () => {}) {
   // Institutions (spec §5–6).
   const chosen = [];
   const perStratum = [];
-  for (const s of snap.strata) {
-    const k = stratumSize(s.members.length, s);
-    const picked = pick(new Stream(await derive(seed, 'stratum', [s.id])), s.members, k);
+  for (const [si, s] of snap.strata.entries()) {
+    // A stratum of records may carry a per-value cap (B.15) and groups (B.16).
+    const rs = snap.records && snap.records.strata ? snap.records.strata[si] : null;
+    const picked = await drawStratum(seed, s, rs);
     for (const m of picked) chosen.push({ s, m });
-    perStratum.push(`${s.id}: ${s.members.length} 家抽 ${k} 家`);
+    perStratum.push(`${s.id}: ${s.members.length} 家抽 ${picked.length} 家`);
   }
   const sels = result.selections;
   for (let i = 0; i < Math.max(chosen.length, sels.length); i++) {

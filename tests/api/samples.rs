@@ -241,3 +241,358 @@ async fn bad_sample_tasks_are_refused_naming_the_field() {
         .await
         .expect_problem_field(422, "list");
 }
+
+/// 10 per category in each of three institutions, at most 2 per disease (B.15, B.16).
+fn nested(count: u64, cap: u64) -> Value {
+    json!([
+        {"id": "mm", "records": {"category": ["门慢"], "institution": ["I000", "I002", "I005"]},
+         "group_by": "institution", "cap": {"column": "disease", "max": cap},
+         "ratio": {"num": 0, "den": 1}, "min": count, "max": count},
+        {"id": "mt", "records": {"category": ["门特"], "institution": ["I000", "I002", "I005"]},
+         "group_by": "institution", "cap": {"column": "disease", "max": cap},
+         "ratio": {"num": 0, "den": 1}, "min": count, "max": count}
+    ])
+}
+
+#[tokio::test]
+async fn a_nested_sample_with_a_cap_draws_per_institution_and_spreads_diseases() {
+    let (app, clock) = spawn_app_at(SEALED_AT).await;
+    let list = upload(&app, 2000).await;
+    let id = create_task(&app, sample_task(&list, nested(10, 2))).await;
+    let drawn = seal_and_draw(&app, &clock, &id).await;
+    assert_eq!(drawn["selections"].as_array().unwrap().len(), 60, "{drawn}");
+    let r = app
+        .get(&format!("/api/v1/tasks/{id}/records"), &app.auditor())
+        .await
+        .expect(200);
+    // patients_csv: patient i has category i % 4, institution I{i % 7}, disease D{i % 5}.
+    let mut per: std::collections::BTreeMap<(String, u64, u64), u64> = Default::default();
+    for rec in r.body["records"].as_array().unwrap() {
+        let i: u64 = rec["id"].as_str().unwrap()[1..].parse().unwrap();
+        let stratum = rec["stratum"].as_str().unwrap().to_string();
+        assert_eq!(i % 4, if stratum == "mm" { 0 } else { 1 });
+        assert!([0, 2, 5].contains(&(i % 7)), "institution of {i}");
+        *per.entry((stratum, i % 7, i % 5)).or_default() += 1;
+    }
+    // 2 stratums × 3 institutions × 5 diseases, exactly 2 each: the cap binds everywhere.
+    assert_eq!(per.len(), 30, "{per:?}");
+    assert!(per.values().all(|&n| n == 2), "{per:?}");
+
+    // The snapshot commits to the values (hashes) and the bundle names no patient.
+    let bytes = bundle(&app, &id).await;
+    assert!(!String::from_utf8(bytes.clone()).unwrap().contains("P00"));
+    let suiji::draw::v2::AnyBundle::V2(b) = suiji::draw::v2::parse_bundle(&bytes).unwrap() else {
+        panic!("a /2 bundle")
+    };
+    let rs = &b.snapshot.records.as_ref().unwrap().strata[0];
+    assert_eq!(rs.cap.as_ref().unwrap().max, 2);
+    assert_eq!(rs.group.as_ref().unwrap().column, "institution");
+    assert_eq!(
+        rs.cap.as_ref().unwrap().values.len(),
+        b.snapshot.strata[0].members.len()
+    );
+    suiji::draw::v2::verify2(&b).unwrap();
+    let salt = app
+        .get(&format!("/api/v1/lists/{list}/salt"), &app.auditor())
+        .await
+        .expect(200)
+        .body["salt"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("patients.csv");
+    std::fs::write(&file, patients_csv(2000)).unwrap();
+    let bfile = dir.path().join("bundle.json");
+    std::fs::write(&bfile, &bytes).unwrap();
+    assert_eq!(
+        suiji::verify_cmd::run_with_list(&bfile, &[], Some((&file, &salt))),
+        std::process::ExitCode::SUCCESS
+    );
+}
+
+#[tokio::test]
+async fn bad_caps_and_groups_are_refused_naming_the_field() {
+    let (app, _clock) = spawn_app_at(SEALED_AT).await;
+    let list = upload(&app, 200).await;
+    let mi = app.coordinator(MI);
+    let before = app.audit_len().await;
+    let mut bad = nested(2, 1);
+    bad[0]["cap"]["column"] = json!("colour");
+    app.post("/api/v1/tasks", &mi, sample_task(&list, bad))
+        .await
+        .expect_problem_field(422, "strata[0].cap.column");
+    let mut bad = nested(2, 1);
+    bad[1]["group_by"] = json!("colour");
+    app.post("/api/v1/tasks", &mi, sample_task(&list, bad))
+        .await
+        .expect_problem_field(422, "strata[1].group_by");
+    app.post("/api/v1/tasks", &mi, sample_task(&list, nested(2, 0)))
+        .await
+        .expect_problem_field(422, "strata[0].cap.max");
+    let mut registry = sample_task(&list, nested(2, 1));
+    registry.as_object_mut().unwrap().remove("list");
+    for s in registry["strata"].as_array_mut().unwrap() {
+        s.as_object_mut().unwrap().remove("records");
+    }
+    app.post("/api/v1/tasks", &mi, registry)
+        .await
+        .expect_problem_field(422, "strata[0].cap");
+    assert_eq!(app.audit_len().await, before);
+
+    // 6 per institution with at most 1 per disease: only 5 diseases, refused at seal.
+    let id = create_task(&app, sample_task(&list, nested(6, 1))).await;
+    let before = app.audit_len().await;
+    app.post(&format!("/api/v1/tasks/{id}/seal"), &mi, json!(null))
+        .await
+        .expect_problem_field(422, "strata[0].cap.max");
+    assert_eq!(app.audit_len().await, before);
+    let t = app
+        .get(&format!("/api/v1/tasks/{id}"), &mi)
+        .await
+        .expect(200);
+    assert_ne!(t.body["state"], "sealed");
+}
+
+/// Seed 004's patients, scaled down: patient i has category i % 4, institution
+/// I{(i / 4) % 30} and disease D{(i / 120) % 11}, so each (category, institution) has about
+/// 16 patients over 11 diseases.
+fn seed004_patients(n: usize) -> Vec<u8> {
+    let cats = ["门慢", "门特", "国谈药", "双通道"];
+    let mut s = String::from("patient_id,category,institution,disease,cost_fen\n");
+    for i in 0..n {
+        s.push_str(&format!(
+            "P{i:06},{},I{:03},D{:02},{}\n",
+            cats[i % 4],
+            (i / 4) % 30,
+            (i / 120) % 11,
+            1000 + i * 37 % 5000
+        ));
+    }
+    s.into_bytes()
+}
+
+fn seed004_bills(n: usize) -> Vec<u8> {
+    let mut s = String::from("bill_id,institution,amount_fen\n");
+    for i in 0..n {
+        s.push_str(&format!(
+            "JS{i:08},I{:03},{}\n",
+            i % 300,
+            500 + i * 7919 % 900_000
+        ));
+    }
+    s.into_bytes()
+}
+
+fn fixed(id: &str, records: Value, count: u64) -> Value {
+    json!({"id": id, "records": records, "ratio": {"num": 0, "den": 1}, "min": count, "max": count})
+}
+
+/// Seed 004 (门诊待遇结算支付专项稽核) end to end on generated lists: 100 patients per
+/// category; the top 10 institutions by cost per person with at least 5 grassroots; in
+/// each of them 10 门慢 and 10 门特 patients with at most 2 per disease; 200 bills. Every
+/// bundle verifies with its list and salt and names no patient.
+#[tokio::test]
+async fn seed_004_scheme_end_to_end() {
+    use crate::lists::{INSTITUTIONS, institutions_csv};
+    let (app, clock) = spawn_app_at(SEALED_AT).await;
+    let admin = app.admin();
+    let id_of = |r: &Reply| r.body["id"].as_str().unwrap().to_string();
+    let patients_file = seed004_patients(2000);
+    let patients = id_of(
+        &app.upload(
+            "/api/v1/lists?name=patients&id_column=patient_id&columns=category:text,institution:text,disease:text,cost_fen:integer",
+            &admin,
+            "text/csv",
+            patients_file.clone(),
+        )
+        .await
+        .expect(201),
+    );
+    let institutions = id_of(
+        &app.upload(INSTITUTIONS, &admin, "text/csv", institutions_csv(300))
+            .await
+            .expect(201),
+    );
+    let bills_file = seed004_bills(20_000);
+    let bills = id_of(
+        &app.upload(
+            "/api/v1/lists?name=bills&id_column=bill_id&columns=institution:text,amount_fen:integer",
+            &admin,
+            "text/csv",
+            bills_file.clone(),
+        )
+        .await
+        .expect(201),
+    );
+    // 排名靠前: the top 10 by cost per person, at least 5 grassroots (B.17) ...
+    let top = id_of(
+        &app.post(
+            &format!("/api/v1/lists/{institutions}/top"),
+            &admin,
+            json!({"name": "年人均门诊费用前10", "by": "cost_per_person", "n": 10,
+                "at_least": {"where": {"grassroots": ["是"]}, "count": 5}}),
+        )
+        .await
+        .expect(201),
+    );
+    // ... and their patients: the intersection on the institution column.
+    let top_patients = app
+        .post(
+            "/api/v1/lists/intersection",
+            &admin,
+            json!({"name": "前10机构的患者", "lists": [
+                {"list": patients, "key": "institution"}, {"list": top, "key": "credit_code"}]}),
+        )
+        .await
+        .expect(201);
+    let top_patients_id = id_of(&top_patients);
+    // institutions_csv: cost falls with the index, grassroots every 4th from I003.
+    let top10 = [
+        "I000", "I001", "I002", "I003", "I004", "I005", "I007", "I011", "I015", "I019",
+    ];
+    let in_top = |line: &str| top10.iter().any(|t| line.split(',').nth(2) == Some(t));
+    let top_rows: Vec<&str> = std::str::from_utf8(&patients_file)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter(|l| in_top(l))
+        .collect();
+    assert_eq!(top_patients.body["rows"], top_rows.len());
+
+    let per_category = sample_task(&patients, per_category(100));
+    let nested = sample_task(
+        &top_patients_id,
+        json!([
+            {"id": "mm", "records": {"category": ["门慢"]}, "group_by": "institution",
+             "cap": {"column": "disease", "max": 2},
+             "ratio": {"num": 0, "den": 1}, "min": 10, "max": 10},
+            {"id": "mt", "records": {"category": ["门特"]}, "group_by": "institution",
+             "cap": {"column": "disease", "max": 2},
+             "ratio": {"num": 0, "den": 1}, "min": 10, "max": 10}
+        ]),
+    );
+    let bill_sample = sample_task(&bills, json!([fixed("bills", json!({}), 200)]));
+    let mi = app.coordinator(MI);
+    let mut tasks = Vec::new();
+    for body in [per_category, nested, bill_sample] {
+        let id = create_task(&app, body).await;
+        app.post(&format!("/api/v1/tasks/{id}/seal"), &mi, json!(null))
+            .await
+            .expect(200);
+        tasks.push(id);
+    }
+    clock.set(instant("2023-09-15T11:05:00Z"));
+    for id in &tasks {
+        app.post(
+            &format!("/api/v1/tasks/{id}/reveals"),
+            &mi,
+            json!({"source": "beacon:drand-quicknet", "value": ROUND_657413.1}),
+        )
+        .await
+        .expect(201);
+        app.post(&format!("/api/v1/tasks/{id}/draw"), &mi, json!(null))
+            .await
+            .expect(200);
+    }
+    let records = |id: String| {
+        let app = &app;
+        async move {
+            app.get(&format!("/api/v1/tasks/{id}/records"), &app.auditor())
+                .await
+                .expect(200)
+                .body
+        }
+    };
+    // 100 per category.
+    let a = records(tasks[0].clone()).await;
+    assert_eq!(a["records"].as_array().unwrap().len(), 400);
+    assert!(
+        a["strata"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["drawn"] == 100)
+    );
+    // 10 门慢 and 10 门特 in each top institution, at most 2 per disease.
+    let b = records(tasks[1].clone()).await;
+    let mut per_inst: std::collections::BTreeMap<(String, u64), u64> = Default::default();
+    let mut per_disease: std::collections::BTreeMap<(String, u64, u64), u64> = Default::default();
+    for r in b["records"].as_array().unwrap() {
+        let i: u64 = r["id"].as_str().unwrap()[1..].parse().unwrap();
+        let stratum = r["stratum"].as_str().unwrap().to_string();
+        assert_eq!(i % 4, if stratum == "mm" { 0 } else { 1 });
+        let inst = (i / 4) % 30;
+        assert!(top10.contains(&format!("I{inst:03}").as_str()), "{i}");
+        *per_inst.entry((stratum.clone(), inst)).or_default() += 1;
+        *per_disease
+            .entry((stratum, inst, (i / 120) % 11))
+            .or_default() += 1;
+    }
+    assert_eq!(per_inst.len(), 20, "{per_inst:?}");
+    assert!(per_inst.values().all(|&n| n == 10), "{per_inst:?}");
+    assert!(per_disease.values().all(|&n| n <= 2), "{per_disease:?}");
+    // 200 bills.
+    let c = records(tasks[2].clone()).await;
+    assert_eq!(c["records"].as_array().unwrap().len(), 200);
+
+    // Every bundle verifies offline, with its list and salt; none names a patient or bill,
+    // public or not. The nested sample's bundle records the intersection's rule (B.17).
+    let dir = tempfile::tempdir().unwrap();
+    let top_csv = {
+        let mut s = String::from("patient_id,category,institution,disease,cost_fen\n");
+        for l in &top_rows {
+            s.push_str(l);
+            s.push('\n');
+        }
+        s.into_bytes()
+    };
+    for (task, list, file) in [
+        (&tasks[0], &patients, patients_file.clone()),
+        (&tasks[1], &top_patients_id, top_csv),
+        (&tasks[2], &bills, bills_file.clone()),
+    ] {
+        let bytes = bundle(&app, task).await;
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(
+            !text.contains("P000") && !text.contains("JS000"),
+            "ids in {task}"
+        );
+        let suiji::draw::v2::AnyBundle::V2(parsed) = suiji::draw::v2::parse_bundle(&bytes).unwrap()
+        else {
+            panic!("a /2 bundle")
+        };
+        let public =
+            serde_json::to_string(&suiji::draw::v2::public_bundle(&parsed).unwrap()).unwrap();
+        assert!(!public.contains("P000") && !public.contains("JS000"));
+        if *list == top_patients_id {
+            let d = parsed
+                .snapshot
+                .records
+                .as_ref()
+                .unwrap()
+                .derivation
+                .as_ref()
+                .unwrap();
+            assert_eq!(d.kind, "intersection");
+            assert_eq!(d.rule["sources"][1]["list_rows"], 10);
+        }
+        let salt = app
+            .get(&format!("/api/v1/lists/{list}/salt"), &app.auditor())
+            .await
+            .expect(200)
+            .body["salt"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let lfile = dir.path().join("list.csv");
+        std::fs::write(&lfile, file).unwrap();
+        let bfile = dir.path().join("bundle.json");
+        std::fs::write(&bfile, &bytes).unwrap();
+        assert_eq!(
+            suiji::verify_cmd::run_with_list(&bfile, &[], Some((&lfile, &salt))),
+            std::process::ExitCode::SUCCESS,
+            "task {task}"
+        );
+    }
+}
