@@ -13,6 +13,8 @@ pub mod auth;
 /// Bulk import and export of the registries (CSV, XLSX).
 pub mod bulk;
 /// Settings from flags and environment.
+/// The clue ledger (举报线索台账, issue 15 part 4).
+pub mod clues;
 pub mod config;
 /// Validated domain values: codes, registries, the working-day calendar.
 pub mod domain;

@@ -9,6 +9,8 @@ pub mod audit;
 pub mod bulk;
 /// The official working-day calendar and deadlines.
 pub mod calendar;
+/// The clue ledger (issue 15 part 4).
+pub mod clues;
 /// Departments taking part in joint inspections.
 pub mod departments;
 /// Dispatch: a department's inbox, an inspector's assignments.
@@ -185,6 +187,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(items::router())
         .merge(tasks::router())
         .merge(recheck::router())
+        .merge(clues::router())
         .merge(plans::router())
         .merge(calendar::router())
         .merge(regions::router())

@@ -3,6 +3,8 @@
 
 pub mod calendar;
 pub mod clock;
+/// The clue ledger (举报线索台账, issue 15 part 4).
+pub mod clue;
 pub mod codes;
 pub mod filter;
 pub mod ids;

@@ -5,6 +5,8 @@
 pub mod audit;
 pub mod backup;
 pub mod bulk;
+/// The clue ledger (issue 15 part 4).
+pub mod clues;
 pub mod dispatch;
 pub mod evidence;
 mod filter;
