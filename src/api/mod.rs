@@ -34,6 +34,8 @@ pub mod institutions;
 pub mod items;
 /// Record lists (issue 14): patients, bills… drawn from by sample tasks (never public).
 pub mod lists;
+/// Objections to published results (issue 15 part 5).
+pub mod objections;
 /// Liveness, readiness, the API description.
 pub mod ops;
 /// Organizations (省/市/县 jurisdictions) of each department.
@@ -188,6 +190,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(tasks::router())
         .merge(recheck::router())
         .merge(clues::router())
+        .merge(objections::router())
         .merge(plans::router())
         .merge(calendar::router())
         .merge(regions::router())

@@ -10,6 +10,8 @@ pub mod filter;
 pub mod ids;
 /// Record lists (issue 14): typed columns, cells, content and member hashes.
 pub mod list;
+/// Objections to published results (异议, issue 15 part 5).
+pub mod objection;
 pub mod organization;
 /// Annual plans (抽查计划): groups, rounds, coverage rules.
 pub mod plan;

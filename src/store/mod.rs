@@ -15,6 +15,8 @@ pub mod followup;
 /// Record lists (issue 14): metadata, rows in batches, uses.
 pub mod lists;
 pub mod metrics;
+/// Objections to published results (issue 15 part 5).
+pub mod objections;
 pub mod organizations;
 pub mod parts;
 /// Annual plans: their state, amendments and round tasks.

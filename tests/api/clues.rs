@@ -510,3 +510,343 @@ async fn a_clue_goes_overdue_on_the_calendar_across_a_holiday() {
         .await
         .expect_problem_field(422, "limit");
 }
+
+// ---- objections (异议, issue 15 part 5) ----
+
+const CONTACT: &str = "13900139000";
+
+fn sel<'a>(task: &'a Value, inst: &str) -> &'a Value {
+    task["selections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["institution"]["id"] == inst || s["institution"] == inst)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_upheld_objection_corrects_the_result_publicly_and_a_rejected_one_changes_nothing() {
+    // Filed on Wednesday 2023-09-20: decided within 20 working days, across the National
+    // Day holiday (09-29 … 10-06; 10-07 and 10-08 worked): 2023-10-24.
+    let (app, _clock) = spawn_app_at("2023-09-20T02:00:00Z").await;
+    let s = Scenario::seed003(&app).await.published().await;
+    let insts = s.institutions();
+    let mi = app.coordinator(MI);
+    let first = json!({"category": "corrected", "inspection_date": "2023-08-15", "findings": "挂床住院2例",
+        "amounts": {"fund_recovered_fen": 80_000, "penalty_fen": 0, "violations": 2},
+        "handling": ["rectification", "recovery"]});
+    app.send(
+        Method::PUT,
+        &format!("/api/v1/tasks/{}/results/{}", s.id, insts[0]),
+        Some(&mi),
+        Some(&first),
+        &[],
+    )
+    .await
+    .expect(201);
+    app.post(
+        &format!("/api/v1/tasks/{}/results/publish", s.id),
+        &mi,
+        json!({"institutions": [insts[0]]}),
+    )
+    .await
+    .expect(200);
+    let url = |task: &str, inst: &str| format!("/public/v1/tasks/{task}/results/{inst}/objections");
+    let objection = json!({"filer_kind": "public",
+        "evidence": "公示的追回金额有误：实际追回600元，另200元系医院自行退回，附退款凭证",
+        "evidence_link": "https://example.org/refund.pdf", "contact": CONTACT});
+
+    // Bad input changes nothing: an unknown task or result, an unpublished result or task
+    // (404), empty evidence or a bad link (422), a body too large (413).
+    let audit = app.audit_len().await;
+    let draft = app
+        .post("/api/v1/tasks", &mi, seed_003_task())
+        .await
+        .expect(201)
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (task, inst) in [
+        ("no-such-task", insts[0].as_str()),
+        (s.id.as_str(), "no-such-institution"),
+        (s.id.as_str(), insts[1].as_str()),
+        (draft.as_str(), insts[0].as_str()),
+    ] {
+        app.send(Method::POST, &url(task, inst), None, Some(&objection), &[])
+            .await
+            .expect(404);
+    }
+    let audit = audit + 1; // the draft task
+    let mut empty = objection.clone();
+    empty["evidence"] = json!("   ");
+    app.send(
+        Method::POST,
+        &url(&s.id, &insts[0]),
+        None,
+        Some(&empty),
+        &[],
+    )
+    .await
+    .expect_problem_field(422, "evidence");
+    let mut link = objection.clone();
+    link["evidence_link"] = json!("javascript:alert(1)");
+    app.send(Method::POST, &url(&s.id, &insts[0]), None, Some(&link), &[])
+        .await
+        .expect_problem_field(422, "evidence_link");
+    let mut huge = objection.clone();
+    huge["evidence"] = json!("证".repeat(12_000));
+    app.send(Method::POST, &url(&s.id, &insts[0]), None, Some(&huge), &[])
+        .await
+        .expect(413);
+    assert_eq!(
+        app.audit_len().await,
+        audit,
+        "a refused objection wrote nothing"
+    );
+    let none = app
+        .get("/api/v1/objections", &app.auditor())
+        .await
+        .expect(200);
+    assert_eq!(none.body["items"].as_array().unwrap().len(), 0);
+
+    // Filed: a reference and a token to follow it, due in 20 working days.
+    let r = app
+        .send(
+            Method::POST,
+            &url(&s.id, &insts[0]),
+            None,
+            Some(&objection),
+            &[],
+        )
+        .await
+        .expect(201)
+        .body;
+    let (oid, token) = (
+        r["id"].as_str().unwrap().to_string(),
+        r["token"].as_str().unwrap().to_string(),
+    );
+    let reference = r["reference"].as_str().unwrap().to_string();
+    assert!(reference.starts_with("YY-20230920-"), "{r}");
+    assert_eq!(token.len(), 64);
+    assert_eq!(r["due_date"], "2023-10-24", "{r}");
+    let status = app
+        .send(
+            Method::GET,
+            r["status_url"].as_str().unwrap(),
+            None,
+            None,
+            &[],
+        )
+        .await
+        .expect(200);
+    assert_eq!(status.body["state"], "filed", "{}", status.text);
+    assert!(!status.text.contains(CONTACT));
+    app.send(
+        Method::GET,
+        &format!("/public/v1/objections/{oid}?token={}", "0".repeat(64)),
+        None,
+        None,
+        &[],
+    )
+    .await
+    .expect(404);
+    // The contact is for the task's lead only.
+    let list = app
+        .get("/api/v1/objections", &app.auditor())
+        .await
+        .expect(200);
+    assert!(!list.text.contains(CONTACT), "{}", list.text);
+    let one = app
+        .get(&format!("/api/v1/objections/{oid}"), &app.auditor())
+        .await
+        .expect(200);
+    assert!(!one.text.contains(CONTACT));
+    let one = app
+        .get(&format!("/api/v1/objections/{oid}"), &mi)
+        .await
+        .expect(200);
+    assert_eq!(one.body["contact"], CONTACT);
+
+    // Only the lead decides; upheld needs the corrected result.
+    let decision = format!("/api/v1/objections/{oid}/decision");
+    let mut corrected = first.clone();
+    corrected["amounts"]["fund_recovered_fen"] = json!(60_000);
+    app.post(
+        &decision,
+        &app.coordinator(HEALTH),
+        json!({"outcome": "upheld", "reason": "x", "result": corrected}),
+    )
+    .await
+    .expect(403);
+    app.post(
+        &decision,
+        &mi,
+        json!({"outcome": "upheld", "reason": "退款凭证属实"}),
+    )
+    .await
+    .expect_problem_field(422, "result");
+    app.post(
+        &decision,
+        &mi,
+        json!({"outcome": "upheld", "reason": "退款凭证属实", "result": first}),
+    )
+    .await
+    .expect_problem_field(422, "result");
+    let d = app
+        .post(
+            &decision,
+            &mi,
+            json!({"outcome": "upheld", "reason": "退款凭证属实，追回金额更正为600元", "result": corrected}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(d["state"], "upheld", "{d}");
+    assert_eq!(d["decision"]["correction_version"], 2);
+    app.post(
+        &decision,
+        &mi,
+        json!({"outcome": "rejected", "reason": "x"}),
+    )
+    .await
+    .expect(409);
+
+    // Both versions public; the correction names the objection; the outcome is on the
+    // result's public page, without the filer's contact.
+    let page = app
+        .send(
+            Method::GET,
+            &format!("/public/v1/tasks/{}", s.id),
+            None,
+            None,
+            &[],
+        )
+        .await
+        .expect(200);
+    assert!(!page.text.contains(CONTACT), "contact leaked");
+    let res = &sel(&page.body, &insts[0])["result"];
+    assert_eq!(res["version"], 2, "{res}");
+    assert_eq!(res["amounts"]["fund_recovered_fen"], 60_000, "{res}");
+    assert!(
+        res["correction_reason"]
+            .as_str()
+            .unwrap()
+            .contains(&reference),
+        "{res}"
+    );
+    assert_eq!(res["earlier_versions"][0]["version"], 1);
+    assert_eq!(
+        res["earlier_versions"][0]["amounts"]["fund_recovered_fen"],
+        80_000
+    );
+    assert_eq!(
+        res["objections"][0]["reference"],
+        reference.as_str(),
+        "{res}"
+    );
+    assert_eq!(res["objections"][0]["state"], "upheld");
+    let portal = app
+        .send(Method::GET, &format!("/tasks/{}", s.id), None, None, &[])
+        .await
+        .expect(200)
+        .text;
+    assert!(
+        portal.contains(&reference) && portal.contains("异议成立"),
+        "{portal}"
+    );
+    assert!(!portal.contains(CONTACT));
+
+    // The institution objects again: rejected, the result stays as it is.
+    let mut by_inst = objection.clone();
+    by_inst["filer_kind"] = json!("institution");
+    by_inst["evidence"] = json!("本院认为挂床住院认定有误");
+    let r2 = app
+        .send(
+            Method::POST,
+            &url(&s.id, &insts[0]),
+            None,
+            Some(&by_inst),
+            &[],
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(
+        app.send(
+            Method::GET,
+            &format!(
+                "/public/v1/objections/{}?token={token}",
+                r2["id"].as_str().unwrap()
+            ),
+            None,
+            None,
+            &[]
+        )
+        .await
+        .status
+        .as_u16(),
+        404,
+        "one objection's token does not open another"
+    );
+    let d = app
+        .post(
+            &format!("/api/v1/objections/{}/decision", r2["id"].as_str().unwrap()),
+            &mi,
+            json!({"outcome": "rejected", "reason": "住院病历与查房记录证实挂床住院"}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(d["state"], "rejected");
+    assert!(d["decision"]["correction_version"].is_null());
+    let page = app
+        .send(
+            Method::GET,
+            &format!("/public/v1/tasks/{}", s.id),
+            None,
+            None,
+            &[],
+        )
+        .await
+        .expect(200)
+        .body;
+    let res = &sel(&page, &insts[0])["result"];
+    assert_eq!(res["version"], 2, "a rejected objection corrects nothing");
+    assert_eq!(res["objections"][1]["state"], "rejected", "{res}");
+    assert_eq!(
+        res["objections"][1]["decision"]["reason"],
+        "住院病历与查房记录证实挂床住院"
+    );
+
+    // Rate-limited: with 3 a day per result, the fourth is refused (429) and not kept.
+    app.send(
+        Method::PUT,
+        "/api/v1/settings/objection-rules",
+        Some(&app.admin()),
+        Some(&json!({"decide_within": 20, "per_result_per_day": 3, "per_hour": 100})),
+        &[],
+    )
+    .await
+    .expect(200);
+    app.send(
+        Method::POST,
+        &url(&s.id, &insts[0]),
+        None,
+        Some(&objection),
+        &[],
+    )
+    .await
+    .expect(201);
+    let audit = app.audit_len().await;
+    app.send(
+        Method::POST,
+        &url(&s.id, &insts[0]),
+        None,
+        Some(&objection),
+        &[],
+    )
+    .await
+    .expect(429);
+    assert_eq!(app.audit_len().await, audit);
+}
