@@ -138,6 +138,9 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// A public write past its rate limit (issue 15: objections): try again later.
+    #[error("{0}")]
+    TooManyRequests(String),
     #[error("{detail}")]
     Validation {
         detail: String,
@@ -249,6 +252,11 @@ impl ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",
                 "不支持的内容类型 Unsupported media type",
+            ),
+            TooManyRequests(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                "请求过于频繁，请稍后再试 Too many requests",
             ),
             Validation { .. } | Rows { .. } => (
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -13,6 +13,8 @@ pub mod auth;
 /// Bulk import and export of the registries (CSV, XLSX).
 pub mod bulk;
 /// Settings from flags and environment.
+/// The clue ledger (举报线索台账, issue 15 part 4).
+pub mod clues;
 pub mod config;
 /// Validated domain values: codes, registries, the working-day calendar.
 pub mod domain;
@@ -28,6 +30,8 @@ pub mod form;
 pub mod lists;
 /// Prometheus metrics at `/metrics`.
 pub mod metrics;
+/// Objections to published results (异议, issue 15 part 5).
+pub mod objections;
 /// Organizations (省/市/县) and their jurisdiction: create, update, import a tree.
 pub mod organizations;
 /// Annual plans (抽查计划) as a library: publication, round tasks, exclusions, progress.

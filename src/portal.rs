@@ -214,6 +214,8 @@ struct ResultView {
     parts: Vec<(String, VersionView)>,
     /// Issue 15: where the rectification stands (整改情况), in words.
     rectification: Option<String>,
+    /// Issue 15 part 5: each objection to the result and its outcome, in words.
+    objections: Vec<String>,
 }
 
 struct SelectionRow {
@@ -778,6 +780,11 @@ fn task_view(
                 })
                 .collect();
             let result = s.result.as_ref().map(|r| ResultView {
+                objections: r
+                    .objections
+                    .iter()
+                    .map(|o| crate::objections::portal_line(o, today))
+                    .collect(),
                 current: version_view(&r.current),
                 timeliness: match r.on_time {
                     Some(true) => Timeliness::ok("按时 On time"),

@@ -90,6 +90,9 @@ pub struct OverdueReport {
     /// Issue 15: rectifications not completed by their due date (absent when none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rectifications: Vec<OverdueRectification>,
+    /// Issue 15 part 4: clues of the ledger whose open step is past due (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clues: Vec<crate::clues::OverdueClue>,
 }
 
 /// A rectification past its due date and not completed.
@@ -207,9 +210,11 @@ pub async fn overdue(
             })
             .collect()
     };
+    let clues = crate::clues::overdue(db, calendar, as_of).await?;
     Ok(OverdueReport {
         as_of,
         rectifications,
+        clues,
         departments: by_department
             .into_iter()
             .map(|(department, items)| {

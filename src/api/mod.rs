@@ -9,6 +9,8 @@ pub mod audit;
 pub mod bulk;
 /// The official working-day calendar and deadlines.
 pub mod calendar;
+/// The clue ledger (issue 15 part 4).
+pub mod clues;
 /// Departments taking part in joint inspections.
 pub mod departments;
 /// Dispatch: a department's inbox, an inspector's assignments.
@@ -32,6 +34,8 @@ pub mod institutions;
 pub mod items;
 /// Record lists (issue 14): patients, bills… drawn from by sample tasks (never public).
 pub mod lists;
+/// Objections to published results (issue 15 part 5).
+pub mod objections;
 /// Liveness, readiness, the API description.
 pub mod ops;
 /// Organizations (省/市/县 jurisdictions) of each department.
@@ -185,6 +189,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(items::router())
         .merge(tasks::router())
         .merge(recheck::router())
+        .merge(clues::router())
+        .merge(objections::router())
         .merge(plans::router())
         .merge(calendar::router())
         .merge(regions::router())

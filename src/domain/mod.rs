@@ -3,12 +3,16 @@
 
 pub mod calendar;
 pub mod clock;
+/// The clue ledger (举报线索台账, issue 15 part 4).
+pub mod clue;
 pub mod codes;
 pub mod filter;
 pub mod ids;
 /// Record lists (issue 14): typed columns, cells, content and member hashes.
 pub mod list;
 pub mod list_derive;
+/// Objections to published results (异议, issue 15 part 5).
+pub mod objection;
 pub mod organization;
 /// Annual plans (抽查计划): groups, rounds, coverage rules.
 pub mod plan;

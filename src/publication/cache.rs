@@ -233,7 +233,8 @@ pub async fn bump_after_write(
     let write = !matches!(
         *req.method(),
         axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
-    ) && req.uri().path().starts_with("/api/");
+    ) && (req.uri().path().starts_with("/api/")
+        || req.uri().path().starts_with("/public/"));
     let resp = next.run(req).await;
     // A client error changed nothing; anything else may have committed.
     if write && !resp.status().is_client_error() {

@@ -145,6 +145,10 @@ pub struct PublicResult {
     /// Issue 15: the latest rectification ordered on this result, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rectification: Option<PublicRectification>,
+    /// Issue 15 part 5: objections to this result (异议), oldest first, with their
+    /// outcome; never the filer's contact.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub objections: Vec<crate::objections::PublicObjection>,
 }
 
 /// Where a rectification stands, as the public reads it (the plan's content and the
@@ -484,6 +488,7 @@ fn published_results(
                     earlier_versions,
                     parts: Vec::new(),
                     rectification: None,
+                    objections: Vec::new(),
                 },
             )
         })
@@ -505,6 +510,7 @@ pub fn public_task(calendar: &Calendar, read: TaskRead) -> PublicTask {
         parts,
         items,
         rectifications,
+        objections,
     } = read;
     let lead = task.config.lead_department.as_str();
     let card = |id: &str| {
@@ -530,6 +536,11 @@ pub fn public_task(calendar: &Calendar, read: TaskRead) -> PublicTask {
     let mut parts = published_parts(&items, &order, &zh_name, parts);
     for (inst, r) in results.iter_mut() {
         r.parts = parts.remove(inst).unwrap_or_default();
+        r.objections = objections
+            .iter()
+            .filter(|o| &o.institution_id == inst)
+            .map(crate::objections::stored_view)
+            .collect();
         r.rectification = rectifications
             .iter()
             .rfind(|x| &x.institution_id == inst)

@@ -5,6 +5,8 @@
 pub mod audit;
 pub mod backup;
 pub mod bulk;
+/// The clue ledger (issue 15 part 4).
+pub mod clues;
 pub mod dispatch;
 pub mod evidence;
 mod filter;
@@ -13,6 +15,8 @@ pub mod followup;
 /// Record lists (issue 14): metadata, rows in batches, uses.
 pub mod lists;
 pub mod metrics;
+/// Objections to published results (issue 15 part 5).
+pub mod objections;
 pub mod organizations;
 pub mod parts;
 /// Annual plans: their state, amendments and round tasks.

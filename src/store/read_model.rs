@@ -138,6 +138,8 @@ pub struct TaskRead {
     pub items: Vec<super::parts::ItemCard>,
     /// Issue 15: the rectifications ordered on the task's results.
     pub rectifications: Vec<crate::domain::rectification::Rectification>,
+    /// Issue 15 part 5: the objections to the task's results, oldest first.
+    pub objections: Vec<crate::domain::objection::Objection>,
 }
 
 async fn replacements(tx: &mut ReadTx, task_id: &str) -> Result<Vec<Replacement>, sqlx::Error> {
@@ -264,8 +266,14 @@ pub async fn task(store: &Store, id: &str) -> Result<Option<TaskRead>, sqlx::Err
         .into_iter()
         .map(|r| r.data)
         .collect();
+    let objections = super::objections::list(&mut *tx, Some(id), None, None, 10_000, 0)
+        .await?
+        .into_iter()
+        .map(|o| o.data)
+        .collect();
     tx.commit().await?;
     Ok(Some(TaskRead {
+        objections,
         rectifications,
         parts,
         items,

@@ -424,3 +424,73 @@ pub fn submit_statistics(who: &Principal, organization: &str) -> Result<(), Task
         ))),
     }
 }
+
+/// Issue 15 part 4: handle a clue of the ledger (receive, assign, investigate, answer,
+/// close, turn into a targeted inspection): admins; a coordinator of the owning
+/// department whose organization governs the owning organization's region (the
+/// organization itself or one above it); or, once assigned, a coordinator of the assigned
+/// organization's department governing its region. `owner` and `assigned` are
+/// `(department, region prefix)`.
+pub fn handle_clue(
+    who: &Principal,
+    owner: (&str, &str),
+    assigned: Option<(&str, &str)>,
+) -> Result<(), TaskError> {
+    let may = |(dept, region): (&str, &str)| match (&who.role, &who.department) {
+        (Role::Admin, _) => true,
+        (Role::Coordinator, Some(d)) if d.as_str() == dept => who
+            .organization
+            .as_ref()
+            .is_none_or(|o| o.covers_prefix(region)),
+        _ => false,
+    };
+    if who.role == Role::Auditor {
+        return Err(TaskError::Forbidden(
+            "auditors have read-only access to the clue ledger".into(),
+        ));
+    }
+    if may(owner) || assigned.is_some_and(may) {
+        Ok(())
+    } else {
+        Err(TaskError::Forbidden(format!(
+            "only a coordinator of {} governing region {} (or of the organization it is assigned to) handles this clue",
+            owner.0,
+            if owner.1.is_empty() {
+                "everywhere"
+            } else {
+                owner.1
+            }
+        )))
+    }
+}
+
+/// Issue 15 part 4: receive a clue into a ledger: admins and coordinators (auditors
+/// only read); which ledger is checked by [`handle_clue`].
+pub fn receive_clue(who: &Principal) -> Result<(), TaskError> {
+    match who.role {
+        Role::Admin | Role::Coordinator => Ok(()),
+        Role::Auditor => Err(TaskError::Forbidden(
+            "auditors have read-only access to the clue ledger".into(),
+        )),
+    }
+}
+
+/// Issue 15 part 4: read a clue: admins and auditors every clue; a coordinator the clues
+/// it may handle ([`handle_clue`]). The reporter's personal data is shown only to those
+/// who handle the clue, never to auditors, never in a list.
+pub fn read_clue(
+    who: &Principal,
+    owner: (&str, &str),
+    assigned: Option<(&str, &str)>,
+) -> Result<(), TaskError> {
+    match who.role {
+        Role::Admin | Role::Auditor => Ok(()),
+        Role::Coordinator => handle_clue(who, owner, assigned),
+    }
+}
+
+/// Issue 15 part 5: decide an objection to a published result: the task's lead, as for
+/// the result itself (谁公开、谁负责).
+pub fn decide_objection(who: &Principal, task: &TaskInput) -> Result<(), TaskError> {
+    lead(who, task)
+}

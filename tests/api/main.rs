@@ -5,6 +5,7 @@ mod after;
 mod bulk;
 #[path = "../support/chromium.rs"]
 mod chromium;
+mod clues;
 mod crash;
 mod dispatch;
 mod draw2;
