@@ -93,7 +93,7 @@ pub struct Figures {
 }
 
 impl Figures {
-    fn add_result(&mut self, r: &ResultInput, published: bool) {
+    pub fn add_result(&mut self, r: &ResultInput, published: bool) {
         self.c2_inspected += 1;
         let violating = !matches!(
             r.category,

@@ -4,7 +4,9 @@
 
 pub mod audit;
 pub mod backup;
+pub mod blacklist;
 pub mod bulk;
+pub mod credit;
 pub mod dispatch;
 pub mod evidence;
 mod filter;
@@ -18,6 +20,7 @@ pub mod parts;
 /// Annual plans: their state, amendments and round tasks.
 pub mod plans;
 pub mod preflight;
+pub mod public_stats;
 pub mod publication;
 pub mod read_model;
 mod reads;
