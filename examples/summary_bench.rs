@@ -206,7 +206,7 @@ async fn columns(
 ) -> anyhow::Result<Vec<String>> {
     let sql = if postgres {
         format!(
-            "SELECT column_name AS name FROM information_schema.columns WHERE table_name = '{table}' ORDER BY ordinal_position"
+            "SELECT column_name::text AS name FROM information_schema.columns WHERE table_name = '{table}' ORDER BY ordinal_position"
         )
     } else {
         format!("SELECT name FROM pragma_table_info('{table}') ORDER BY cid")
