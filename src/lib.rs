@@ -10,12 +10,16 @@ pub mod api;
 pub mod app;
 /// Bearer tokens and roles.
 pub mod auth;
+/// The public blacklist: listing decisions and delisting (issue 15 part 7).
+pub mod blacklist;
 /// Bulk import and export of the registries (CSV, XLSX).
 pub mod bulk;
 /// Settings from flags and environment.
 /// The clue ledger (举报线索台账, issue 15 part 4).
 pub mod clues;
 pub mod config;
+/// The credit publicity export and its delivery log (issue 15 part 8).
+pub mod credit;
 /// Validated domain values: codes, registries, the working-day calendar.
 pub mod domain;
 /// The pure draw engine: the suiji-draw/1 and /2 specifications.
@@ -40,6 +44,8 @@ pub mod plans;
 pub mod portal;
 /// The portal's pages of published annual plans.
 pub mod portal_plans;
+/// The portal's statistics (SVG charts), institution search and history pages.
+pub mod portal_stats;
 /// The publication read model: public views built from set-based reads, cached as bytes.
 pub mod publication;
 /// Reports over the lifecycle (what is overdue), for the API and the CLI.

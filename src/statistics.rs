@@ -93,7 +93,7 @@ pub struct Figures {
 }
 
 impl Figures {
-    fn add_result(&mut self, r: &ResultInput, published: bool) {
+    pub fn add_result(&mut self, r: &ResultInput, published: bool) {
         self.c2_inspected += 1;
         let violating = !matches!(
             r.category,
@@ -375,18 +375,17 @@ pub async fn summary(
             })
             .collect();
     let counts = store::institution_counts(&mut *conn).await?;
-    let rows = store::drawn_rows(&mut *conn, region_prefix).await?;
-    drop(conn);
     let mut groups: BTreeMap<String, Figures> = BTreeMap::new();
     let mut distinct: BTreeMap<String, std::collections::HashSet<String>> = BTreeMap::new();
     let mut regions_of: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
-    for r in &rows {
+    // Rows are aggregated as the database streams them (never all in memory).
+    store::each_drawn_row(&mut *conn, region_prefix, |r| {
         let Some((lead, org, start)) = tasks.get(&r.task_id) else {
-            continue;
+            return;
         };
         let date = r.result.as_ref().map_or(*start, |x| x.inspection_date);
         if date < from || date > to {
-            continue;
+            return;
         }
         let key = match group_by {
             None => "total".to_string(),
@@ -402,10 +401,12 @@ pub async fn summary(
             distinct
                 .entry(key.clone())
                 .or_default()
-                .insert(r.institution_id.clone());
+                .insert(r.institution_id);
         }
-        regions_of.entry(key).or_default().insert(r.region.clone());
-    }
+        regions_of.entry(key).or_default().insert(r.region);
+    })
+    .await?;
+    drop(conn);
     // Column 1: the active institutions of the scope (of the group's kind when grouped
     // by kind; for organizations, of the regions their inspections covered).
     let base = |kind: Option<&str>, prefix: &str| -> i64 {

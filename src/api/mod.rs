@@ -5,12 +5,16 @@
 
 pub mod announce;
 pub mod audit;
+/// The public blacklist: listing and delisting decisions (issue 15 part 7).
+pub mod blacklist;
 /// Bulk import and export of the registries.
 pub mod bulk;
 /// The official working-day calendar and deadlines.
 pub mod calendar;
 /// The clue ledger (issue 15 part 4).
 pub mod clues;
+/// The credit publicity export and its delivery log (issue 15 part 8).
+pub mod credit;
 /// Departments taking part in joint inspections.
 pub mod departments;
 /// Dispatch: a department's inbox, an inspector's assignments.
@@ -48,6 +52,8 @@ pub mod problems;
 pub mod public;
 /// What the public reads of annual plans: published plans, their versions and progress.
 pub mod public_plans;
+/// What the public reads of statistics and institutions (issue 15 part 7).
+pub mod public_stats;
 /// The patterns of the query parameters, from the vocabularies the handlers check.
 pub mod query_rules;
 /// Re-check samples: the comparison report.
@@ -198,9 +204,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(form::router())
         .merge(public::router())
         .merge(public_plans::router())
+        .merge(public_stats::router())
+        .merge(blacklist::router())
+        .merge(credit::router())
         .merge(announce::router())
         .merge(crate::portal::router())
         .merge(crate::portal_plans::router())
+        .merge(crate::portal_stats::router())
         .merge(reports::router())
         .merge(audit::router())
         .merge(evidence::router())

@@ -1,6 +1,8 @@
 //! Validated domain values. Raw strings are parsed here once, at the edge; everything
 //! past the HTTP layer holds these types and can trust them.
 
+/// The public blacklist (黑名单, issue 15 part 7).
+pub mod blacklist;
 pub mod calendar;
 pub mod clock;
 /// The clue ledger (举报线索台账, issue 15 part 4).

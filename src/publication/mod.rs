@@ -5,6 +5,7 @@
 //! adapters over this module; it depends on neither.
 
 pub mod cache;
+pub mod stats;
 pub mod view;
 
 use crate::domain::DepartmentCode;

@@ -4,9 +4,11 @@
 
 pub mod audit;
 pub mod backup;
+pub mod blacklist;
 pub mod bulk;
 /// The clue ledger (issue 15 part 4).
 pub mod clues;
+pub mod credit;
 pub mod dispatch;
 pub mod evidence;
 mod filter;
@@ -22,6 +24,7 @@ pub mod parts;
 /// Annual plans: their state, amendments and round tasks.
 pub mod plans;
 pub mod preflight;
+pub mod public_stats;
 pub mod publication;
 pub mod read_model;
 mod reads;

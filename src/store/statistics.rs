@@ -18,11 +18,19 @@ pub struct DrawnRow {
     pub published: bool,
 }
 
-/// Every drawn institution in the region prefix (all when empty), with its current result.
-pub async fn drawn_rows<'e, E>(exec: E, region_prefix: &str) -> Result<Vec<DrawnRow>, sqlx::Error>
+/// Every drawn institution in the region prefix (all when empty), with its current result,
+/// handed to `each` one row at a time as the database streams them: the summary over a
+/// million results never holds them all in memory.
+pub async fn each_drawn_row<'e, E, F>(
+    exec: E,
+    region_prefix: &str,
+    mut each: F,
+) -> Result<(), sqlx::Error>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
+    F: FnMut(DrawnRow),
 {
+    use futures_util::TryStreamExt;
     let mut sql = String::from(
         "SELECT s.task_id, s.institution_id, s.region, i.kind, r.data, r.published_at \
          FROM task_selections s JOIN institutions i ON i.id = s.institution_id \
@@ -31,33 +39,31 @@ where
               AND r.version = (SELECT MAX(m.version) FROM inspection_results m \
                                WHERE m.task_id = s.task_id AND m.institution_id = s.institution_id)",
     );
-    let rows = if region_prefix.is_empty() {
-        sqlx::query(super::dynamic(sql)).fetch_all(exec).await?
+    let mut q = if region_prefix.is_empty() {
+        sqlx::query(super::dynamic(sql))
     } else {
         sql.push_str(" WHERE s.region >= $1 AND s.region < $2");
         sqlx::query(super::dynamic(sql))
-            .bind(region_prefix)
+            .bind(region_prefix.to_string())
             .bind(prefix_upper_bound(region_prefix))
-            .fetch_all(exec)
-            .await?
-    };
-    rows.iter()
-        .map(|r| {
-            let data: Option<String> = r.try_get("data")?;
-            let published: Option<String> = r.try_get("published_at")?;
-            Ok(DrawnRow {
-                task_id: r.try_get("task_id")?,
-                institution_id: r.try_get("institution_id")?,
-                region: r.try_get("region")?,
-                kind: r.try_get("kind")?,
-                result: data
-                    .map(|d| serde_json::from_str(&d))
-                    .transpose()
-                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-                published: published.is_some(),
-            })
-        })
-        .collect()
+    }
+    .fetch(exec);
+    while let Some(r) = q.try_next().await? {
+        let data: Option<String> = r.try_get("data")?;
+        let published: Option<String> = r.try_get("published_at")?;
+        each(DrawnRow {
+            task_id: r.try_get("task_id")?,
+            institution_id: r.try_get("institution_id")?,
+            region: r.try_get("region")?,
+            kind: r.try_get("kind")?,
+            result: data
+                .map(|d| serde_json::from_str(&d))
+                .transpose()
+                .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            published: published.is_some(),
+        });
+    }
+    Ok(())
 }
 
 /// Every task that drew (not cancelled): id, lead department, stored configuration.

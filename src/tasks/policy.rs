@@ -494,3 +494,21 @@ pub fn read_clue(
 pub fn decide_objection(who: &Principal, task: &TaskInput) -> Result<(), TaskError> {
     lead(who, task)
 }
+/// Listing an institution on the public blacklist and delisting it (issue 15 part 7): the
+/// lead of the task whose published result the listing rests on, or an admin.
+pub fn blacklist(who: &Principal, task: &TaskInput) -> Result<(), TaskError> {
+    lead(who, task)
+}
+
+/// The credit publicity export and its delivery log (issue 15 part 8): market regulation
+/// passes its own results on (谁产生、谁公示、谁负责): a coordinator of the market
+/// regulation department (within its organization's region), or an admin.
+pub fn credit_export(who: &Principal) -> Result<(), TaskError> {
+    let mr = DepartmentCode::parse("market_regulation")
+        .map_err(|e| TaskError::internal(format!("market_regulation: {e}")))?;
+    department(who, &mr).map_err(|_| {
+        TaskError::Forbidden(
+            "only a coordinator of market regulation (market_regulation) or an admin exports to the credit publicity system".into(),
+        )
+    })
+}

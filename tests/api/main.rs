@@ -26,6 +26,7 @@ mod recheck;
 mod regions;
 mod registries;
 mod samples;
+mod stats;
 mod targeted;
 mod tasks;
 mod webhooks;
