@@ -27,4 +27,5 @@ mod registries;
 mod samples;
 mod targeted;
 mod tasks;
+mod team_ranges;
 mod webhooks;
