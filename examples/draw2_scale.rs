@@ -48,6 +48,7 @@ fn main() {
         .map(|c| Department2 {
             code: (*c).to_owned(),
             team_size: if *c == "medins" { 2 } else { 1 },
+            team_size_max: None,
             inspectors: (0..per)
                 .map(|i| Inspector2 {
                     id: format!("{c}-{i:06}"),

@@ -83,6 +83,7 @@ fn pool(
         .map(|(code, size)| Department2 {
             code: (*code).to_owned(),
             team_size: *size,
+            team_size_max: None,
             inspectors: (1..=8)
                 .map(|i| Inspector2 {
                     id: format!("{code}-{i:02}"),

@@ -242,7 +242,10 @@ fn plan_page(site: Site, v: PublicPlan) -> PlanPage {
         departments: plan
             .departments
             .iter()
-            .map(|d| format!("{}（每组 {} 人）", d.code, d.team_size))
+            .map(|d| match d.team_size_max.filter(|m| *m > d.team_size) {
+                Some(m) => format!("{}（每组 {}–{} 人）", d.code, d.team_size, m),
+                None => format!("{}（每组 {} 人）", d.code, d.team_size),
+            })
             .collect::<Vec<_>>()
             .join("、"),
         rule: match plan.rule {

@@ -89,7 +89,7 @@ async fn every_vector_verifies_and_every_tampered_twin_fails_in_the_browser() {
         .filter(|n| n.ends_with(".json"))
         .collect();
     names.sort();
-    assert_eq!(names.len(), 9);
+    assert_eq!(names.len(), 10);
     for n in &names {
         let prev = if n.starts_with("08-") {
             "&previous=/vectors/04-v2-joint-beacon.json"
@@ -116,6 +116,12 @@ async fn every_vector_verifies_and_every_tampered_twin_fails_in_the_browser() {
             Some(e["step"].as_str().unwrap().to_owned()),
         ));
     }
+    // Team size ranges (B.14): one extra member changed, caught at the team step (not
+    // listed in expected.json, which examples/draw2_vectors.rs writes).
+    pages.push((
+        format!("{base}/verify?bundle=/vectors/tampered/10-v2-team-range.json"),
+        Some("team".to_owned()),
+    ));
     // Two Chromium processes at a time (the machine has two cores).
     let mut failures = Vec::new();
     for chunk in pages.chunks(2) {

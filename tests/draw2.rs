@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 use suiji::draw::merkle::ConflictLeaf;
 use suiji::draw::v2::*;
-use suiji::draw::{EntropyValue, ReplacementRequest, quicknet};
+use suiji::draw::{CanonicalJson, EntropyValue, ReplacementRequest, quicknet};
 
 const DIR: &str = "tests/vectors";
 
@@ -55,7 +55,7 @@ fn every_vector_verifies() {
         }
         n += 1;
     }
-    assert_eq!(n, 9, "three /1 and six /2 vectors");
+    assert_eq!(n, 10, "three /1 and seven /2 vectors");
 }
 
 #[test]
@@ -371,4 +371,186 @@ fn the_command_checks_v2_bundles_exclusions_and_states_the_trust() {
     assert!(out.contains("any one honest department suffices"), "{out}");
     let (code, _, _) = suiji_verify(&["tests/vectors/tampered/expected.json"]);
     assert_eq!(code, 2);
+}
+
+// ---------------------------------------------------------------- team size ranges (B.14)
+
+const RANGE: &str = "10-v2-team-range.json";
+
+fn team_sizes(b: &Bundle2, dept: &str) -> Vec<usize> {
+    b.result
+        .selections
+        .iter()
+        .map(|s| {
+            s.team
+                .iter()
+                .find(|t| t.department == dept)
+                .unwrap()
+                .inspectors
+                .len()
+        })
+        .collect()
+}
+
+#[test]
+fn team_ranges_reach_the_max_stop_at_the_cap_and_at_too_few_eligible() {
+    let b = v2(RANGE);
+    verify2(&b).unwrap();
+    let snap = &b.snapshot;
+    let cap = snap.max_assignments_per_inspector.unwrap() as usize;
+    // health 1–2, 8 inspectors: every team reaches the max.
+    assert!(team_sizes(&b, "health").iter().all(|&n| n == 2));
+    // market 1–3, 4 inspectors under a cap of 3: 12 assignments at most; level by level,
+    // so no team has 3 while another has 1 that could have taken a second.
+    let market = team_sizes(&b, "market");
+    assert!(market.iter().all(|&n| (1..=3).contains(&n)));
+    assert!(market.iter().sum::<usize>() <= 4 * cap);
+    assert!(market.iter().all(|&n| n < 3), "the cap binds: {market:?}");
+    assert!(market.contains(&2), "{market:?}");
+    // medins 1–2: a 東城 institution has a single eligible medins inspector (the region
+    // rule), so its team stays at the minimum; the others reach 2.
+    let region: std::collections::HashMap<&str, &str> = snap
+        .strata
+        .iter()
+        .flat_map(|s| &s.members)
+        .map(|m| (m.id.as_str(), m.region.as_deref().unwrap()))
+        .collect();
+    let medins = team_sizes(&b, "medins");
+    let mut short = 0;
+    for (s, n) in b.result.selections.iter().zip(&medins) {
+        if region[s.institution.as_str()] == "东城" {
+            assert_eq!(*n, 1, "{}", s.institution);
+            short += 1;
+        } else {
+            assert_eq!(*n, 2, "{}", s.institution);
+        }
+    }
+    assert!(short > 0 && short < medins.len(), "{medins:?}");
+    // Loads: no inspector beyond the cap because of an extra member.
+    let mut loads: std::collections::HashMap<&str, usize> = Default::default();
+    for s in &b.result.selections {
+        for t in &s.team {
+            for i in &t.inspectors {
+                *loads.entry(i.as_str()).or_default() += 1;
+            }
+        }
+    }
+    for (i, l) in loads {
+        assert!(l <= cap || i == "medins-06", "{i} has {l}");
+    }
+    // `suiji verify` recomputes it too.
+    let (code, out, err) = suiji_verify(&["tests/vectors/10-v2-team-range.json"]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+#[test]
+fn a_changed_extra_member_or_range_fails_its_step() {
+    let b = v2(RANGE);
+    let (x, d) = b
+        .result
+        .selections
+        .iter()
+        .enumerate()
+        .find_map(|(x, s)| {
+            s.team
+                .iter()
+                .position(|t| t.department == "health")
+                .map(|d| (x, d))
+        })
+        .unwrap();
+    // Dropping an extra member.
+    let mut t = b.clone();
+    t.result.selections[x].team[d].inspectors.pop();
+    t.result_hash = result_hash2(&t.result);
+    t.replacements_head = t.result_hash.clone();
+    let f = verify2(&t).unwrap_err();
+    assert_eq!(f.step, Step::Team, "{f}");
+    // Swapping the minimum member and the extra one.
+    let mut t = b.clone();
+    t.result.selections[x].team[d].inspectors.swap(0, 1);
+    t.result_hash = result_hash2(&t.result);
+    t.replacements_head = t.result_hash.clone();
+    assert_eq!(verify2(&t).unwrap_err().step, Step::Team);
+    // The range is covered by the pool hash.
+    let mut t = b.clone();
+    t.snapshot.departments[0].team_size_max = None;
+    assert_eq!(verify2(&t).unwrap_err().step, Step::PoolHash);
+    // Out of range: above 20 or below team_size.
+    for bad in [21, 0] {
+        let mut t = b.clone();
+        t.snapshot.departments[0].team_size_max = Some(bad);
+        let f = verify2(&t).unwrap_err();
+        assert_eq!(f.step, Step::Snapshot, "{f}");
+        assert!(f.reason.contains("team_size_max"), "{f}");
+    }
+}
+
+#[test]
+fn without_a_range_the_snapshot_keeps_its_bytes() {
+    let b = v2("04-v2-joint-beacon.json");
+    let mut t = b.clone();
+    let text = String::from_utf8(t.snapshot.canonical_bytes()).unwrap();
+    assert!(!text.contains("team_size_max"));
+    // The typed canonical form equals the canonical form of the JSON (what the browser
+    // verifier hashes), with and without a range.
+    let r = v2(RANGE);
+    for snap in [&b.snapshot, &r.snapshot] {
+        let v = serde_json::to_value(snap).unwrap();
+        assert_eq!(
+            suiji::draw::canonical_json(&v).unwrap(),
+            snap.canonical_bytes()
+        );
+    }
+    assert!(
+        String::from_utf8(r.snapshot.canonical_bytes())
+            .unwrap()
+            .contains("\"team_size_max\":2")
+    );
+    // A range equal to team_size is written (so it changes the pool hash) but adds nobody.
+    t.snapshot.departments[0].team_size_max = Some(t.snapshot.departments[0].team_size);
+    let leaves = t.conflicts.full.clone().unwrap();
+    let e = Entropy2 {
+        reveals: t.entropy.clone(),
+        forfeited: t.forfeited.clone(),
+        beacon: t.beacon.clone(),
+    };
+    let r = draw2(&t.snapshot, &leaves, &e).unwrap();
+    assert_ne!(r.pool_hash, b.result.pool_hash);
+    for s in &r.selections {
+        for (team, d) in s.team.iter().zip(&t.snapshot.departments) {
+            assert_eq!(team.inspectors.len() as u64, d.team_size);
+        }
+    }
+}
+
+#[test]
+fn an_extra_member_is_replaced_like_a_minimum_member() {
+    let b = v2(RANGE);
+    let leaves = b.conflicts.full.clone().unwrap();
+    let (sel, d) = b
+        .result
+        .selections
+        .iter()
+        .find_map(|s| {
+            s.team
+                .iter()
+                .find(|t| t.department == "medins" && t.inspectors.len() == 2)
+                .map(|t| (s, t))
+        })
+        .unwrap();
+    let req = ReplacementRequest {
+        seq: 1,
+        institution: sel.institution.clone(),
+        department: d.department.clone(),
+        out: d.inspectors[1].clone(),
+        reason: "增派人员请假".into(),
+    };
+    let r = replace2(&b.snapshot, &leaves, &b.result, &[], &req).unwrap();
+    assert!(!d.inspectors.contains(&r.r#in));
+    let mut t = b.clone();
+    t.replacements.push(r.clone());
+    t.replacements_head = r.hash.clone();
+    verify2(&t).unwrap();
+    let public = public_bundle(&t).unwrap();
+    verify2(&public).unwrap();
 }

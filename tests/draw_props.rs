@@ -635,6 +635,7 @@ fn to_v2(
             .map(|d| v2::Department2 {
                 code: d.code.clone(),
                 team_size: d.team_size,
+                team_size_max: None,
                 inspectors: d
                     .inspectors
                     .iter()

@@ -258,6 +258,12 @@ impl PlanInput {
                     "must be between 1 and 20",
                 ));
             }
+            if let Some(m) = super::task::team_size_max_error(d, super::task::Protocol::V2) {
+                e.push(FieldError::new(
+                    format!("departments[{i}].team_size_max"),
+                    m,
+                ));
+            }
         }
         if !self.departments.is_empty() && !codes.contains(self.lead_department.as_str()) {
             e.push(FieldError::new(
@@ -636,6 +642,9 @@ pub struct StoredPlan {
 pub struct StoredPlanDepartment {
     pub code: DepartmentCode,
     pub team_size: u64,
+    /// A team size range (B.14); absent on plans written before ranges and for fixed sizes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_size_max: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -735,6 +744,7 @@ impl From<PlanInput> for StoredPlan {
                 .map(|d| StoredPlanDepartment {
                     code: d.code,
                     team_size: d.team_size,
+                    team_size_max: d.team_size_max,
                 })
                 .collect(),
             items: p.items,
@@ -803,6 +813,7 @@ impl From<StoredPlan> for PlanInput {
                 .map(|d| TaskDepartment {
                     code: d.code,
                     team_size: d.team_size,
+                    team_size_max: d.team_size_max,
                 })
                 .collect(),
             items: s.items,

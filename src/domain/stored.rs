@@ -93,6 +93,9 @@ pub struct StoredTarget {
 pub struct StoredDepartment {
     pub code: DepartmentCode,
     pub team_size: u64,
+    /// A team size range (B.14); absent on rows written before ranges and for fixed sizes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_size_max: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -231,6 +234,7 @@ impl From<&TaskInput> for StoredTaskConfig {
                 .map(|d| StoredDepartment {
                     code: d.code.clone(),
                     team_size: d.team_size,
+                    team_size_max: d.team_size_max,
                 })
                 .collect(),
             strata: t
@@ -312,6 +316,7 @@ impl From<StoredTaskConfig> for TaskInput {
                 .map(|d| TaskDepartment {
                     code: d.code,
                     team_size: d.team_size,
+                    team_size_max: d.team_size_max,
                 })
                 .collect(),
             strata: s

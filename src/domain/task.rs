@@ -130,8 +130,31 @@ pub struct StratumConfig {
 #[serde(deny_unknown_fields)]
 pub struct TaskDepartment {
     pub code: DepartmentCode,
+    /// Inspectors per institution; the minimum when `team_size_max` is given.
     #[schema(minimum = 1, maximum = 20)]
     pub team_size: u64,
+    /// suiji-draw/2 only: a range of team sizes (e.g. 1–2 per department). The draw takes
+    /// `team_size` and adds members up to this where enough inspectors are eligible
+    /// (docs/draw-spec.md B.14). At least `team_size`, at most 20; absent: a fixed size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 20)]
+    pub team_size_max: Option<u64>,
+}
+
+/// What is wrong with a department's `team_size_max`, if anything: it must lie between
+/// its `team_size` and 20, and only suiji-draw/2 has ranges (plans always draw with /2).
+pub fn team_size_max_error(d: &TaskDepartment, protocol: Protocol) -> Option<String> {
+    let m = d.team_size_max?;
+    if protocol != Protocol::V2 {
+        return Some("a team size range needs protocol suiji-draw/2".into());
+    }
+    (m < d.team_size || m > crate::draw::v2::TEAM_SIZE_MAX_LIMIT).then(|| {
+        format!(
+            "must be between team_size ({}) and {}",
+            d.team_size,
+            crate::draw::v2::TEAM_SIZE_MAX_LIMIT
+        )
+    })
 }
 
 /// A planned source of randomness, fixed before sealing.
@@ -293,6 +316,12 @@ impl TaskInput {
                 e.push(FieldError::new(
                     format!("departments[{i}].team_size"),
                     "must be between 1 and 20",
+                ));
+            }
+            if let Some(e2) = team_size_max_error(d, self.protocol()) {
+                e.push(FieldError::new(
+                    format!("departments[{i}].team_size_max"),
+                    e2,
                 ));
             }
             // Saturating: an out-of-range size is already an error above and must not

@@ -21,6 +21,7 @@ pub mod rng;
 pub mod sample;
 pub mod seed;
 pub mod snapshot;
+pub mod team_range;
 pub mod v2;
 pub mod verify;
 

@@ -68,11 +68,19 @@ pub struct Snapshot2 {
 pub struct Department2 {
     /// Code, unique.
     pub code: String,
-    /// Inspectors per selected institution, ≥ 1.
+    /// Inspectors per selected institution, ≥ 1 (the minimum when `team_size_max` is set).
     pub team_size: u64,
+    /// The most inspectors per selected institution (B.14: `team_size` ≤ it ≤ 20); the
+    /// extra pass adds members up to it where enough inspectors are eligible. Absent (and
+    /// not written) for a fixed team size, so every other snapshot keeps its bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_size_max: Option<u64>,
     /// Inspectors sorted by id.
     pub inspectors: Vec<Inspector2>,
 }
+
+/// The largest `team_size_max` (B.14).
+pub const TEAM_SIZE_MAX_LIMIT: u64 = 20;
 
 /// An inspector of a /2 snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -348,6 +356,10 @@ impl CanonicalJson for Department2 {
         w.end_array();
         w.key("team_size");
         w.u64(self.team_size);
+        if let Some(m) = self.team_size_max {
+            w.key("team_size_max");
+            w.u64(m);
+        }
         w.end_object();
     }
 }
@@ -666,6 +678,7 @@ pub fn validate2(snapshot: &Snapshot2) -> Vec<String> {
     if let Some(records) = &snapshot.records {
         out.extend(super::sample::validate_records(snapshot, records));
     }
+    out.extend(super::team_range::validate_ranges(snapshot));
     out
 }
 
@@ -940,7 +953,7 @@ fn draw_from_seed(
         step: Step::Team,
         reason: e.to_string(),
     })?;
-    Ok(Result2 {
+    let mut out = Result2 {
         spec: SPEC2.to_owned(),
         pool_hash: r.pool_hash,
         seed: r.seed,
@@ -955,7 +968,9 @@ fn draw_from_seed(
                 team: s.team,
             })
             .collect(),
-    })
+    };
+    super::team_range::extra_members(snapshot, conflicts, seed, &mut out.selections);
+    Ok(out)
 }
 
 /// Make a /2 draw: [`seal_check`], the entropy checks of [`seed2`], then strata and teams.

@@ -212,6 +212,9 @@ pub struct PublicDepartment {
     pub name_zh: String,
     pub name_en: String,
     pub team_size: u64,
+    /// The most inspectors per institution when the team size is a range (B.14).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team_size_max: Option<u64>,
 }
 
 /// A published task with everything the public may see.
@@ -680,6 +683,7 @@ pub fn public_task(calendar: &Calendar, read: TaskRead) -> PublicTask {
                     name_zh,
                     name_en,
                     team_size: d.team_size,
+                    team_size_max: d.team_size_max,
                 }
             })
             .collect(),

@@ -60,6 +60,11 @@ pub fn snapshot2(s: Snapshot, cfg: &TaskInput) -> (Snapshot2, Vec<ConflictLeaf>)
             .departments
             .into_iter()
             .map(|d| Department2 {
+                team_size_max: cfg
+                    .departments
+                    .iter()
+                    .find(|c| c.code.as_str() == d.code)
+                    .and_then(|c| c.team_size_max),
                 code: d.code,
                 team_size: d.team_size,
                 inspectors: d

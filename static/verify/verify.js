@@ -292,13 +292,41 @@ export async function verifyBundle(b, previous = [], log = () => {}) {
       for (const i of t) loads.set(i, (loads.get(i) || 0) + 1);
       team.push({ department: d.code, inspectors: t });
     });
+    teams.push(team);
+  }
+  // Team size ranges (spec B.14): extra members level by level, in an order drawn from the seed.
+  let extras = 0;
+  const ranged = v2 && depts.some((d) => d.team_size_max !== undefined && d.team_size_max > d.team_size);
+  if (ranged && chosen.length) {
+    const order = pick(new Stream(await derive(seed, 'team-extra-order', [])), chosen.map((_, x) => x), chosen.length);
+    for (let di = 0; di < depts.length; di++) {
+      const d = depts[di];
+      if (d.team_size_max === undefined || d.team_size_max <= d.team_size || !d.inspectors.length) continue;
+      const xcap = snap.max_assignments_per_inspector !== null ? snap.max_assignments_per_inspector
+        : Math.ceil((total * d.team_size_max) / d.inspectors.length);
+      for (let p = d.team_size + 1; p <= d.team_size_max; p++) {
+        for (const x of order) {
+          const T = teams[x][di].inspectors;
+          if (T.length !== p - 1) continue;
+          const E = eligible(d, chosen[x].m).filter((i) => !T.includes(i.id) && (loads.get(i.id) || 0) < xcap);
+          if (!E.length) continue;
+          const i = pick(new Stream(await derive(seed, 'team-extra', [chosen[x].m.id, d.code, String(p)])), E, 1)[0].id;
+          T.push(i);
+          loads.set(i, (loads.get(i) || 0) + 1);
+          extras++;
+        }
+      }
+    }
+  }
+  for (let x = 0; x < chosen.length; x++) {
+    const { m } = chosen[x];
+    const team = teams[x];
     const lead = depts.length ? team.find((t) => t.department === snap.lead_department).inspectors[0] : null;
     const f = sels[x];
     must(canon(f.team) === canon(team), 'team', `第 ${x + 1} 个（${m.id}）：检查组应为 ${canon(team)}，核验包中为 ${canon(f.team)}`);
     must(f.leader === lead, 'team', `第 ${x + 1} 个（${m.id}）：组长应为 ${lead}，核验包中为 ${f.leader}`);
-    teams.push(team);
   }
-  step('team', true, depts.length ? `${chosen.length} 个检查组全部一致` : '本次抽取不组队（没有部门），组长为空');
+  step('team', true, depts.length ? `${chosen.length} 个检查组全部一致${ranged ? `（含按人数范围增派的 ${extras} 人）` : ''}` : '本次抽取不组队（没有部门），组长为空');
 
   const mine = { spec: b.spec, pool_hash: poolHash, seed: toHex(seed), selections: sels };
   const rh = await canonHash(mine);
@@ -376,7 +404,11 @@ function checkSnapshot(snap, v2) {
     for (const m of s.members) { must(!seen.has(m.id), `机构 ${m.id} 出现在两个层中`); seen.add(m.id); }
   }
   sorted(snap.departments, (d) => d.code, '部门');
-  for (const d of snap.departments) { must(d.team_size >= 1, `部门 ${d.code} 的组员人数为 0`); sorted(d.inspectors, (i) => i.id, `部门 ${d.code} 的人员`); }
+  for (const d of snap.departments) {
+    must(d.team_size >= 1, `部门 ${d.code} 的组员人数为 0`);
+    if (v2 && d.team_size_max !== undefined) must(Number.isInteger(d.team_size_max) && d.team_size_max >= d.team_size && d.team_size_max <= 20, `部门 ${d.code} 的组员人数上限 ${d.team_size_max} 应在 ${d.team_size} 与 20 之间`);
+    sorted(d.inspectors, (i) => i.id, `部门 ${d.code} 的人员`);
+  }
   sorted(snap.entropy_plan, (e) => e.source, '随机源计划');
   must(snap.entropy_plan.length > 0, '随机源计划为空');
   if (snap.departments.length) must(snap.departments.some((d) => d.code === snap.lead_department), '牵头部门不在部门列表中');

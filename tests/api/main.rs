@@ -29,4 +29,5 @@ mod samples;
 mod stats;
 mod targeted;
 mod tasks;
+mod team_ranges;
 mod webhooks;
