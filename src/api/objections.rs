@@ -84,7 +84,8 @@ pub struct TokenQuery {
 /// An objection's status for its filer (the token from the filing; 404 for a wrong one).
 #[utoipa::path(get, path = "/public/v1/objections/{id}", tag = "public",
     params(("id" = String, Path), TokenQuery),
-    responses((status = 200, body = PublicObjection), super::problems::PublicNotFound))]
+    responses((status = 200, body = PublicObjection), super::problems::PublicNotFound,
+        super::problems::PublicInvalid))]
 async fn objection_status(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,

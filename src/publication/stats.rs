@@ -306,7 +306,7 @@ pub fn search_term(raw: Option<&str>) -> Result<String, ApiError> {
 pub const SEARCH_PATTERN: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$";
 
 /// The search's cursor: the last hit's id (a UUID) of the previous page.
-fn search_cursor(raw: Option<&str>) -> Result<Option<String>, ApiError> {
+pub(crate) fn search_cursor(raw: Option<&str>) -> Result<Option<String>, ApiError> {
     match raw {
         None => Ok(None),
         Some(c) if uuid::Uuid::parse_str(c).is_ok() => Ok(Some(c.to_string())),

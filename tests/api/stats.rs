@@ -808,3 +808,26 @@ async fn the_credit_publicity_export_is_keyed_by_credit_code_and_logged() {
     .await
     .expect(403);
 }
+
+/// A search cursor is checked even without a term (fuzzing found the portal page taking
+/// any cursor when `q` was empty), and an objection's status page names a missing token.
+#[tokio::test]
+async fn search_cursors_and_objection_tokens_are_checked() {
+    let app = spawn_app().await;
+    for path in [
+        "/institutions?cursor=not-a-cursor",
+        "/institutions?q=&cursor=not-a-cursor",
+        "/institutions?q=%E5%8C%BB&cursor=not-a-cursor",
+        "/public/v1/institutions?q=%E5%8C%BB&cursor=not-a-cursor",
+    ] {
+        let r = public(&app, path).await;
+        assert_eq!(r.status.as_u16(), 422, "{path}");
+    }
+    public(&app, "/institutions?q=").await.expect(200);
+    let r = public(
+        &app,
+        "/public/v1/objections/01a20ace-6052-76a3-99ee-cf6d20d45c7a",
+    )
+    .await;
+    assert_eq!(r.status.as_u16(), 422);
+}
