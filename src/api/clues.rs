@@ -58,7 +58,7 @@ pub struct ClueListQuery {
     /// Only the clues overdue on `as_of` (the same as `state=overdue`).
     pub overdue: Option<bool>,
     /// The day to judge on (default: today in China).
-    #[param(value_type = Option<String>, format = Date)]
+    #[param(value_type = Option<String>, format = Date, pattern = "^(?:20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$")]
     pub as_of: Option<NaiveDate>,
     /// The clues turned into this targeted task.
     #[param(max_length = 64)]

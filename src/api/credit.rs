@@ -37,7 +37,7 @@ pub enum ExportFormat {
 #[into_params(parameter_in = Query)]
 pub struct CreditQuery {
     /// Results whose current version was published on or after this day (China time).
-    #[param(value_type = String, format = Date)]
+    #[param(value_type = String, format = Date, pattern = "^(?:20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$")]
     pub since: NaiveDate,
     /// `csv` (default; UTF-8 with BOM) or `xlsx`.
     #[param(inline)]

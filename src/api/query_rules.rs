@@ -269,5 +269,18 @@ mod tests {
             );
         }
         assert!(text_rules > 30, "only {text_rules} text rules found");
+        // Every date rule is check_date's, copied without a slip.
+        let days = patterns
+            .iter()
+            .filter(|(_, p)| p.contains("(?:0[1-9]|1[0-2])-"))
+            .inspect(|(at, p)| {
+                assert_eq!(
+                    p,
+                    crate::domain::registry::CHECKED_DAY,
+                    "{at}: a date pattern that is not check_date's"
+                )
+            })
+            .count();
+        assert!(days >= 20, "only {days} date rules found");
     }
 }

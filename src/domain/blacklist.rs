@@ -47,10 +47,10 @@ pub struct ListingInput {
     pub decision_number: String,
     /// First day on the list (the decision's effective date): not before the result's
     /// inspection date.
-    #[schema(value_type = String, format = Date)]
+    #[schema(value_type = String, format = Date, pattern = "^(?:20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$")]
     pub listed_on: NaiveDate,
     /// Last day on the list: after `listed_on`, at most 5 years later.
-    #[schema(value_type = String, format = Date)]
+    #[schema(value_type = String, format = Date, pattern = "^(?:20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$")]
     pub until: NaiveDate,
 }
 
@@ -90,7 +90,7 @@ pub struct DelistingInput {
     )]
     pub reason: String,
     /// First day off the list: from `listed_on` to `until`.
-    #[schema(value_type = String, format = Date)]
+    #[schema(value_type = String, format = Date, pattern = "^(?:20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$")]
     pub delisted_on: NaiveDate,
 }
 

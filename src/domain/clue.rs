@@ -220,7 +220,7 @@ pub struct ReceiveClueInput {
     pub source: ClueSource,
     /// The day received (default: today in China).
     #[serde(default)]
-    #[schema(value_type = Option<String>, format = Date)]
+    #[schema(value_type = Option<String>, format = Date, pattern = "^(?:20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$")]
     pub received_on: Option<NaiveDate>,
     pub subject: SubjectInput,
     /// What is reported (1–4000 characters).
@@ -317,7 +317,7 @@ pub struct AssignClueInput {
     pub note: String,
     /// Default: today in China.
     #[serde(default)]
-    #[schema(value_type = Option<String>, format = Date)]
+    #[schema(value_type = Option<String>, format = Date, pattern = "^(?:20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$")]
     pub assigned_on: Option<NaiveDate>,
 }
 
@@ -331,7 +331,7 @@ pub struct InvestigateClueInput {
     #[schema(min_length = 1, max_length = 4000)]
     pub finding: String,
     #[serde(default)]
-    #[schema(value_type = Option<String>, format = Date)]
+    #[schema(value_type = Option<String>, format = Date, pattern = "^(?:20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$")]
     pub investigated_on: Option<NaiveDate>,
 }
 
@@ -347,7 +347,7 @@ pub struct AnswerClueInput {
     #[schema(max_length = 100)]
     pub channel: String,
     #[serde(default)]
-    #[schema(value_type = Option<String>, format = Date)]
+    #[schema(value_type = Option<String>, format = Date, pattern = "^(?:20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$")]
     pub answered_on: Option<NaiveDate>,
 }
 
@@ -360,7 +360,7 @@ pub struct CloseClueInput {
     #[schema(max_length = 2000)]
     pub note: String,
     #[serde(default)]
-    #[schema(value_type = Option<String>, format = Date)]
+    #[schema(value_type = Option<String>, format = Date, pattern = "^(?:20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$")]
     pub closed_on: Option<NaiveDate>,
 }
 

@@ -184,7 +184,7 @@ pub struct DecideObjectionInput {
     #[serde(default)]
     pub result: Option<ResultInput>,
     #[serde(default)]
-    #[schema(value_type = Option<String>, format = Date)]
+    #[schema(value_type = Option<String>, format = Date, pattern = "^(?:20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$")]
     pub decided_on: Option<NaiveDate>,
 }
 

@@ -435,9 +435,32 @@ pub fn optional_text() -> String {
     )
 }
 
+/// The schema's statement of [`check_date`], on every date field it checks.
+#[cfg(test)]
+pub const CHECKED_DAY: &str = "^(?:20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$";
+
 #[cfg(test)]
 mod text_tests {
     use super::*;
+
+    #[test]
+    fn the_documented_day_pattern_takes_what_check_date_takes() {
+        let re = regex::Regex::new(CHECKED_DAY).unwrap();
+        for d in [
+            "1999-12-31",
+            "2000-01-01",
+            "2026-11-24",
+            "2100-12-31",
+            "2101-01-01",
+            "9999-12-31",
+            "0251-09-23",
+        ] {
+            let day: chrono::NaiveDate = d.parse().unwrap();
+            let mut e = Vec::new();
+            check_date(&mut e, "d", day);
+            assert_eq!(e.is_empty(), re.is_match(d), "{d}");
+        }
+    }
 
     #[test]
     fn the_documented_text_patterns_take_what_check_text_takes() {

@@ -439,7 +439,7 @@ pub struct ResultInput {
     pub amounts: Amounts,
     #[serde(default)]
     pub follow_up: Vec<FollowUp>,
-    #[schema(value_type = String, format = Date)]
+    #[schema(value_type = String, format = Date, pattern = "^(?:20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$")]
     pub inspection_date: NaiveDate,
     /// Required when this replaces a published version: why it is corrected.
     #[serde(default, skip_serializing_if = "Option::is_none")]

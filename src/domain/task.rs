@@ -226,9 +226,9 @@ pub struct TaskInput {
     #[serde(default)]
     #[schema(minimum = 1)]
     pub max_assignments_per_inspector: Option<u64>,
-    #[schema(value_type = String, format = Date)]
+    #[schema(value_type = String, format = Date, pattern = "^(?:20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$")]
     pub inspection_start: NaiveDate,
-    #[schema(value_type = String, format = Date)]
+    #[schema(value_type = String, format = Date, pattern = "^(?:20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$")]
     pub inspection_end: NaiveDate,
     /// Codes of inspection items (抽查事项) of the participating departments.
     #[serde(default)]
@@ -250,7 +250,7 @@ pub struct TaskInput {
     pub results_within_working_days: Option<u32>,
     /// Publish the drawn list by this date (default: `inspection_start`).
     #[serde(default)]
-    #[schema(value_type = Option<String>, format = Date)]
+    #[schema(value_type = Option<String>, format = Date, pattern = "^(?:20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$")]
     pub selection_publish_by: Option<NaiveDate>,
     /// The organization the task belongs to (its code, of the lead department): its
     /// region bounds the institutions and inspectors of the pool. Absent on input: the
