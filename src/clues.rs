@@ -15,7 +15,7 @@ use crate::domain::targeted::{NamedTarget, ReasonKind, TaskMode};
 use crate::domain::task::{TaskInput, TaskState};
 use crate::error::FieldError;
 use crate::store::clues::{self as store, ClueFilter};
-use crate::store::followup::Versioned;
+use crate::store::versioned::Versioned;
 use crate::store::{Store, Tx, audit, new_id};
 use crate::tasks::{TaskError, TaskResult, policy};
 use chrono::NaiveDate;

@@ -14,9 +14,10 @@ use crate::domain::referral::{
 };
 use crate::domain::result::{ResultCategory, china_date};
 use crate::domain::task::TaskState;
-use crate::store::followup::{self as store, Versioned};
+use crate::store::followup as store;
 use crate::store::publication as results_store;
 use crate::store::tasks::TaskRow;
+use crate::store::versioned::Versioned;
 use crate::store::{Store, Tx, audit, new_id};
 use crate::tasks::{TaskError, TaskResult, policy};
 use chrono::NaiveDate;

@@ -13,8 +13,8 @@ use crate::domain::objection::{
     ObjectionOutcome, ObjectionRules, ObjectionState, STORED_OBJECTION_VERSION,
 };
 use crate::domain::task::TaskState;
-use crate::store::followup::Versioned;
 use crate::store::objections as store;
+use crate::store::versioned::Versioned;
 use crate::store::{Store, Tx, audit, new_id};
 use crate::tasks::{PublishResultsInput, TaskError, TaskResult, policy};
 use chrono::NaiveDate;

@@ -1,38 +1,15 @@
 //! The blacklist's rows (issue 15 part 7): one row per listing with its current version;
 //! every version in `record_history` (object type `blacklist`).
 
+use super::versioned::{COLUMNS, Versioned, decode, encode, history, versioned};
 use super::{Tx, now};
 use crate::domain::Actor;
 use crate::domain::blacklist::Listing;
 use crate::domain::result::ResultInput;
 use sqlx::Row;
 
-fn decode<T: serde::de::DeserializeOwned>(data: &str) -> Result<T, sqlx::Error> {
-    serde_json::from_str(data).map_err(|e| sqlx::Error::Decode(Box::new(e)))
-}
-
 /// A stored listing with its row metadata.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub id: String,
-    pub version: i64,
-    pub data: Listing,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-const COLUMNS: &str = "id, version, data, created_at, updated_at";
-
-fn entry(r: &sqlx::any::AnyRow) -> Result<Entry, sqlx::Error> {
-    let data: String = r.try_get("data")?;
-    Ok(Entry {
-        id: r.try_get("id")?,
-        version: r.try_get("version")?,
-        data: decode(&data)?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-    })
-}
+pub type Entry = Versioned<Listing>;
 
 /// Writes a listing: version 1 inserts, version 2 replaces version 1 (false when another
 /// write came first). Appends the version to the record history.
@@ -43,7 +20,7 @@ pub async fn save(
     l: &Listing,
     actor: &Actor,
 ) -> Result<bool, sqlx::Error> {
-    let data = serde_json::to_string(l).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let data = encode(l)?;
     let at = now();
     let done = if version == 1 {
         sqlx::query(
@@ -79,17 +56,7 @@ pub async fn save(
     if done != 1 {
         return Ok(false);
     }
-    sqlx::query(
-        "INSERT INTO record_history (object_type, object_id, version, data, actor, at) \
-         VALUES ('blacklist', $1, $2, $3, $4, $5)",
-    )
-    .bind(id)
-    .bind(version)
-    .bind(&data)
-    .bind(format!("{}:{}", actor.role, actor.sub))
-    .bind(&at)
-    .execute(&mut **tx)
-    .await?;
+    history(tx, "blacklist", id, version, &data, actor, &at).await?;
     Ok(true)
 }
 
@@ -103,7 +70,7 @@ where
     .bind(id)
     .fetch_optional(exec)
     .await?
-    .map(|r| entry(&r))
+    .map(|r| versioned(&r))
     .transpose()
 }
 
@@ -126,7 +93,12 @@ where
     }
     let l = q.bind(super::Param::Int(limit));
     q.push(&format!(" ORDER BY created_at DESC, id DESC LIMIT {l}"));
-    q.query().fetch_all(exec).await?.iter().map(entry).collect()
+    q.query()
+        .fetch_all(exec)
+        .await?
+        .iter()
+        .map(versioned)
+        .collect()
 }
 
 /// Whether the institution has a listing that is not delisted and ends on or after `day`.

@@ -2,57 +2,11 @@
 //! `version` and appends the version to `record_history`. The columns hold what lists
 //! filter on (region, state, due date, task); the rest is the stored JSON in `data`.
 
-use super::followup::Versioned;
+use super::versioned::{COLUMNS, Versioned, encode, history, versioned};
 use super::{Tx, now};
 use crate::domain::Actor;
 use crate::domain::clue::Clue;
 use sqlx::Row;
-
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(data: &str) -> Result<T, sqlx::Error> {
-    serde_json::from_str(data).map_err(|e| sqlx::Error::Decode(Box::new(e)))
-}
-
-pub(crate) fn encode<T: serde::Serialize>(v: &T) -> Result<String, sqlx::Error> {
-    serde_json::to_string(v).map_err(|e| sqlx::Error::Encode(Box::new(e)))
-}
-
-/// Appends one version of a record to `record_history`.
-pub(crate) async fn history(
-    tx: &mut Tx,
-    object_type: &str,
-    id: &str,
-    version: i64,
-    data: &str,
-    actor: &Actor,
-    at: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO record_history (object_type, object_id, version, data, actor, at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(object_type)
-    .bind(id)
-    .bind(version)
-    .bind(data)
-    .bind(format!("{}:{}", actor.role, actor.sub))
-    .bind(at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-pub(crate) fn versioned<T: serde::de::DeserializeOwned>(
-    r: &sqlx::any::AnyRow,
-) -> Result<Versioned<T>, sqlx::Error> {
-    let data: String = r.try_get("data")?;
-    Ok(Versioned {
-        id: r.try_get("id")?,
-        version: r.try_get("version")?,
-        data: decode(&data)?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-    })
-}
 
 /// Writes a clue: version 1 inserts (false if the reference is taken), later versions
 /// replace the row when it still holds `version - 1` (false otherwise: a concurrent write
@@ -137,8 +91,6 @@ pub async fn count_with_prefix(tx: &mut Tx, prefix: &str) -> Result<i64, sqlx::E
         .await?
         .try_get("n")
 }
-
-const COLUMNS: &str = "id, version, data, created_at, updated_at";
 
 pub async fn get<'e, E>(exec: E, id: &str) -> Result<Option<Versioned<Clue>>, sqlx::Error>
 where

@@ -2,67 +2,14 @@
 //! major-case reports and the follow-up settings. Rectifications and referrals are
 //! versioned: each write bumps `version` and appends the version to `record_history`.
 
+use super::versioned::Versioned;
+use super::versioned::{COLUMNS, decode, encode, history, versioned};
 use super::{Tx, now};
 use crate::domain::Actor;
 use crate::domain::rectification::Rectification;
 use crate::domain::referral::Referral;
 use crate::domain::result::ResultInput;
 use sqlx::Row;
-
-fn decode<T: serde::de::DeserializeOwned>(data: &str) -> Result<T, sqlx::Error> {
-    serde_json::from_str(data).map_err(|e| sqlx::Error::Decode(Box::new(e)))
-}
-
-fn encode<T: serde::Serialize>(v: &T) -> Result<String, sqlx::Error> {
-    serde_json::to_string(v).map_err(|e| sqlx::Error::Encode(Box::new(e)))
-}
-
-async fn history(
-    tx: &mut Tx,
-    object_type: &str,
-    id: &str,
-    version: i64,
-    data: &str,
-    actor: &Actor,
-    at: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO record_history (object_type, object_id, version, data, actor, at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(object_type)
-    .bind(id)
-    .bind(version)
-    .bind(data)
-    .bind(format!("{}:{}", actor.role, actor.sub))
-    .bind(at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// A stored rectification or referral with its row metadata.
-#[derive(Debug, Clone)]
-pub struct Versioned<T> {
-    pub id: String,
-    pub version: i64,
-    pub data: T,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-fn versioned<T: serde::de::DeserializeOwned>(
-    r: &sqlx::any::AnyRow,
-) -> Result<Versioned<T>, sqlx::Error> {
-    let data: String = r.try_get("data")?;
-    Ok(Versioned {
-        id: r.try_get("id")?,
-        version: r.try_get("version")?,
-        data: decode(&data)?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-    })
-}
 
 /// Writes a rectification: version 1 inserts, later versions replace the row (the
 /// caller holds the previous version, checked here so a concurrent write loses).
@@ -112,8 +59,6 @@ pub async fn save_rectification(
     history(tx, "rectification", id, version, &data, actor, &at).await?;
     Ok(true)
 }
-
-const COLUMNS: &str = "id, version, data, created_at, updated_at";
 
 pub async fn rectification<'e, E>(
     exec: E,

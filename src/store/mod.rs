@@ -38,6 +38,7 @@ pub mod statistics;
 /// Targeted inspections: the named institutions.
 pub mod targeted;
 pub mod tasks;
+pub mod versioned;
 pub mod webhooks;
 
 use anyhow::Context;

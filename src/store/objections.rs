@@ -1,8 +1,7 @@
 //! Objections to published results (异议, issue 15 part 5). Versioned like the clues
 //! (each write appends to `record_history`); the filer's token is kept as its SHA-256.
 
-use super::clues::{encode, history, versioned};
-use super::followup::Versioned;
+use super::versioned::{COLUMNS, Versioned, encode, history, versioned};
 use super::{Tx, now};
 use crate::domain::Actor;
 use crate::domain::objection::Objection;
@@ -60,8 +59,6 @@ pub async fn save(
     history(tx, "objection", id, version, &data, actor, &at).await?;
     Ok(true)
 }
-
-const COLUMNS: &str = "id, version, data, created_at, updated_at";
 
 pub async fn get<'e, E>(exec: E, id: &str) -> Result<Option<Versioned<Objection>>, sqlx::Error>
 where
