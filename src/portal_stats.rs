@@ -556,9 +556,10 @@ async fn institutions_page(p: &Publication, raw: &str) -> Result<String, ApiErro
     let q: InstitutionsPageQuery = serde_urlencoded::from_str(raw)
         .map_err(|e| ApiError::BadRequest(format!("查询参数无法解析: {e}")))?;
     let term = q.q.clone().unwrap_or_default();
-    // A cursor is checked whether or not there is a term: the document states its shape.
-    crate::publication::stats::search_cursor(blank(&q.cursor))?;
     if term.trim().is_empty() {
+        // No search, but a cursor is still checked (the search checks its own): the
+        // document states its shape.
+        crate::publication::stats::search_cursor(blank(&q.cursor))?;
         // Check the length and characters even of a blank term, as the document says.
         if term.chars().count() > crate::publication::stats::SEARCH_MAX_CHARS
             || term.chars().any(char::is_control)

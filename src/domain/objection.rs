@@ -131,7 +131,11 @@ impl ObjectionRules {
 pub struct FileObjectionInput {
     pub filer_kind: FilerKind,
     /// What is wrong and the evidence for it (1–5000 characters).
-    #[schema(min_length = 1, max_length = 5000)]
+    #[schema(
+        min_length = 1,
+        max_length = 5000,
+        pattern = "^[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd](?:[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd])?$"
+    )]
     pub evidence: String,
     /// A link to the evidence (http or https, up to 500 characters).
     #[serde(default)]
@@ -139,7 +143,10 @@ pub struct FileObjectionInput {
     pub evidence_link: Option<String>,
     /// How to reach the filer (up to 200 characters): never public.
     #[serde(default)]
-    #[schema(max_length = 200)]
+    #[schema(
+        max_length = 200,
+        pattern = "^(?:[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd](?:[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd])?)?$"
+    )]
     pub contact: String,
 }
 
@@ -177,7 +184,11 @@ pub struct DecideObjectionInput {
     pub outcome: ObjectionOutcome,
     /// Why (1–900 characters); public with the outcome (and, upheld, the correction's
     /// reason).
-    #[schema(min_length = 1, max_length = 900)]
+    #[schema(
+        min_length = 1,
+        max_length = 900,
+        pattern = "^[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd](?:[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufffd])?$"
+    )]
     pub reason: String,
     /// Upheld: the corrected result, recorded and published as a new version with the
     /// objection's reference and reason as its correction reason. Absent when rejected.
