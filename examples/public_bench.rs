@@ -12,12 +12,12 @@
 //! database stays behind for `scripts/bench-public` (wrk against `suiji serve`). With an
 //! existing database it only adds tasks up to N and times again.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use suiji::auth::{Authenticator, Role};
+use suiji::auth::Authenticator;
 use suiji::config::Config;
 use suiji::publication::Publication;
 
@@ -49,59 +49,9 @@ fn secret_of(department: &str) -> String {
     hex::encode(Sha256::digest(format!("bench secret of {department}")))
 }
 
-#[derive(Clone)]
-struct Api {
-    base: String,
-    client: reqwest::Client,
-    auth: std::sync::Arc<Authenticator>,
-}
-
-impl Api {
-    fn token(&self, department: Option<&str>) -> anyhow::Result<String> {
-        let (role, sub) = match department {
-            Some(d) => (Role::Coordinator, format!("coord-{d}")),
-            None => (Role::Admin, "admin".to_string()),
-        };
-        self.auth
-            .mint(&sub, role, department, Duration::from_secs(36_000))
-    }
-
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        department: Option<&str>,
-        path: &str,
-        body: Option<Value>,
-        status: u16,
-    ) -> anyhow::Result<Value> {
-        let mut req = self
-            .client
-            .request(method.clone(), format!("{}{path}", self.base))
-            .bearer_auth(self.token(department)?);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await?;
-        let got = resp.status().as_u16();
-        let text = resp.text().await?;
-        if got != status {
-            let head: String = text.chars().take(500).collect();
-            bail!("{method} {path}: expected {status}, got {got}: {head}");
-        }
-        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn post(
-        &self,
-        d: Option<&str>,
-        path: &str,
-        body: Value,
-        status: u16,
-    ) -> anyhow::Result<Value> {
-        self.send(reqwest::Method::POST, d, path, Some(body), status)
-            .await
-    }
-}
+#[path = "support/api.rs"]
+mod api;
+use api::Api;
 
 fn task(n: usize) -> Value {
     json!({"title": format!("2023年定点医药机构双随机联合抽查（第{n}批）"), "year": 2023, "round": 2,

@@ -13,13 +13,13 @@
 //! results one request at a time would take hours and time the writes, not the summary.
 //! The database must be empty (a new SQLite file, or a new PostgreSQL database).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::{Connection, Row};
-use suiji::auth::{Authenticator, Role};
+use suiji::auth::Authenticator;
 use suiji::config::Config;
 
 const SECRET: &str = "summary-bench-secret-summary-bench-secret-01";
@@ -49,58 +49,9 @@ fn secret_of(department: &str) -> String {
     hex::encode(Sha256::digest(format!("bench secret of {department}")))
 }
 
-struct Api {
-    base: String,
-    client: reqwest::Client,
-    auth: Authenticator,
-}
-
-impl Api {
-    fn token(&self, department: Option<&str>) -> anyhow::Result<String> {
-        let (role, sub) = match department {
-            Some(d) => (Role::Coordinator, format!("coord-{d}")),
-            None => (Role::Admin, "admin".to_string()),
-        };
-        self.auth
-            .mint(&sub, role, department, Duration::from_secs(36_000))
-    }
-
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        department: Option<&str>,
-        path: &str,
-        body: Option<Value>,
-        status: u16,
-    ) -> anyhow::Result<Value> {
-        let mut req = self
-            .client
-            .request(method.clone(), format!("{}{path}", self.base))
-            .bearer_auth(self.token(department)?);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await?;
-        let got = resp.status().as_u16();
-        let text = resp.text().await?;
-        if got != status {
-            let head: String = text.chars().take(500).collect();
-            bail!("{method} {path}: expected {status}, got {got}: {head}");
-        }
-        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn post(
-        &self,
-        d: Option<&str>,
-        path: &str,
-        body: Value,
-        status: u16,
-    ) -> anyhow::Result<Value> {
-        self.send(reqwest::Method::POST, d, path, Some(body), status)
-            .await
-    }
-}
+#[path = "support/api.rs"]
+mod api;
+use api::Api;
 
 /// The process's peak resident set (VmHWM), in MiB.
 fn peak_rss_mib() -> Option<f64> {
@@ -269,7 +220,7 @@ async fn main() -> anyhow::Result<()> {
     let api = Api {
         base: format!("http://{}/api/v1", app.local_addr()),
         client: reqwest::Client::new(),
-        auth: Authenticator::new(SECRET.as_bytes()),
+        auth: std::sync::Arc::new(Authenticator::new(SECRET.as_bytes())),
     };
     tokio::spawn(app.run_until(std::future::pending()));
 

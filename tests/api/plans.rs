@@ -11,7 +11,8 @@ use suiji::draw::v2::{AnyBundle, check_exclusions, parse_bundle};
 const NOW: &str = "2023-07-01T00:00:00Z";
 const DEADLINE: &str = "2023-07-20T00:00:00Z";
 
-fn seed_003_plan() -> Value {
+/// Seed 003 as a plan (shared with `team_ranges`).
+pub(crate) fn seed_003_plan() -> Value {
     json!({
         "title": "2023年定点医院和定点零售药店跨部门双随机联合抽查计划",
         "year": 2023,
@@ -36,7 +37,7 @@ fn seed_003_plan() -> Value {
     })
 }
 
-fn round_input(depts: &[&str]) -> Value {
+pub(crate) fn round_input(depts: &[&str]) -> Value {
     let plan: Vec<Value> = depts
         .iter()
         .map(|d| json!({"source": format!("department:{d}")}))
@@ -45,7 +46,7 @@ fn round_input(depts: &[&str]) -> Value {
 }
 
 /// A public read without a token: status and JSON body.
-async fn public(app: &TestApp, path: &str) -> (u16, Value) {
+pub(crate) async fn public(app: &TestApp, path: &str) -> (u16, Value) {
     let r = app
         .client
         .get(format!("{}{path}", app.base))

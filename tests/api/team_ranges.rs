@@ -6,6 +6,7 @@
 //! the earlier round's bundle, as `suiji verify --previous` does).
 
 use crate::helpers::*;
+use crate::plans::{public, round_input, seed_003_plan};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use suiji::draw::v2::{AnyBundle, check_exclusions, parse_bundle};
@@ -15,48 +16,11 @@ const DEADLINE: &str = "2023-07-20T00:00:00Z";
 
 /// Seed 003 as a plan, with the seed's own team sizes: 医保、卫健、市场监管各抽1-2人.
 fn seed_003_ranged_plan() -> Value {
-    json!({
-        "title": "2023年定点医院和定点零售药店跨部门双随机联合抽查计划",
-        "year": 2023,
-        "lead_department": MI,
-        "departments": [{"code": MI, "team_size": 1, "team_size_max": 2},
-                        {"code": HEALTH, "team_size": 1, "team_size_max": 2},
-                        {"code": MR, "team_size": 1, "team_size_max": 2}],
-        "items": [],
-        "groups": [
-            {"id": "designated_hospitals", "name": "定点医院", "responsible_unit": "基金监管股",
-             "filter": {"kind": ["designated_hospital"]}, "ratio": {"num": 5, "den": 100},
-             "check_contents": "纳入基本医疗保险基金支付范围的所有医药服务和医药费用"},
-            {"id": "retail_pharmacies", "name": "定点零售药店", "responsible_unit": "基金监管股",
-             "filter": {"kind": ["retail_pharmacy"]}, "ratio": {"num": 5, "den": 100},
-             "check_contents": "规范使用医保基金情况"}
-        ],
-        "rounds": [{"start": "2023-08-01", "end": "2023-08-31"},
-                   {"start": "2023-10-01", "end": "2023-11-30"}],
-        "rule": "no_repeat",
-        "cross_region": false,
-        "expense_period": {"start": "2022-07-01", "end": "2023-05-31"},
-        "inspection_method": "on_site"
-    })
-}
-
-fn round_input(depts: &[&str]) -> Value {
-    let plan: Vec<Value> = depts
-        .iter()
-        .map(|d| json!({"source": format!("department:{d}")}))
-        .collect();
-    json!({"entropy_plan": plan, "reveal_deadline": DEADLINE})
-}
-
-async fn public(app: &TestApp, path: &str) -> (u16, Value) {
-    let r = app
-        .client
-        .get(format!("{}{path}", app.base))
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
+    let mut plan = seed_003_plan();
+    plan["departments"] = json!([{"code": MI, "team_size": 1, "team_size_max": 2},
+                                 {"code": HEALTH, "team_size": 1, "team_size_max": 2},
+                                 {"code": MR, "team_size": 1, "team_size_max": 2}]);
+    plan
 }
 
 async fn public_bytes(app: &TestApp, path: &str) -> Vec<u8> {
