@@ -897,18 +897,29 @@ pub struct OverdueClue {
     pub organization: Option<String>,
 }
 
-/// Every clue whose open step is past due on `as_of` (the overdue report; at most 1000).
+/// Every clue whose open step is past due on `as_of` (the overdue report: all of them,
+/// read page by page, never cut off).
 pub async fn overdue(
     db: &Store,
     calendar: &RwLock<Calendar>,
     as_of: NaiveDate,
 ) -> TaskResult<Vec<OverdueClue>> {
-    let f = ClueFilter {
-        open_due_before: Some(as_of),
-        limit: 1000,
-        ..Default::default()
-    };
-    let rows = store::list(&mut *db.read().await?, &f).await?;
+    const PAGE: i64 = 500;
+    let mut rows = Vec::new();
+    loop {
+        let f = ClueFilter {
+            open_due_before: Some(as_of),
+            limit: PAGE,
+            offset: rows.len() as i64,
+            ..Default::default()
+        };
+        let page = store::list(&mut *db.read().await?, &f).await?;
+        let last = (page.len() as i64) < PAGE;
+        rows.extend(page);
+        if last {
+            break;
+        }
+    }
     let cal = calendar.read().expect("calendar lock");
     Ok(rows
         .into_iter()

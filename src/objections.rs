@@ -492,19 +492,78 @@ pub async fn decide(
     get(db, who, id).await
 }
 
-/// Objections filed and undecided past their due date on `as_of`.
-pub async fn overdue(db: &Store, as_of: NaiveDate) -> TaskResult<Vec<PublicObjection>> {
-    Ok(store::list(
-        &mut *db.read().await?,
-        None,
-        None,
-        Some(ObjectionState::Filed.code()),
-        10_000,
-        0,
-    )
-    .await?
-    .into_iter()
-    .filter(|o| o.data.state_on(as_of) == ObjectionState::Overdue)
-    .map(|o| public_view(&o.data, as_of))
-    .collect())
+/// An objection still undecided past its due date, as the overdue report lists it: the
+/// task's lead department owes the decision. Never the filer's contact.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OverdueObjection {
+    pub objection_id: String,
+    pub reference: String,
+    pub task_id: String,
+    pub institution_id: String,
+    /// The task's lead department, which decides.
+    pub department: String,
+    #[schema(value_type = String, format = Date)]
+    pub filed_on: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub due: NaiveDate,
+    /// Working days from the due date to `as_of`; null if the calendar does not cover it.
+    pub working_days_late: Option<u32>,
+}
+
+/// Every objection filed and still undecided past its due date on `as_of`, oldest filed
+/// first (all of them: read page by page, never cut off).
+pub async fn overdue(
+    db: &Store,
+    calendar: &RwLock<Calendar>,
+    as_of: NaiveDate,
+) -> TaskResult<Vec<OverdueObjection>> {
+    const PAGE: i64 = 500;
+    let mut late = Vec::new();
+    let mut leads: std::collections::HashMap<String, String> = Default::default();
+    for page in 0.. {
+        let rows = store::list(
+            &mut *db.read().await?,
+            None,
+            None,
+            Some(ObjectionState::Filed.code()),
+            PAGE,
+            page * PAGE,
+        )
+        .await?;
+        let last = (rows.len() as i64) < PAGE;
+        for o in rows {
+            if o.data.state_on(as_of) != ObjectionState::Overdue {
+                continue;
+            }
+            let department = match leads.get(&o.data.task_id) {
+                Some(d) => d.clone(),
+                None => {
+                    let t = crate::store::tasks::get(&mut *db.read().await?, &o.data.task_id)
+                        .await?
+                        .ok_or_else(|| TaskError::not_found(&o.data.task_id))?;
+                    let d = t.config.lead_department.to_string();
+                    leads.insert(o.data.task_id.clone(), d.clone());
+                    d
+                }
+            };
+            late.push((o, department));
+        }
+        if last {
+            break;
+        }
+    }
+    let cal = calendar.read().expect("calendar lock");
+    Ok(late
+        .into_iter()
+        .map(|(o, department)| OverdueObjection {
+            working_days_late: cal.working_days_between(o.data.due_date, as_of).ok(),
+            objection_id: o.id,
+            reference: o.data.reference,
+            task_id: o.data.task_id,
+            institution_id: o.data.institution_id,
+            department,
+            filed_on: o.data.filed_on,
+            due: o.data.due_date,
+        })
+        .collect())
 }

@@ -93,6 +93,10 @@ pub struct OverdueReport {
     /// Issue 15 part 4: clues of the ledger whose open step is past due (absent when none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub clues: Vec<crate::clues::OverdueClue>,
+    /// Objections (异议) filed and undecided past their due date, for the task's lead
+    /// department to decide (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub objections: Vec<crate::objections::OverdueObjection>,
 }
 
 /// A rectification past its due date and not completed.
@@ -211,10 +215,12 @@ pub async fn overdue(
             .collect()
     };
     let clues = crate::clues::overdue(db, calendar, as_of).await?;
+    let objections = crate::objections::overdue(db, calendar, as_of).await?;
     Ok(OverdueReport {
         as_of,
         rectifications,
         clues,
+        objections,
         departments: by_department
             .into_iter()
             .map(|(department, items)| {

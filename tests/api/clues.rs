@@ -668,6 +668,26 @@ async fn an_upheld_objection_corrects_the_result_publicly_and_a_rejected_one_cha
         .expect(200);
     assert_eq!(one.body["contact"], CONTACT);
 
+    // Undecided on its due day: not overdue; the next working day, in the overdue report
+    // for the lead department, without the filer's contact.
+    let on_time = app
+        .get("/api/v1/reports/overdue?as_of=2023-10-24", &app.auditor())
+        .await
+        .expect(200);
+    assert!(on_time.body.get("objections").is_none(), "{}", on_time.text);
+    let late = app
+        .get("/api/v1/reports/overdue?as_of=2023-10-25", &app.auditor())
+        .await
+        .expect(200);
+    let o = &late.body["objections"];
+    assert_eq!(o.as_array().map(Vec::len), Some(1), "{}", late.text);
+    assert_eq!(o[0]["reference"], reference.as_str());
+    assert_eq!(o[0]["objection_id"], oid.as_str());
+    assert_eq!(o[0]["department"], MI);
+    assert_eq!(o[0]["due"], "2023-10-24");
+    assert_eq!(o[0]["working_days_late"], 1);
+    assert!(!late.text.contains(CONTACT), "{}", late.text);
+
     // Only the lead decides; upheld needs the corrected result.
     let decision = format!("/api/v1/objections/{oid}/decision");
     let mut corrected = first.clone();
