@@ -458,7 +458,7 @@ pub async fn list(
             states.push(s.code().into());
         }
     }
-    let f = ClueFilter {
+    let mut f = ClueFilter {
         region_prefix: who.region_scope().to_string(),
         states,
         open_due_before: overdue.then_some(as_of),
@@ -466,16 +466,36 @@ pub async fn list(
         limit: q.limit,
         offset: q.offset,
     };
-    let rows = store::list(&mut *db.read().await?, &f).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for c in rows {
-        // A coordinator sees its department's clues (and those assigned to it).
-        if policy::read_clue(who, owner(&c.data), assigned(&c.data)).is_err() {
-            continue;
-        }
-        out.push(view(db, calendar, c, as_of, false).await?);
+    // The store limits the region; a coordinator sees, within it, only its department's
+    // clues and those assigned to it, which the store cannot tell. So a coordinator's
+    // `offset` and `limit` count the clues it may read: the store is read page by page
+    // until `limit` of them are found (never a short page while more exist).
+    let everything = who.role != crate::auth::Role::Coordinator;
+    if !everything {
+        (f.limit, f.offset) = (500, 0);
     }
-    Ok((as_of, out))
+    let (mut skipped, mut out) = (0, Vec::new());
+    loop {
+        let rows = store::list(&mut *db.read().await?, &f).await?;
+        let last = everything || (rows.len() as i64) < f.limit;
+        f.offset += rows.len() as i64;
+        for c in rows {
+            if policy::read_clue(who, owner(&c.data), assigned(&c.data)).is_err() {
+                continue;
+            }
+            if skipped < q.offset && !everything {
+                skipped += 1;
+                continue;
+            }
+            out.push(view(db, calendar, c, as_of, false).await?);
+            if out.len() as i64 >= q.limit {
+                return Ok((as_of, out));
+            }
+        }
+        if last {
+            return Ok((as_of, out));
+        }
+    }
 }
 
 /// One step on a clue: loads it, checks the caller and the state, applies `change`,

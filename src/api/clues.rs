@@ -66,7 +66,7 @@ pub struct ClueListQuery {
     /// Page size, 1–500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
-    /// Clues to skip, 0–100000 (default 0).
+    /// Clues to skip, 0–100000 (default 0), counted among those the caller may read.
     #[param(minimum = 0, maximum = 100000)]
     pub offset: Option<i64>,
 }

@@ -327,6 +327,51 @@ async fn a_clue_is_received_assigned_turned_into_a_targeted_inspection_and_answe
 }
 
 #[tokio::test]
+async fn a_coordinators_page_of_clues_counts_only_the_clues_it_may_read() {
+    // Three clues of medical insurance received before two of health: health's first page
+    // of one holds its own first clue, not an empty page cut out of the others'.
+    let (app, _clock) = spawn_app_at(SEALED_AT).await;
+    let county = seed_003_county(&app).await;
+    let (mi, he) = (app.coordinator(MI), app.coordinator(HEALTH));
+    let clue = |n: usize| {
+        json!({"source": "hotline", "subject": {"institution_id": county.hospitals[n]},
+            "summary": format!("举报线索{n}")})
+    };
+    for (who, n) in [(&mi, 0), (&mi, 1), (&mi, 2), (&he, 3), (&he, 4)] {
+        app.post("/api/v1/clues", who, clue(n)).await.expect(201);
+    }
+    let summaries = |b: &Value| -> Vec<String> {
+        b["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["summary"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let page = |q: &'static str| {
+        let (app, he) = (&app, &he);
+        async move {
+            summaries(
+                &app.get(&format!("/api/v1/clues?{q}"), he)
+                    .await
+                    .expect(200)
+                    .body,
+            )
+        }
+    };
+    assert_eq!(page("limit=1").await, ["举报线索3"]);
+    assert_eq!(page("limit=1&offset=1").await, ["举报线索4"]);
+    assert!(page("limit=1&offset=2").await.is_empty());
+    assert_eq!(page("limit=10").await, ["举报线索3", "举报线索4"]);
+    // Those who read everything page over everything.
+    let all = app
+        .get("/api/v1/clues?limit=2&offset=2", &app.auditor())
+        .await
+        .expect(200);
+    assert_eq!(summaries(&all.body), ["举报线索2", "举报线索3"]);
+}
+
+#[tokio::test]
 async fn a_clue_goes_overdue_on_the_calendar_across_a_holiday() {
     // Received on Friday 2025-09-26, to be assigned in 5 working days: Sunday 09-28
     // (调休上班), 09-29, 09-30, then the National Day holiday (10-01 … 10-08), 10-09, 10-10.
