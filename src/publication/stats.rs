@@ -10,9 +10,10 @@ use crate::domain::calendar::Calendar;
 use crate::domain::regions::RegionNames;
 use crate::domain::result::china_date;
 use crate::domain::targeted::TaskMode;
+use crate::domain::task::TaskInput;
 use crate::error::ApiError;
 use crate::statistics::Figures;
-use crate::store::public_stats::{self, StatRead};
+use crate::store::public_stats::{self, StatRow};
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -94,14 +95,32 @@ enum Timely {
     Pending,
 }
 
-fn judge(due: Option<NaiveDate>, today: NaiveDate, firsts: &[Option<NaiveDate>]) -> Timely {
+/// What publication timeliness needs of a task's results in a scope: the latest first
+/// publication, and whether any result is still unpublished (bounded by the number of
+/// tasks, not of results).
+#[derive(Debug, Clone, Copy, Default)]
+struct Firsts {
+    latest: Option<NaiveDate>,
+    unpublished: bool,
+}
+
+impl Firsts {
+    fn push(&mut self, first: Option<NaiveDate>) {
+        match first {
+            Some(d) => self.latest = self.latest.max(Some(d)),
+            None => self.unpublished = true,
+        }
+    }
+}
+
+fn judge(due: Option<NaiveDate>, today: NaiveDate, firsts: Firsts) -> Timely {
     let Some(due) = due else {
         return Timely::Pending;
     };
-    if firsts.iter().any(|f| matches!(f, Some(d) if *d > due)) {
+    if firsts.latest.is_some_and(|d| d > due) {
         return Timely::Late;
     }
-    if firsts.iter().all(Option::is_some) {
+    if !firsts.unpublished {
         return Timely::OnTime;
     }
     if today > due {
@@ -117,8 +136,8 @@ struct Acc {
     random: i64,
     targeted: i64,
     recheck: i64,
-    /// Per task of the year: the first-publication dates of its results in this scope.
-    tasks: BTreeMap<String, Vec<Option<NaiveDate>>>,
+    /// Per task of the year: the first publications of its results in this scope.
+    tasks: BTreeMap<String, Firsts>,
 }
 
 impl Acc {
@@ -129,7 +148,7 @@ impl Acc {
     ) -> PublicStatsFigures {
         let (mut on_time, mut late, mut pending) = (0, 0, 0);
         for (task, firsts) in &self.tasks {
-            match judge(due.get(task.as_str()).copied().flatten(), today, firsts) {
+            match judge(due.get(task.as_str()).copied().flatten(), today, *firsts) {
                 Timely::OnTime => on_time += 1,
                 Timely::Late => late += 1,
                 Timely::Pending => pending += 1,
@@ -153,34 +172,40 @@ impl Acc {
     }
 }
 
-/// The statistics of `year` in `prefix` from what the read model read. Pure.
-pub fn compute(
-    read: &StatRead,
-    calendar: &Calendar,
-    today: NaiveDate,
+/// The statistics of `year` in `prefix`, added up one drawn row at a time as the store
+/// streams them. Pure.
+pub struct Tally {
     year: i64,
-    prefix: &str,
-    names: &RegionNames,
-) -> PublicStatistics {
-    let level = (prefix.len() + 2).min(6);
-    let mut total = Acc::default();
-    let mut by_region: BTreeMap<String, Acc> = BTreeMap::new();
-    for row in &read.rows {
-        let Some(task) = read.tasks.get(&row.task_id) else {
-            continue;
-        };
-        let sub = row.region.get(..level).unwrap_or(&row.region).to_string();
-        let split = prefix.len() < 6;
+    level: usize,
+    split: bool,
+    total: Acc,
+    by_region: BTreeMap<String, Acc>,
+}
+
+impl Tally {
+    pub fn new(year: i64, prefix: &str) -> Self {
+        Self {
+            year,
+            level: (prefix.len() + 2).min(6),
+            split: prefix.len() < 6,
+            total: Acc::default(),
+            by_region: BTreeMap::new(),
+        }
+    }
+
+    /// One drawn institution of a public task, with its current published result.
+    pub fn add(&mut self, row: &StatRow, task: &TaskInput) {
+        let sub = row.region.get(..self.level).unwrap_or(&row.region);
         let first = row.first_published_at.as_deref().and_then(china_date);
-        if i64::from(task.year) == year {
-            total
+        if i64::from(task.year) == self.year {
+            self.total
                 .tasks
                 .entry(row.task_id.clone())
                 .or_default()
                 .push(first);
-            if split {
-                by_region
-                    .entry(sub.clone())
+            if self.split {
+                self.by_region
+                    .entry(sub.to_string())
                     .or_default()
                     .tasks
                     .entry(row.task_id.clone())
@@ -189,19 +214,18 @@ pub fn compute(
             }
         }
         let Some(result) = &row.current else {
-            continue;
+            return;
         };
-        if i64::from(result.inspection_date.year()) != year {
-            continue;
+        if i64::from(result.inspection_date.year()) != self.year {
+            return;
         }
         let mode = task.mode();
-        for acc in [
-            Some(&mut total),
-            split.then(|| by_region.entry(sub.clone()).or_default()),
-        ]
-        .into_iter()
-        .flatten()
-        {
+        let region = if self.split {
+            Some(self.by_region.entry(sub.to_string()).or_default())
+        } else {
+            None
+        };
+        for acc in [Some(&mut self.total), region].into_iter().flatten() {
             acc.figures.add_result(result, true);
             match mode {
                 TaskMode::Random => acc.random += 1,
@@ -210,34 +234,46 @@ pub fn compute(
             }
         }
     }
-    let due: HashMap<&str, Option<NaiveDate>> = read
-        .tasks
-        .iter()
-        .map(|(id, cfg)| {
-            (
-                id.as_str(),
-                super::view::deadlines(calendar, cfg).results_due,
-            )
-        })
-        .collect();
-    PublicStatistics {
-        year,
-        region_prefix: prefix.to_string(),
-        region_name: if prefix.is_empty() {
-            "全国".to_string()
-        } else {
-            names.label(prefix)
-        },
-        as_of: today,
-        regions: by_region
-            .into_iter()
-            .map(|(region, acc)| PublicStatsRegion {
-                name: names.label(&region),
-                figures: acc.finish(&due, today),
-                region,
+
+    /// The figures, with each task of the year judged on time, late or pending against
+    /// its results deadline on the official calendar.
+    pub fn finish(
+        self,
+        tasks: &HashMap<String, TaskInput>,
+        calendar: &Calendar,
+        today: NaiveDate,
+        prefix: &str,
+        names: &RegionNames,
+    ) -> PublicStatistics {
+        let due: HashMap<&str, Option<NaiveDate>> = tasks
+            .iter()
+            .map(|(id, cfg)| {
+                (
+                    id.as_str(),
+                    super::view::deadlines(calendar, cfg).results_due,
+                )
             })
-            .collect(),
-        total: total.finish(&due, today),
+            .collect();
+        PublicStatistics {
+            year: self.year,
+            region_prefix: prefix.to_string(),
+            region_name: if prefix.is_empty() {
+                "全国".to_string()
+            } else {
+                names.label(prefix)
+            },
+            as_of: today,
+            regions: self
+                .by_region
+                .into_iter()
+                .map(|(region, acc)| PublicStatsRegion {
+                    name: names.label(&region),
+                    figures: acc.finish(&due, today),
+                    region,
+                })
+                .collect(),
+            total: self.total.finish(&due, today),
+        }
     }
 }
 
@@ -333,16 +369,12 @@ impl Publication {
             ));
         }
         let prefix = parse_region_prefix(region_prefix)?;
-        let read = public_stats::statistics(&self.store, &prefix).await?;
+        let mut tally = Tally::new(year, &prefix);
+        let tasks =
+            public_stats::statistics(&self.store, &prefix, |row, task| tally.add(&row, task))
+                .await?;
         let names = self.region_names().await?;
-        Ok(compute(
-            &read,
-            &self.calendar(),
-            today,
-            year,
-            &prefix,
-            &names,
-        ))
+        Ok(tally.finish(&tasks, &self.calendar(), today, &prefix, &names))
     }
 
     /// Institutions a published task drew, by name (substring) or credit code (exact).
@@ -485,23 +517,38 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn firsts(dates: &[Option<NaiveDate>]) -> Firsts {
+        let mut f = Firsts::default();
+        for d in dates {
+            f.push(*d);
+        }
+        f
+    }
+
     #[test]
     fn a_task_is_on_time_late_or_pending() {
         let due = Some(d("2023-09-28"));
         let today = d("2023-09-20");
-        assert_eq!(judge(due, today, &[Some(d("2023-09-28"))]), Timely::OnTime);
         assert_eq!(
-            judge(due, today, &[Some(d("2023-09-01")), Some(d("2023-09-29"))]),
+            judge(due, today, firsts(&[Some(d("2023-09-28"))])),
+            Timely::OnTime
+        );
+        assert_eq!(
+            judge(
+                due,
+                today,
+                firsts(&[Some(d("2023-09-01")), Some(d("2023-09-29"))])
+            ),
             Timely::Late
         );
         // Outstanding before the deadline: not judged; after it: late.
         assert_eq!(
-            judge(due, today, &[Some(d("2023-09-01")), None]),
+            judge(due, today, firsts(&[Some(d("2023-09-01")), None])),
             Timely::Pending
         );
-        assert_eq!(judge(due, d("2023-09-29"), &[None]), Timely::Late);
+        assert_eq!(judge(due, d("2023-09-29"), firsts(&[None])), Timely::Late);
         // No calendar for the deadline: never guessed.
-        assert_eq!(judge(None, today, &[None]), Timely::Pending);
+        assert_eq!(judge(None, today, firsts(&[None])), Timely::Pending);
     }
 
     #[test]

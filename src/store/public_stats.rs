@@ -39,18 +39,32 @@ pub struct StatRow {
     pub first_published_at: Option<String>,
 }
 
-/// Everything the public statistics are computed from.
-#[derive(Debug, Clone, Default)]
-pub struct StatRead {
-    pub rows: Vec<StatRow>,
-    /// Public tasks that drew in the region, by id.
-    pub tasks: HashMap<String, TaskInput>,
-}
-
-/// Every drawn institution of every public task in `region_prefix` (all when empty),
-/// with its current published result, and those tasks' configurations.
-pub async fn statistics(store: &Store, region_prefix: &str) -> Result<StatRead, sqlx::Error> {
+/// Every public task's configuration (published or closed), by id, then every drawn
+/// institution of those tasks in `region_prefix` (all when empty) with its current
+/// published result, handed to `each` with its task as the database streams the rows: the
+/// statistics over a country's results never hold them all in memory. One read
+/// transaction, so the tasks and the rows are of one moment. Returns the tasks.
+pub async fn statistics<F>(
+    store: &Store,
+    region_prefix: &str,
+    mut each: F,
+) -> Result<HashMap<String, TaskInput>, sqlx::Error>
+where
+    F: FnMut(StatRow, &TaskInput),
+{
+    use futures_util::TryStreamExt;
     let mut tx = read_tx(store).await?;
+    let mut tasks = HashMap::new();
+    for r in sqlx::query("SELECT id, config FROM tasks WHERE state IN ('published', 'closed')")
+        .fetch_all(&mut *tx)
+        .await?
+    {
+        let config: String = r.try_get("config")?;
+        tasks.insert(
+            r.try_get::<String, _>("id")?,
+            TaskInput::from(StoredTaskConfig::from_json(&config).map_err(decode)?),
+        );
+    }
     let mut q = QueryBuilder::new(
         "SELECT s.task_id, s.institution_id, s.region, r.data, \
            (SELECT MIN(r3.published_at) FROM inspection_results r3 WHERE r3.task_id = s.task_id \
@@ -66,15 +80,18 @@ pub async fn statistics(store: &Store, region_prefix: &str) -> Result<StatRead, 
         let b = q.text(prefix_upper_bound(region_prefix));
         q.push(&format!(" AND s.region >= {a} AND s.region < {b}"));
     }
-    let rows = q
-        .query()
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|r| {
+    {
+        let mut rows = q.query().fetch(&mut *tx);
+        while let Some(r) = rows.try_next().await? {
+            let task_id: String = r.try_get("task_id")?;
+            // A task published after the tasks were read cannot appear (one transaction);
+            // a row without its task is skipped rather than trusted.
+            let Some(task) = tasks.get(&task_id) else {
+                continue;
+            };
             let data: Option<String> = r.try_get("data")?;
-            Ok(StatRow {
-                task_id: r.try_get("task_id")?,
+            let row = StatRow {
+                task_id,
                 institution_id: r.try_get("institution_id")?,
                 region: r.try_get("region")?,
                 current: data
@@ -82,28 +99,12 @@ pub async fn statistics(store: &Store, region_prefix: &str) -> Result<StatRead, 
                     .transpose()
                     .map_err(decode)?,
                 first_published_at: r.try_get("first_published_at")?,
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let mut ids: Vec<String> = rows.iter().map(|r| r.task_id.clone()).collect();
-    ids.sort();
-    ids.dedup();
-    let mut tasks = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
-        let mut q = QueryBuilder::new(
-            "SELECT t.id, t.config FROM tasks t WHERE t.state IN ('published', 'closed')",
-        );
-        q.any_of("t.id", chunk);
-        for r in q.query().fetch_all(&mut *tx).await? {
-            let config: String = r.try_get("config")?;
-            tasks.insert(
-                r.try_get::<String, _>("id")?,
-                TaskInput::from(StoredTaskConfig::from_json(&config).map_err(decode)?),
-            );
+            };
+            each(row, task);
         }
     }
     tx.commit().await?;
-    Ok(StatRead { rows, tasks })
+    Ok(tasks)
 }
 
 /// An institution found by the public search.
