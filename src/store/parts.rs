@@ -300,3 +300,14 @@ impl super::Store {
         Ok(out)
     }
 }
+
+/// Every department's code and Chinese name, inside a write transaction (a result's parts
+/// are combined under the names as they are then).
+pub async fn department_names(tx: &mut Tx) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query("SELECT code, name_zh FROM departments")
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("code")?, r.try_get("name_zh")?)))
+        .collect()
+}
