@@ -365,6 +365,16 @@ pub async fn get(db: &Store, who: &Principal, id: &str) -> TaskResult<ObjectionV
     Ok(view(o, today(db), contact))
 }
 
+/// The listing's filters as given: ids of at most 64 characters.
+pub fn check_filters(task_id: Option<&str>, institution_id: Option<&str>) -> TaskResult<()> {
+    for (field, v) in [("task_id", task_id), ("institution_id", institution_id)] {
+        if v.is_some_and(|t| t.chars().count() > 64) {
+            return Err(TaskError::field(field, "must be at most 64 characters"));
+        }
+    }
+    Ok(())
+}
+
 /// Objections, by task, institution and stored state (without contacts).
 pub async fn list(
     db: &Store,
