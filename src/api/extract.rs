@@ -74,6 +74,14 @@ pub fn content_type(headers: &HeaderMap) -> Option<&str> {
         .and_then(|v| v.to_str().ok())
 }
 
+/// The body length `Content-Length` declares, when it is a number.
+pub fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
 /// Reads an uploaded file, refusing more than `limit` bytes (the configured import
 /// limit) with 413.
 pub async fn read_upload(limit: usize, headers: &HeaderMap, body: Body) -> ApiResult<Bytes> {
@@ -93,11 +101,7 @@ pub async fn read_limited(
     body: Body,
     too_large: impl Fn() -> ApiError,
 ) -> ApiResult<Bytes> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
+    if declared_length(headers).is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
     axum::body::to_bytes(body, limit)

@@ -3,6 +3,7 @@
 //! metadata, deleting an unused one. Rules on who may do what are in `tasks::policy`.
 
 pub mod derive;
+pub mod intake;
 
 use crate::bulk::RowError;
 use crate::bulk::import::MAX_REPORTED;
