@@ -33,7 +33,7 @@ pub async fn create_department(
             input.code
         )));
     }
-    let at = store::now();
+    let at = tx.now();
     registry::insert_department(&mut tx, &input, &at).await?;
     // Its default organization (everywhere), which tokens without `org` act for.
     let root = crate::domain::organization::OrganizationInput {

@@ -440,6 +440,19 @@ pub struct ClueQuery {
     pub offset: i64,
 }
 
+/// The ledger's filters as given: a task id of at most 64 characters, a date the server
+/// holds.
+pub fn check_filters(task_id: Option<&str>, as_of: Option<NaiveDate>) -> TaskResult<()> {
+    if task_id.is_some_and(|t| t.chars().count() > 64) {
+        return Err(TaskError::field("task_id", "must be at most 64 characters"));
+    }
+    let mut errors = Vec::new();
+    if let Some(d) = as_of {
+        crate::domain::registry::check_date(&mut errors, "as_of", d);
+    }
+    TaskError::check(errors)
+}
+
 /// The ledger as the caller may read it (a coordinator: its jurisdiction), oldest first,
 /// without the reporters' data.
 pub async fn list(

@@ -48,6 +48,8 @@ pub mod portal_plans;
 pub mod portal_stats;
 /// The publication read model: public views built from set-based reads, cached as bytes.
 pub mod publication;
+/// The registries' rules that need the database (references, unique keys).
+pub mod registries;
 /// Reports over the lifecycle (what is overdue), for the API and the CLI.
 pub mod reports;
 /// Statistics: the seed 001 monthly table and submissions (issue 15).

@@ -226,9 +226,9 @@ async fn published_version(tx: &mut Tx, task_id: &str, institution: &str) -> Tas
         .ok_or_else(missing)
 }
 
-fn since(hours: i64) -> String {
-    (chrono::Utc::now() - chrono::Duration::hours(hours))
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+/// `hours` before now on the service's clock, as stored (objections are dated on it).
+fn since(db: &Store, hours: i64) -> String {
+    crate::store::stored_time(db.clock().now() - chrono::Duration::hours(hours))
 }
 
 /// Files an objection to the latest published version of a result (public, no token).
@@ -243,14 +243,15 @@ pub async fn file(
     let mut tx = db.begin().await?;
     let result_version = published_version(&mut tx, task_id, institution).await?;
     TaskError::check(input.validate())?;
-    let on_result = store::filed_since(&mut tx, &since(24), Some((task_id, institution))).await?;
+    let on_result =
+        store::filed_since(&mut tx, &since(db, 24), Some((task_id, institution))).await?;
     if on_result >= i64::from(rules.per_result_per_day) {
         return Err(FileError::RateLimited(RateLimited(format!(
             "this result received {on_result} objections in the last 24 hours (the limit is {}): try again later",
             rules.per_result_per_day
         ))));
     }
-    let all = store::filed_since(&mut tx, &since(1), None).await?;
+    let all = store::filed_since(&mut tx, &since(db, 1), None).await?;
     if all >= i64::from(rules.per_hour) {
         return Err(FileError::RateLimited(RateLimited(format!(
             "{all} objections were filed in the last hour (the limit is {}): try again later",
@@ -363,6 +364,16 @@ pub async fn get(db: &Store, who: &Principal, id: &str) -> TaskResult<ObjectionV
         .ok_or_else(|| TaskError::NotFound(format!("no objection with id {id}")))?;
     let contact = may_decide(db, who, &o.data.task_id).await?;
     Ok(view(o, today(db), contact))
+}
+
+/// The listing's filters as given: ids of at most 64 characters.
+pub fn check_filters(task_id: Option<&str>, institution_id: Option<&str>) -> TaskResult<()> {
+    for (field, v) in [("task_id", task_id), ("institution_id", institution_id)] {
+        if v.is_some_and(|t| t.chars().count() > 64) {
+            return Err(TaskError::field(field, "must be at most 64 characters"));
+        }
+    }
+    Ok(())
 }
 
 /// Objections, by task, institution and stored state (without contacts).

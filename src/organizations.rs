@@ -4,6 +4,7 @@
 //! and goes through the versioned records (history and audit entry).
 
 use crate::auth::Principal;
+use crate::bulk::source::{Format, SourceError, Table, detect_encoding};
 use crate::domain::organization::{OrgLevel, OrganizationInput, check_code};
 use crate::error::{FieldError, RowError};
 use crate::store::organizations as store;
@@ -291,6 +292,58 @@ pub const COLUMNS: &[(&str, &str)] = &[
     ("parent", "上级机构"),
     ("department", "所属部门"),
 ];
+
+impl From<OrgImportError> for crate::error::ApiError {
+    fn from(e: OrgImportError) -> Self {
+        match e {
+            OrgImportError::Rows(rows) => {
+                let total = rows.len() as u64;
+                crate::error::ApiError::rows(rows, total)
+            }
+            OrgImportError::Task(e) => e.into(),
+        }
+    }
+}
+
+/// Parses an uploaded file of organizations: a JSON array when `format` is `None`, else
+/// a CSV or XLSX table whose `department` column holds codes or Chinese names.
+pub async fn parse_upload(
+    db: &Store,
+    bytes: &[u8],
+    format: Option<Format>,
+) -> Result<Vec<ParsedRow>, OrgImportError> {
+    let Some(format) = format else {
+        return parse_json(bytes).map_err(OrgImportError::Rows);
+    };
+    let departments: HashMap<String, String> = db
+        .departments()
+        .await
+        .map_err(TaskError::from)?
+        .into_iter()
+        .flat_map(|d| {
+            let code = d.data.code.as_str().to_string();
+            [(d.data.name_zh, code.clone()), (code.clone(), code)]
+        })
+        .collect();
+    let source_error =
+        |e: SourceError| OrgImportError::Rows(vec![RowError::new(e.row, e.column, "", e.reason)]);
+    let mut table = match format {
+        Format::Csv => {
+            let encoding = detect_encoding(bytes);
+            Table::csv(Box::new(std::io::Cursor::new(bytes.to_vec())), encoding)
+        }
+        Format::Xlsx => Table::xlsx(std::io::Cursor::new(bytes.to_vec())).map_err(source_error)?,
+    };
+    let Some((header, rows)) = table.read_all().map_err(source_error)? else {
+        return Err(OrgImportError::Rows(vec![RowError::new(
+            1,
+            "",
+            "",
+            "the file is empty: no header row",
+        )]));
+    };
+    parse_table(&header, rows, &departments).map_err(OrgImportError::Rows)
+}
 
 /// Parses the rows of a table (the header first) into documents; `departments` maps a
 /// Chinese department name or a code to the code.

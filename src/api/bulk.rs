@@ -3,28 +3,25 @@
 
 use super::AppState;
 use super::download::attachment;
-use super::extract::{ApiQuery, Reader};
+use super::extract::{ApiQuery, Reader, content_type, read_upload};
 use super::filters::{InspectorQuery, InstitutionQuery};
 use super::problems::{ImportProblems, ListProblems};
 use crate::auth::{Principal, Role};
-use crate::bulk::export::{XlsxExport, csv_header, csv_rows};
+use crate::bulk::export::{Pager, csv_header, csv_rows, xlsx_workbook};
 use crate::bulk::schema::BulkRecord;
-use crate::bulk::source::{Format, Table, XLSX_MIME, detect_encoding, format_of};
-use crate::bulk::{ImportError, ImportReport, Importer, Mode, Options};
+use crate::bulk::source::{XLSX_MIME, format_of};
+use crate::bulk::{ImportReport, Importer, Mode, Options, import_upload};
 use crate::domain::filter::{InspectorFilter, InstitutionFilter};
 use crate::domain::registry::{InspectorInput, InstitutionInput};
 use crate::error::{ApiError, ApiResult};
-use crate::store::records::Stored;
+use crate::store::Store;
 use crate::store::registry::Page;
-use crate::store::{Store, StoreError};
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::Response;
-use futures_util::future::BoxFuture;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -49,45 +46,6 @@ pub struct ImportQuery {
     pub dry_run: Option<bool>,
 }
 
-/// Reads the upload, refusing more than the configured import limit with 413.
-pub(super) async fn read_upload(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: Body,
-) -> ApiResult<Bytes> {
-    let limit = state.import_limit;
-    let too_large = || {
-        ApiError::PayloadTooLarge(format!(
-            "the file is larger than the import limit of {limit} bytes"
-        ))
-    };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
-    }
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-        while let Some(s) = source {
-            if s.is::<http_body_util::LengthLimitError>() {
-                return too_large();
-            }
-            source = s.source();
-        }
-        ApiError::BadRequest(format!("could not read the request body: {e}"))
-    })
-}
-
-fn import_error(e: ImportError) -> ApiError {
-    match e {
-        ImportError::Rows { errors, count } => ApiError::rows(errors, count),
-        ImportError::Forbidden(reason) => ApiError::Forbidden(reason),
-        ImportError::Db(e) => e.into(),
-    }
-}
-
 async fn run_import<T: BulkRecord>(
     state: &AppState,
     who: Importer,
@@ -95,62 +53,16 @@ async fn run_import<T: BulkRecord>(
     headers: &HeaderMap,
     body: Body,
 ) -> ApiResult<Json<ImportReport>> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
+    let content_type = content_type(headers);
     // Refuse a wrong type before reading a large body.
     format_of(content_type, b"PK\x03\x04").map_err(ApiError::UnsupportedMediaType)?;
-    let bytes = read_upload(state, headers, body).await?;
+    let bytes = read_upload(state.import_limit, headers, body).await?;
     let format = format_of(content_type, &bytes).map_err(ApiError::UnsupportedMediaType)?;
-    let sha256 = hex::encode(Sha256::digest(&bytes));
-    let (mut table, file) = match format {
-        Format::Csv => {
-            let encoding = detect_encoding(&bytes);
-            (
-                Table::csv(Box::new(std::io::Cursor::new(bytes)), encoding),
-                crate::bulk::import::FileInfo {
-                    format: "csv",
-                    encoding: Some(encoding.name()),
-                    sha256,
-                },
-            )
-        }
-        Format::Xlsx => (
-            Table::xlsx(std::io::Cursor::new(bytes)).map_err(|e| {
-                import_error(ImportError::Rows {
-                    errors: vec![crate::error::RowError::new(e.row, e.column, "", e.reason)],
-                    count: 1,
-                })
-            })?,
-            crate::bulk::import::FileInfo {
-                format: "xlsx",
-                encoding: None,
-                sha256,
-            },
-        ),
-    };
     let opts = Options {
         mode: query.mode.unwrap_or_default(),
         dry_run: query.dry_run.unwrap_or(false),
     };
-    let started = std::time::Instant::now();
-    let report = crate::bulk::import::<T>(&state.store, &mut table, file, &who, opts, |_| {})
-        .await
-        .map_err(import_error)?;
-    crate::metrics::observe_operation(
-        &format!("import_{}", T::OBJECT),
-        started.elapsed(),
-        report.rows,
-    );
-    tracing::info!(
-        object = T::OBJECT,
-        rows = report.rows,
-        inserted = report.inserted,
-        updated = report.updated,
-        unchanged = report.unchanged,
-        dry_run = report.dry_run,
-        "registry import"
-    );
+    let report = import_upload::<T>(&state.store, bytes.into(), format, &who, opts).await?;
     Ok(Json(report))
 }
 
@@ -259,15 +171,6 @@ pub struct InspectorExportQuery {
     pub certificate_no: Option<String>,
 }
 
-/// Fetches the page of records after a cursor.
-type Pager<T> = Arc<
-    dyn Fn(
-            Option<String>,
-        ) -> BoxFuture<'static, Result<(Vec<Stored<T>>, Option<String>), StoreError>>
-        + Send
-        + Sync,
->;
-
 const EXPORT_PAGE: i64 = 1000;
 
 enum Step {
@@ -305,32 +208,9 @@ fn csv_export<T: BulkRecord>(pager: Pager<T>, name: &str) -> Response {
     )
 }
 
-/// Writes the workbook page by page; the sheet's cells go to a temporary file, the
-/// compressed workbook is returned from memory.
+/// The workbook of every matching record, as an attachment.
 async fn xlsx_export<T: BulkRecord>(pager: Pager<T>, name: &str) -> ApiResult<Response> {
-    let xlsx_err = |e: rust_xlsxwriter::XlsxError| match e {
-        rust_xlsxwriter::XlsxError::RowColumnLimitError => ApiError::field(
-            "format",
-            "more rows than a worksheet holds (1,048,575): export as CSV or narrow the filters",
-        ),
-        other => ApiError::Internal(anyhow::Error::new(other)),
-    };
-    let mut book = XlsxExport::new::<T>(name).map_err(xlsx_err)?;
-    let mut after = None;
-    loop {
-        let (items, next) = pager(after).await?;
-        for s in &items {
-            book.push(&s.data).map_err(xlsx_err)?;
-        }
-        match next {
-            Some(c) => after = Some(c),
-            None => break,
-        }
-    }
-    let bytes = tokio::task::spawn_blocking(move || book.finish())
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?
-        .map_err(xlsx_err)?;
+    let bytes = xlsx_workbook(pager, name).await?;
     Ok(attachment(
         XLSX_MIME,
         &format!("{name}.xlsx"),

@@ -12,7 +12,7 @@ use crate::domain::clue::{
     ReceiveClueInput, TimeLimits,
 };
 use crate::domain::task::TaskInput;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -89,21 +89,8 @@ async fn list_clues(
     Reader(who): Reader,
     ApiQuery(q): ApiQuery<ClueListQuery>,
 ) -> ApiResult<Json<ClueList>> {
-    let offset = match q.offset {
-        None => 0,
-        Some(n) if (0..=100_000).contains(&n) => n,
-        Some(_) => return Err(ApiError::field("offset", "must be between 0 and 100000")),
-    };
-    if q.task_id.as_ref().is_some_and(|t| t.chars().count() > 64) {
-        return Err(ApiError::field("task_id", "must be at most 64 characters"));
-    }
-    if let Some(d) = q.as_of {
-        let mut e = Vec::new();
-        crate::domain::registry::check_date(&mut e, "as_of", d);
-        if !e.is_empty() {
-            return Err(ApiError::invalid(e));
-        }
-    }
+    let offset = super::extract::offset(q.offset)?;
+    clues::check_filters(q.task_id.as_deref(), q.as_of)?;
     let query = ClueQuery {
         states: q.state.into_iter().collect(),
         overdue: q.overdue.unwrap_or(false),

@@ -67,30 +67,30 @@ async fn credit_export(
         ExportFormat::Csv => Format::Csv,
         ExportFormat::Xlsx => Format::Xlsx,
     };
-    let e = credit::export(
-        &state.store,
-        &who,
-        q.since,
-        q.region_prefix.as_deref(),
-        format,
-    )
-    .await?;
+    let region = q.region_prefix.as_deref();
+    let e = credit::export(&state.store, &who, q.since, region, format).await?;
     let name = format!("credit-publicity-{}.{}", q.since, format.code());
     let mut resp = match format {
         Format::Csv => attachment(CSV, &name, e.body),
         Format::Xlsx => attachment(XLSX, &name, e.body),
     };
+    delivery_headers(&mut resp, &e.delivery)?;
+    Ok(resp)
+}
+
+/// Names the delivery and the SHA-256 of the file in the response headers.
+fn delivery_headers(resp: &mut Response, delivery: &credit::DeliveryView) -> ApiResult<()> {
     let h = resp.headers_mut();
     for (k, v) in [
-        ("x-delivery-id", &e.delivery.id),
-        ("x-content-sha256", &e.delivery.sha256),
+        ("x-delivery-id", &delivery.id),
+        ("x-content-sha256", &delivery.sha256),
     ] {
         h.insert(
             HeaderName::from_static(k),
             HeaderValue::from_str(v).map_err(|e| ApiError::Internal(e.into()))?,
         );
     }
-    Ok(resp)
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -2,10 +2,11 @@
 //! download. Never public: no public route, portal page, bundle or CSV reads it.
 
 use super::AppState;
-use super::extract::{ApiPath, ApiQuery};
+use super::extract::{ApiPath, ApiQuery, content_type, read_limited};
+use super::registry::created_or_ok;
+use super::views::EvidenceView;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::store::evidence::EvidenceRow;
 use crate::tasks::evidence::{self, ACCEPTED, MediaType};
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -20,41 +21,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_evidence, upload_evidence))
         .routes(routes!(download_evidence))
-}
-
-/// One piece of evidence as listed with a result.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct EvidenceView {
-    pub institution: String,
-    /// Hex SHA-256 of the bytes: the evidence's name in storage, in its download URL and
-    /// in the audit entry of its upload.
-    pub sha256: String,
-    pub size: i64,
-    /// `image/jpeg`, `image/png` or `application/pdf`, as checked against the bytes.
-    pub media_type: String,
-    pub filename: String,
-    pub uploaded_by: String,
-    pub uploaded_at: String,
-    /// Where an authorized reader downloads it.
-    pub href: String,
-}
-
-impl From<EvidenceRow> for EvidenceView {
-    fn from(r: EvidenceRow) -> Self {
-        Self {
-            href: format!(
-                "/api/v1/tasks/{}/results/{}/evidence/{}",
-                r.task_id, r.institution_id, r.sha256
-            ),
-            institution: r.institution_id,
-            sha256: r.sha256,
-            size: r.size,
-            media_type: r.media_type,
-            filename: r.filename,
-            uploaded_by: r.uploaded_by,
-            uploaded_at: r.uploaded_at,
-        }
-    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -125,22 +91,17 @@ async fn read_body(limit: usize, headers: &HeaderMap, body: Body) -> ApiResult<B
             limit / (1024 * 1024)
         ))
     };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
-    }
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-        while let Some(s) = source {
-            if s.is::<http_body_util::LengthLimitError>() {
-                return too_large();
-            }
-            source = s.source();
-        }
-        ApiError::BadRequest(format!("could not read the request body: {e}"))
+    read_limited(limit, headers, body, too_large).await
+}
+
+/// The evidence type `Content-Type` declares; 415 for any other.
+fn media_type(headers: &HeaderMap) -> ApiResult<MediaType> {
+    let declared = content_type(headers);
+    declared.and_then(MediaType::parse).ok_or_else(|| {
+        ApiError::UnsupportedMediaType(format!(
+            "Content-Type {} is not accepted for evidence; send the file's bytes as one of: {ACCEPTED}",
+            declared.unwrap_or("(none)")
+        ))
     })
 }
 
@@ -170,31 +131,21 @@ async fn upload_evidence(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<EvidenceView>)> {
-    let declared = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    let Some(media_type) = declared.and_then(MediaType::parse) else {
-        return Err(ApiError::UnsupportedMediaType(format!(
-            "Content-Type {} is not accepted for evidence; send the file's bytes as one of: {ACCEPTED}",
-            declared.unwrap_or("(none)")
-        )));
-    };
+    let media_type = media_type(&headers)?;
     let bytes = read_body(state.evidence_limit, &headers, body).await?;
+    let filename = query.filename.as_deref();
+    let (id, institution) = (id.as_str(), institution.as_str());
     let attached = evidence::attach(
         &state.store,
         &who,
-        &id,
-        &institution,
+        id,
+        institution,
         media_type,
-        query.filename.as_deref(),
+        filename,
         bytes,
     )
     .await?;
-    let status = if attached.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+    let status = created_or_ok(attached.created);
     Ok((status, Json(attached.evidence.into())))
 }
 

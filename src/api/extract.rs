@@ -3,7 +3,8 @@
 
 use super::AppState;
 use crate::auth::Principal;
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, ApiResult, FieldError};
+use axum::body::Body;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -44,17 +45,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 "the body must be JSON with Content-Type: application/json".into(),
             ));
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e: BytesRejection| {
-                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge(
-                        "the request body is larger than the configured limit".into(),
-                    )
-                } else {
-                    ApiError::BadRequest(format!("could not read the request body: {e}"))
-                }
-            })?;
+        let bytes = Bytes::from_request(req, state).await.map_err(body_error)?;
         if contains_nul_escape(&bytes) {
             // No text field may hold NUL (PostgreSQL cannot store it, and no code or name
             // needs it); refusing it here keeps every handler safe.
@@ -65,6 +56,69 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         }
         parse_json(&bytes).map(ApiJson)
     }
+}
+
+/// A body that could not be read: 413 past the configured limit, else 400.
+fn body_error(e: BytesRejection) -> ApiError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge("the request body is larger than the configured limit".into())
+    } else {
+        ApiError::BadRequest(format!("could not read the request body: {e}"))
+    }
+}
+
+/// The `Content-Type` of a request, when it is readable text.
+pub fn content_type(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+}
+
+/// The body length `Content-Length` declares, when it is a number.
+pub fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
+/// Reads an uploaded file, refusing more than `limit` bytes (the configured import
+/// limit) with 413.
+pub async fn read_upload(limit: usize, headers: &HeaderMap, body: Body) -> ApiResult<Bytes> {
+    let too_large = || {
+        ApiError::PayloadTooLarge(format!(
+            "the file is larger than the import limit of {limit} bytes"
+        ))
+    };
+    read_limited(limit, headers, body, too_large).await
+}
+
+/// Reads a body of at most `limit` bytes, answering `too_large()` at once when
+/// `Content-Length` declares more, else when reading passes the limit.
+pub async fn read_limited(
+    limit: usize,
+    headers: &HeaderMap,
+    body: Body,
+    too_large: impl Fn() -> ApiError,
+) -> ApiResult<Bytes> {
+    if declared_length(headers).is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|e| upload_error(e, too_large))
+}
+
+/// 413 when reading stopped at the limit, else 400.
+fn upload_error(e: axum::Error, too_large: impl Fn() -> ApiError) -> ApiError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(s) = source {
+        if s.is::<http_body_util::LengthLimitError>() {
+            return too_large();
+        }
+        source = s.source();
+    }
+    ApiError::BadRequest(format!("could not read the request body: {e}"))
 }
 
 /// True when a JSON text contains the escape `\u0000` (raw NUL bytes are not valid JSON).
@@ -309,34 +363,8 @@ impl FromRequestParts<AppState> for Principal {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::unauthorized("Authorization must be `Bearer <token>`"))?;
-        let (mut principal, org) = state.auth.verify_with_org(token)?;
-        // A coordinator of a department that is not registered acts for nobody.
-        if let Some(d) = &principal.department
-            && !state.store.department_exists(d.as_str()).await?
-        {
-            return Err(ApiError::Forbidden(format!(
-                "the token names department {d}, which is not registered"
-            )));
-        }
-        // The organization named by the token must exist and belong to its department;
-        // a department's default organization (everywhere) stays `None`.
-        if let (Some(code), Some(d)) = (org, &principal.department) {
-            let Some(o) = state.store.organization(&code).await? else {
-                return Err(ApiError::Forbidden(format!(
-                    "the token names organization {code}, which is not registered"
-                )));
-            };
-            if &o.data.department != d {
-                return Err(ApiError::Forbidden(format!(
-                    "the token's organization {code} belongs to department {}, not to the token's department {d}",
-                    o.data.department
-                )));
-            }
-            if !o.data.region_prefix.is_empty() {
-                principal.organization = Some(o.data.jurisdiction());
-            }
-        }
-        Ok(principal)
+        let (principal, org) = state.auth.verify_with_org(token)?;
+        Ok(crate::tasks::policy::acting(&state.store, principal, org).await?)
     }
 }
 
@@ -360,6 +388,15 @@ pub fn limit(raw: Option<i64>) -> Result<i64, ApiError> {
         None => Ok(50),
         Some(n) if (1..=500).contains(&n) => Ok(n),
         Some(_) => Err(ApiError::field("limit", "must be between 1 and 500")),
+    }
+}
+
+/// An offset into a listing: 0 unless given, at most 100,000.
+pub fn offset(raw: Option<i64>) -> Result<i64, ApiError> {
+    match raw {
+        None => Ok(0),
+        Some(n) if (0..=100_000).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::field("offset", "must be between 0 and 100000")),
     }
 }
 

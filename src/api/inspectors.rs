@@ -8,10 +8,10 @@ use super::problems::{CreateProblems, ListProblems, ScopedReadOne, UpdateProblem
 use super::registry::{History, ListOf, check, created, fetch, update_outcome, with_etag};
 use crate::auth::Principal;
 use crate::domain::registry::{Inspector, InspectorInput};
-use crate::error::{ApiError, ApiResult, FieldError};
-use crate::store::Tx;
+use crate::error::ApiResult;
+use crate::registries;
 use crate::store::records;
-use crate::store::registry::{self, Page};
+use crate::store::registry::Page;
 use crate::tasks::policy;
 use axum::Json;
 use axum::extract::State;
@@ -48,48 +48,6 @@ async fn list_inspectors(
     }))
 }
 
-/// The checks an inspector document needs against the database.
-async fn check_references(tx: &mut Tx, input: &InspectorInput, id: Option<&str>) -> ApiResult<()> {
-    if !registry::department_exists(&mut **tx, input.department.as_str()).await? {
-        return Err(ApiError::field(
-            "department",
-            format!("no department {}", input.department),
-        ));
-    }
-    let ids: Vec<String> = input
-        .conflicts
-        .iter()
-        .map(|c| c.institution.clone())
-        .collect();
-    let missing = registry::missing_institutions(tx, &ids).await?;
-    if !missing.is_empty() {
-        let errors = input
-            .conflicts
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| missing.contains(&c.institution))
-            .map(|(i, c)| {
-                FieldError::new(
-                    format!("conflicts[{i}].institution"),
-                    format!("no institution with id {}", c.institution),
-                )
-            })
-            .collect();
-        return Err(ApiError::invalid(errors));
-    }
-    if let Some(other) =
-        registry::id_by::<InspectorInput, _>(&mut **tx, "certificate_no", &input.certificate_no)
-            .await?
-        && Some(other.as_str()) != id
-    {
-        return Err(ApiError::Conflict(format!(
-            "certificate_no {} is already registered as inspector {other}",
-            input.certificate_no
-        )));
-    }
-    Ok(())
-}
-
 /// Register an inspector (admin, or a coordinator of the inspector's department).
 #[utoipa::path(post, path = "/api/v1/inspectors", tag = "registries",
     security(("bearer" = [])), request_body = InspectorInput,
@@ -103,7 +61,7 @@ async fn create_inspector(
     policy::may_write_inspector(&who, &input.department, input.region.as_str())?;
     check(input.validate())?;
     let mut tx = state.store.begin().await?;
-    check_references(&mut tx, &input, None).await?;
+    registries::check_inspector(&mut tx, &input, None).await?;
     let stored = records::insert(&mut tx, &who.actor(), &input).await?;
     tx.commit().await?;
     Ok(created(
@@ -146,7 +104,7 @@ async fn update_inspector(
     who.require_department(current.data.department.as_str())?;
     policy::may_write_inspector(&who, &current.data.department, current.data.region.as_str())?;
     let mut tx = state.store.begin().await?;
-    check_references(&mut tx, &input, Some(&id)).await?;
+    registries::check_inspector(&mut tx, &input, Some(&id)).await?;
     let outcome = records::update(&mut tx, &who.actor(), &id, version, &input).await?;
     let s = update_outcome(outcome, &id)?;
     tx.commit().await?;

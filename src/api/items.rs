@@ -9,10 +9,10 @@ use crate::domain::DepartmentCode;
 use crate::domain::filter::ItemFilter;
 use crate::domain::filter::list_values;
 use crate::domain::registry::{InstitutionKind, Item, ItemInput, ItemStatus};
-use crate::error::{ApiError, ApiResult};
-use crate::store::Tx;
+use crate::error::ApiResult;
+use crate::registries;
 use crate::store::records;
-use crate::store::registry::{self, Page};
+use crate::store::registry::Page;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -75,25 +75,6 @@ fn item_filter(query: &ItemQuery) -> ApiResult<ItemFilter> {
     })
 }
 
-async fn check_references(tx: &mut Tx, input: &ItemInput, id: Option<&str>) -> ApiResult<()> {
-    if !registry::department_exists(&mut **tx, input.department.as_str()).await? {
-        return Err(ApiError::field(
-            "department",
-            format!("no department {}", input.department),
-        ));
-    }
-    let existing = registry::item_with_code(tx, input.department.as_str(), &input.code).await?;
-    if let Some(other) = existing
-        && Some(other.as_str()) != id
-    {
-        return Err(ApiError::Conflict(format!(
-            "code {} already exists in department {} (item {other})",
-            input.code, input.department
-        )));
-    }
-    Ok(())
-}
-
 /// Add an inspection item (admin, or a coordinator of the item's department).
 #[utoipa::path(post, path = "/api/v1/inspection-items", tag = "registries",
     security(("bearer" = [])), request_body = ItemInput,
@@ -106,7 +87,7 @@ async fn create_item(
     who.require_department(input.department.as_str())?;
     check(input.validate())?;
     let mut tx = state.store.begin().await?;
-    check_references(&mut tx, &input, None).await?;
+    registries::check_item(&mut tx, &input, None).await?;
     let stored = records::insert(&mut tx, &who.actor(), &input).await?;
     tx.commit().await?;
     Ok(created(
@@ -146,7 +127,7 @@ async fn update_item(
     let current = fetch::<ItemInput>(&state, &id).await?;
     who.require_department(current.data.department.as_str())?;
     let mut tx = state.store.begin().await?;
-    check_references(&mut tx, &input, Some(&id)).await?;
+    registries::check_item(&mut tx, &input, Some(&id)).await?;
     let outcome = records::update(&mut tx, &who.actor(), &id, version, &input).await?;
     let s = update_outcome(outcome, &id)?;
     tx.commit().await?;

@@ -5,13 +5,14 @@
 //! portal page or public bundle reads a record id.
 
 use super::AppState;
-use super::extract::{ApiPath, ApiQuery};
+use super::extract::{ApiPath, ApiQuery, content_type, declared_length};
 use super::problems::{ImportProblems, ListProblems, ReadOne, StepProblems};
 use crate::auth::Principal;
-use crate::bulk::source::{Format, Table, detect_encoding_streaming, format_of};
-use crate::domain::list::{ListColumn, parse_columns, salt_commitment};
-use crate::error::{ApiError, ApiResult, FieldError};
-use crate::lists::{self, Declared, DeleteError, FileInfo, UploadError};
+use crate::bulk::source::format_of;
+use crate::domain::list::{ListColumn, salt_commitment};
+use crate::error::{ApiError, ApiResult};
+use crate::lists::intake::{self, TaskRecords};
+use crate::lists::{self, DeleteError};
 use crate::store::lists::{self as db, ListMeta};
 use crate::tasks::policy;
 use axum::Json;
@@ -19,10 +20,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use std::io::{Seek, Write};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -149,106 +147,6 @@ pub struct SaltView {
     pub salt_commitment: String,
 }
 
-/// A temporary file removed when dropped.
-struct Spool {
-    path: std::path::PathBuf,
-    file: std::fs::File,
-}
-
-impl Drop for Spool {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-/// Streams the body to a temporary file (never holding it in memory), hashing it, and
-/// refusing more than the import limit with 413.
-async fn spool(state: &AppState, headers: &HeaderMap, body: Body) -> ApiResult<(Spool, String)> {
-    let limit = state.import_limit as u64;
-    let too_large = || {
-        ApiError::PayloadTooLarge(format!(
-            "the file is larger than the import limit of {limit} bytes (SUIJI_IMPORT_LIMIT)"
-        ))
-    };
-    if headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .is_some_and(|n| n > limit)
-    {
-        return Err(too_large());
-    }
-    let path = std::env::temp_dir().join(format!("suiji-list-{}.upload", crate::store::new_id()));
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("creating a temporary file: {e}")))?;
-    let mut spool = Spool { path, file };
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, &spool.file);
-    let mut hash = Sha256::new();
-    let mut size = 0u64;
-    let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk
-            .map_err(|e| ApiError::BadRequest(format!("could not read the request body: {e}")))?;
-        size += chunk.len() as u64;
-        if size > limit {
-            return Err(too_large());
-        }
-        hash.update(&chunk);
-        out.write_all(&chunk)
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("writing a temporary file: {e}")))?;
-    }
-    out.flush()
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("writing a temporary file: {e}")))?;
-    drop(out);
-    spool
-        .file
-        .rewind()
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("reading a temporary file: {e}")))?;
-    Ok((spool, hex::encode(hash.finalize())))
-}
-
-fn rows_error(e: UploadError) -> ApiError {
-    match e {
-        UploadError::Rows { errors, count } => ApiError::rows(errors, count),
-        UploadError::Db(e) => e.into(),
-    }
-}
-
-fn declared(q: UploadQuery) -> ApiResult<Declared> {
-    let mut errors = Vec::new();
-    let name = q.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-        errors.push(FieldError::new(
-            "name",
-            "1–200 characters without control characters",
-        ));
-    }
-    let id_column = q.id_column.trim().to_string();
-    let columns = match parse_columns(&q.columns, &id_column) {
-        Ok(c) => c,
-        Err(reason) if reason.starts_with("id_column: ") => {
-            errors.push(FieldError::new("id_column", &reason["id_column: ".len()..]));
-            Vec::new()
-        }
-        Err(reason) => {
-            errors.push(FieldError::new("columns", reason));
-            Vec::new()
-        }
-    };
-    if !errors.is_empty() {
-        return Err(ApiError::invalid(errors));
-    }
-    Ok(Declared {
-        name,
-        id_column,
-        columns,
-    })
-}
-
 /// Upload a record list (admin, coordinator), all or nothing.
 ///
 /// The body is the file: CSV (UTF-8 with or without BOM, or GB18030/GBK) or XLSX (first
@@ -265,81 +163,31 @@ fn declared(q: UploadQuery) -> ApiResult<Declared> {
 async fn upload_list(
     State(state): State<AppState>,
     who: Principal,
-    ApiQuery(query): ApiQuery<UploadQuery>,
+    ApiQuery(q): ApiQuery<UploadQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
     policy::upload_list(&who)?;
-    let declared = declared(query)?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
+    let declared = intake::declared(&q.name, &q.id_column, &q.columns)?;
+    let content_type = content_type(&headers);
     format_of(content_type, b"PK\x03\x04").map_err(ApiError::UnsupportedMediaType)?;
-    let (mut spool, sha256) = spool(&state, &headers, body).await?;
-    let mut first = [0u8; 4];
-    let n = std::io::Read::read(&mut spool.file, &mut first).unwrap_or(0);
-    let format = format_of(content_type, &first[..n]).map_err(ApiError::UnsupportedMediaType)?;
-    let io = |e: std::io::Error| ApiError::Internal(anyhow::anyhow!("reading the upload: {e}"));
-    spool.file.rewind().map_err(io)?;
-    let reader = spool.file.try_clone().map_err(io)?;
-    let (mut table, file) = match format {
-        Format::Csv => {
-            let encoding = detect_encoding_streaming(&spool.file, |_| {}).map_err(io)?;
-            spool.file.rewind().map_err(io)?;
-            (
-                Table::csv(
-                    Box::new(std::io::BufReader::with_capacity(1 << 20, reader)),
-                    encoding,
-                ),
-                FileInfo {
-                    format: "csv",
-                    encoding: Some(encoding.name()),
-                    sha256,
-                },
-            )
-        }
-        Format::Xlsx => (
-            Table::xlsx(std::io::BufReader::new(reader)).map_err(|e| {
-                rows_error(UploadError::Rows {
-                    errors: vec![crate::error::RowError::new(e.row, e.column, "", e.reason)],
-                    count: 1,
-                })
-            })?,
-            FileInfo {
-                format: "xlsx",
-                encoding: None,
-                sha256,
-            },
-        ),
-    };
-    let started = std::time::Instant::now();
-    let uploaded = lists::upload(
-        &state.store,
-        &mut table,
-        file,
-        declared,
-        &who.actor(),
-        who.organization_code(),
-        |_| {},
-    )
-    .await
-    .map_err(rows_error)?;
-    drop(spool);
-    crate::metrics::observe_operation(
-        "list_upload",
-        started.elapsed(),
-        uploaded.list.row_count as u64,
-    );
-    tracing::info!(list = %uploaded.list.id, rows = uploaded.list.row_count, "list uploaded");
-    let location = format!("/api/v1/lists/{}", uploaded.list.id);
+    let limit = state.import_limit as u64;
+    let spool = intake::spool(limit, declared_length(&headers), body).await?;
+    let uploaded = intake::receive(&state.store, spool, content_type, declared, &who).await?;
     let mut view = ListView::of(uploaded.list, Vec::new());
     view.ignored_columns = Some(uploaded.ignored_columns);
     view.audit_seq = Some(uploaded.audit_seq);
+    Ok(created_list(view))
+}
+
+/// 201 with the list's `Location`.
+fn created_list(view: ListView) -> Response {
+    let location = format!("/api/v1/lists/{}", view.id);
     let mut resp = (StatusCode::CREATED, Json(view)).into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
         resp.headers_mut().insert(header::LOCATION, v);
     }
-    Ok(resp)
+    resp
 }
 
 /// The record lists (admin, coordinator, auditor), newest first; deleted lists are left out.
@@ -427,40 +275,6 @@ async fn list_salt(
     }))
 }
 
-/// One drawn record with its id (authorized callers only).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DrawnRecord {
-    pub order: u64,
-    pub stratum: String,
-    /// `hex(SHA-256(salt || id))`, as in the snapshot and the bundle.
-    pub member: String,
-    /// The record's id in the list.
-    pub id: String,
-}
-
-/// How many records a stratum had and how many were drawn (`RecordStratumCount` in the
-/// OpenAPI document: `StratumCount` is the announcement's).
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(as = RecordStratumCount)]
-pub struct StratumCount {
-    pub stratum: String,
-    /// Records of the list in the stratum.
-    pub size: u64,
-    pub drawn: u64,
-    /// True when the stratum had no more records than its count asked for: every record
-    /// was taken (a count above the stratum's size takes all).
-    pub took_all: bool,
-}
-
-/// The drawn records of a sample over a list, with their ids.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TaskRecords {
-    pub task: String,
-    pub list: String,
-    pub strata: Vec<StratumCount>,
-    pub records: Vec<DrawnRecord>,
-}
-
 /// The records a sample over a list drew, with their ids (admins, auditors, and the task's
 /// lead): the bundle names them only by member hash. Never public.
 #[utoipa::path(get, path = "/api/v1/tasks/{id}/records", tag = "lists",
@@ -472,67 +286,8 @@ async fn task_records(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<TaskRecords>> {
     let task = crate::tasks::get(&state.store, &id).await?;
-    if who.role != crate::auth::Role::Auditor {
-        policy::lead(&who, &task.config)?;
-    }
-    let Some(list) = task.config.list.clone() else {
-        return Err(ApiError::NotFound(format!(
-            "task {id} is not a sample over a record list"
-        )));
-    };
-    let Some(bytes) = crate::tasks::bundle2(&state.store, &task, false).await? else {
-        return Err(ApiError::WrongState {
-            detail: format!("task {id} has not been drawn yet"),
-            current: task.state.to_string(),
-        });
-    };
-    let bundle: crate::draw::v2::Bundle2 = serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored bundle: {e}")))?;
-    let members: Vec<String> = bundle
-        .result
-        .selections
-        .iter()
-        .map(|s| s.institution.clone())
-        .collect();
-    let mut conn = state.store.read().await?;
-    let ids = db::ids_of(&mut conn, &list, &members).await?;
-    let strata = bundle
-        .snapshot
-        .strata
-        .iter()
-        .map(|st| {
-            let drawn = bundle
-                .result
-                .selections
-                .iter()
-                .filter(|s| s.stratum == st.id)
-                .count() as u64;
-            let size = st.members.len() as u64;
-            StratumCount {
-                stratum: st.id.clone(),
-                size,
-                drawn,
-                took_all: size > 0 && drawn == size,
-            }
-        })
-        .collect();
-    let records = bundle
-        .result
-        .selections
-        .iter()
-        .map(|s| DrawnRecord {
-            order: s.order,
-            stratum: s.stratum.clone(),
-            member: s.institution.clone(),
-            id: ids.get(&s.institution).cloned().unwrap_or_default(),
-        })
-        .collect();
-    Ok(Json(TaskRecords {
-        task: id,
-        list,
-        strata,
-        records,
-    }))
+    policy::read_task_records(&who, &task.config)?;
+    Ok(Json(intake::task_records(&state.store, task).await?))
 }
 
 async fn derivation(conn: &mut sqlx::AnyConnection, id: &str) -> ApiResult<Option<Derivation>> {
@@ -560,11 +315,7 @@ async fn created(state: &AppState, d: crate::lists::derive::Derived) -> ApiResul
     view.audit_seq = Some(d.audit_seq);
     let mut conn = state.store.read().await?;
     view.derivation = derivation(&mut conn, &id).await?;
-    let mut resp = (StatusCode::CREATED, Json(view)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/lists/{id}")) {
-        resp.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(resp)
+    Ok(created_list(view))
 }
 
 /// A top-N ranking (排名靠前, docs/draw-spec.md B.17) of a list saved as a new immutable

@@ -127,19 +127,8 @@ async fn list_objections(
     _: Reader,
     ApiQuery(q): ApiQuery<ObjectionQuery>,
 ) -> ApiResult<Json<ObjectionList>> {
-    let offset = match q.offset {
-        None => 0,
-        Some(n) if (0..=100_000).contains(&n) => n,
-        Some(_) => return Err(ApiError::field("offset", "must be between 0 and 100000")),
-    };
-    for (field, v) in [
-        ("task_id", &q.task_id),
-        ("institution_id", &q.institution_id),
-    ] {
-        if v.as_ref().is_some_and(|t| t.chars().count() > 64) {
-            return Err(ApiError::field(field, "must be at most 64 characters"));
-        }
-    }
+    let offset = super::extract::offset(q.offset)?;
+    objections::check_filters(q.task_id.as_deref(), q.institution_id.as_deref())?;
     let items = objections::list(
         &state.store,
         q.task_id.as_deref(),

@@ -2,22 +2,21 @@
 //! Admins write them; every authenticated caller reads them.
 
 use super::AppState;
-use super::extract::{ApiJson, ApiPath, ApiQuery, IfMatch, Reader};
+use super::extract::{ApiJson, ApiPath, ApiQuery, IfMatch, Reader, content_type, read_upload};
 use super::problems::{CreateProblems, ImportProblems, ReadOne, UpdateProblems};
 use super::registry::{History, ListOf, created, update_outcome, with_etag};
 use crate::auth::Principal;
-use crate::bulk::source::{Format, Table, detect_encoding, format_of};
+use crate::bulk::source::format_of;
 use crate::domain::organization::{Organization, OrganizationInput};
-use crate::error::{ApiError, ApiResult, RowError};
-use crate::organizations::{self as orgs, OrgImportError, OrgImportReport};
+use crate::error::{ApiError, ApiResult};
+use crate::organizations::{self as orgs, OrgImportReport};
 use crate::store::records::Stored;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
-use std::collections::HashMap;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -177,10 +176,7 @@ async fn import_organizations(
     body: Body,
 ) -> ApiResult<Json<OrgImportReport>> {
     who.require_admin()?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let content_type = content_type(&headers).unwrap_or("");
     let json = content_type
         .split(';')
         .next()
@@ -188,64 +184,12 @@ async fn import_organizations(
     if !json {
         format_of(Some(content_type), b"PK\x03\x04").map_err(ApiError::UnsupportedMediaType)?;
     }
-    let bytes = super::bulk::read_upload(&state, &headers, body).await?;
-    let parsed = if json {
-        orgs::parse_json(&bytes)
-    } else {
-        let departments: HashMap<String, String> = state
-            .store
-            .departments()
-            .await?
-            .into_iter()
-            .flat_map(|d| {
-                let code = d.data.code.as_str().to_string();
-                [(d.data.name_zh, code.clone()), (code.clone(), code)]
-            })
-            .collect();
-        let format =
-            format_of(Some(content_type), &bytes).map_err(ApiError::UnsupportedMediaType)?;
-        let mut table = match format {
-            Format::Csv => {
-                let encoding = detect_encoding(&bytes);
-                Table::csv(Box::new(std::io::Cursor::new(bytes.to_vec())), encoding)
-            }
-            Format::Xlsx => Table::xlsx(std::io::Cursor::new(bytes.to_vec()))
-                .map_err(|e| rows_error(vec![RowError::new(e.row, e.column, "", e.reason)]))?,
-        };
-        let mut cells = Vec::new();
-        let mut header_row = None;
-        let mut rows = Vec::new();
-        loop {
-            match table.next_row(&mut cells) {
-                Ok(Some(row)) if header_row.is_none() => header_row = Some((row, cells.clone())),
-                Ok(Some(row)) => rows.push((row, cells.clone())),
-                Ok(None) => break,
-                Err(e) => {
-                    return Err(rows_error(vec![RowError::new(
-                        e.row, e.column, "", e.reason,
-                    )]));
-                }
-            }
-        }
-        let Some((_, header)) = header_row else {
-            return Err(rows_error(vec![RowError::new(
-                1,
-                "",
-                "",
-                "the file is empty: no header row",
-            )]));
-        };
-        orgs::parse_table(&header, rows, &departments)
-    }
-    .map_err(rows_error)?;
-    match orgs::import(&state.store, &who, parsed, query.dry_run.unwrap_or(false)).await {
-        Ok(report) => Ok(Json(report)),
-        Err(OrgImportError::Rows(rows)) => Err(rows_error(rows)),
-        Err(OrgImportError::Task(e)) => Err(e.into()),
-    }
-}
-
-fn rows_error(rows: Vec<RowError>) -> ApiError {
-    let total = rows.len() as u64;
-    ApiError::rows(rows, total)
+    let bytes = read_upload(state.import_limit, &headers, body).await?;
+    let format = (!json)
+        .then(|| format_of(Some(content_type), &bytes))
+        .transpose()
+        .map_err(ApiError::UnsupportedMediaType)?;
+    let parsed = orgs::parse_upload(&state.store, &bytes, format).await?;
+    let report = orgs::import(&state.store, &who, parsed, query.dry_run.unwrap_or(false)).await?;
+    Ok(Json(report))
 }

@@ -127,3 +127,12 @@ use crate::domain::registry::{
 stored_into!(InstitutionInput => Institution);
 stored_into!(InspectorInput => Inspector);
 stored_into!(ItemInput => Item);
+
+/// 201 when a call made something new, 200 when it found it made already.
+pub fn created_or_ok(created: bool) -> axum::http::StatusCode {
+    if created {
+        axum::http::StatusCode::CREATED
+    } else {
+        axum::http::StatusCode::OK
+    }
+}

@@ -3,6 +3,7 @@
 use super::AppState;
 use super::extract::{ApiJson, ApiPath, OptionalJson, Reader};
 use super::problems::{ReadOne, StepProblems};
+use super::registry::created_or_ok;
 use super::views::{TaskView, task_view};
 use crate::auth::Principal;
 use crate::domain::result::{ResultCategory, ResultInput};
@@ -85,7 +86,7 @@ pub struct InstitutionResults {
     /// The evidence attached to this result (listing only, and only for its readers:
     /// admins, auditors, coordinators of the task's departments).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub evidence: Option<Vec<super::evidence::EvidenceView>>,
+    pub evidence: Option<Vec<super::views::EvidenceView>>,
 }
 
 /// One version of one department's part of a result.
@@ -201,11 +202,7 @@ async fn put_result(
     ApiJson(input): ApiJson<ResultInput>,
 ) -> ApiResult<(StatusCode, Json<InstitutionResults>)> {
     let recorded = tasks::record_result(&state.store, &who, &id, &institution, &input).await?;
-    let status = if recorded.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+    let status = created_or_ok(recorded.created);
     let parts = tasks::results::all_parts(&state.store, &id)
         .await?
         .into_iter()
@@ -238,14 +235,17 @@ async fn put_part(
     let recorded =
         tasks::results::record_part(&state.store, &who, &id, &institution, &department, &input)
             .await?;
-    let status = if recorded.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+    let status = created_or_ok(recorded.created);
     Ok((
         status,
-        Json(InstitutionPart {
+        Json(InstitutionPart::of(institution, department, recorded)),
+    ))
+}
+
+impl InstitutionPart {
+    /// A department's part of a result as recorded, with every version.
+    fn of(institution: String, department: String, recorded: tasks::results::PartRecorded) -> Self {
+        InstitutionPart {
             institution,
             department,
             versions: recorded
@@ -265,8 +265,8 @@ async fn put_part(
                 .collect(),
             combined_version: recorded.combined_version,
             missing_departments: recorded.missing,
-        }),
-    ))
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -42,28 +42,35 @@ pub struct ResultVocabulary {
     security(("bearer" = [])),
     responses((status = 200, body = ResultVocabulary), ListProblems))]
 async fn result_vocabulary(_: Reader) -> Json<ResultVocabulary> {
-    Json(ResultVocabulary {
-        violation_types: ViolationType::ALL
-            .iter()
-            .map(|v| Term {
-                code: v.code(),
-                label_zh: v.label_zh(),
-            })
-            .collect(),
-        handling_forms: HandlingForm::ALL
-            .iter()
-            .map(|h| HandlingTerm {
-                code: h.code(),
-                label_zh: h.label_zh(),
-                column: Some(h.column()).filter(|c| *c > 0),
-            })
-            .collect(),
-        inspection_methods: InspectionMethod::ALL
-            .iter()
-            .map(|m| Term {
-                code: m.code(),
-                label_zh: m.label_zh(),
-            })
-            .collect(),
-    })
+    Json(ResultVocabulary::current())
+}
+
+impl ResultVocabulary {
+    /// The codes and labels this server takes in a result.
+    fn current() -> Self {
+        ResultVocabulary {
+            violation_types: ViolationType::ALL
+                .iter()
+                .map(|v| Term {
+                    code: v.code(),
+                    label_zh: v.label_zh(),
+                })
+                .collect(),
+            handling_forms: HandlingForm::ALL
+                .iter()
+                .map(|h| HandlingTerm {
+                    code: h.code(),
+                    label_zh: h.label_zh(),
+                    column: Some(h.column()).filter(|c| *c > 0),
+                })
+                .collect(),
+            inspection_methods: InspectionMethod::ALL
+                .iter()
+                .map(|m| Term {
+                    code: m.code(),
+                    label_zh: m.label_zh(),
+                })
+                .collect(),
+        }
+    }
 }

@@ -69,3 +69,50 @@ impl XlsxExport {
         self.book.save_to_buffer()
     }
 }
+
+/// Fetches the page of records after a cursor.
+pub type Pager<T> = std::sync::Arc<
+    dyn Fn(
+            Option<String>,
+        ) -> futures_util::future::BoxFuture<
+            'static,
+            Result<
+                (Vec<crate::store::records::Stored<T>>, Option<String>),
+                crate::store::StoreError,
+            >,
+        > + Send
+        + Sync,
+>;
+
+/// Writes the workbook of every record `pager` yields, page by page; the sheet's cells go
+/// to a temporary file, the compressed workbook is returned from memory. More rows than a
+/// worksheet holds is refused as a bad `format`.
+pub async fn xlsx_workbook<T: BulkRecord>(
+    pager: Pager<T>,
+    name: &str,
+) -> crate::error::ApiResult<Vec<u8>> {
+    use crate::error::ApiError;
+    let xlsx_err = |e: rust_xlsxwriter::XlsxError| match e {
+        rust_xlsxwriter::XlsxError::RowColumnLimitError => ApiError::field(
+            "format",
+            "more rows than a worksheet holds (1,048,575): export as CSV or narrow the filters",
+        ),
+        other => ApiError::Internal(anyhow::Error::new(other)),
+    };
+    let mut book = XlsxExport::new::<T>(name).map_err(xlsx_err)?;
+    let mut after = None;
+    loop {
+        let (items, next) = pager(after).await?;
+        for s in &items {
+            book.push(&s.data).map_err(xlsx_err)?;
+        }
+        match next {
+            Some(c) => after = Some(c),
+            None => break,
+        }
+    }
+    tokio::task::spawn_blocking(move || book.finish())
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?
+        .map_err(xlsx_err)
+}

@@ -5,7 +5,8 @@
 
 use super::RowError;
 use super::schema::{BulkRecord, Context, HeaderMap, column_of, map_header};
-use super::source::{SourceError, Table};
+use super::source::{Format, SourceError, Table, detect_encoding};
+use crate::error::ApiError;
 use crate::store::audit::{self, Actor};
 use crate::store::bulk::{self as db, Current, MAX_ROWS, Write};
 use crate::store::{Store, new_id};
@@ -240,6 +241,71 @@ fn source_error(e: SourceError) -> ImportError {
         errors: vec![RowError::new(e.row, e.column, "", e.reason)],
         count: 1,
     }
+}
+
+impl From<ImportError> for ApiError {
+    fn from(e: ImportError) -> Self {
+        match e {
+            ImportError::Rows { errors, count } => ApiError::rows(errors, count),
+            ImportError::Forbidden(reason) => ApiError::Forbidden(reason),
+            ImportError::Db(e) => e.into(),
+        }
+    }
+}
+
+/// The table of an uploaded file of `format`, and the file as the report describes it.
+pub fn open_upload(bytes: Vec<u8>, format: Format) -> Result<(Table, FileInfo), ImportError> {
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    Ok(match format {
+        Format::Csv => {
+            let encoding = detect_encoding(&bytes);
+            (
+                Table::csv(Box::new(std::io::Cursor::new(bytes)), encoding),
+                FileInfo {
+                    format: "csv",
+                    encoding: Some(encoding.name()),
+                    sha256,
+                },
+            )
+        }
+        Format::Xlsx => (
+            Table::xlsx(std::io::Cursor::new(bytes)).map_err(source_error)?,
+            FileInfo {
+                format: "xlsx",
+                encoding: None,
+                sha256,
+            },
+        ),
+    })
+}
+
+/// Imports an uploaded file (CSV in UTF-8 or GB18030, or XLSX) into the registry of `T`,
+/// all or nothing, and records the operation in the metrics and the log.
+pub async fn import_upload<T: BulkRecord>(
+    store: &Store,
+    bytes: Vec<u8>,
+    format: Format,
+    who: &Importer,
+    opts: Options,
+) -> Result<ImportReport, ImportError> {
+    let (mut table, file) = open_upload(bytes, format)?;
+    let started = std::time::Instant::now();
+    let report = import::<T>(store, &mut table, file, who, opts, |_| {}).await?;
+    crate::metrics::observe_operation(
+        &format!("import_{}", T::OBJECT),
+        started.elapsed(),
+        report.rows,
+    );
+    tracing::info!(
+        object = T::OBJECT,
+        rows = report.rows,
+        inserted = report.inserted,
+        updated = report.updated,
+        unchanged = report.unchanged,
+        dry_run = report.dry_run,
+        "registry import"
+    );
+    Ok(report)
 }
 
 /// Imports every row of `table` into the registry of `T`, all or nothing.

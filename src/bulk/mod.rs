@@ -15,4 +15,6 @@ pub mod schema;
 pub mod source;
 
 pub use crate::error::RowError;
-pub use import::{ImportError, ImportReport, Importer, Mode, Options, import};
+pub use import::{
+    ImportError, ImportReport, Importer, Mode, Options, import, import_upload, open_upload,
+};

@@ -487,6 +487,24 @@ impl Table {
             .unwrap_or_else(|| column_letters(index as u32))
     }
 
+    /// Every row: the header and the numbered data rows; `None` when the file is empty.
+    #[allow(clippy::type_complexity)]
+    pub fn read_all(
+        &mut self,
+    ) -> Result<Option<(Vec<String>, Vec<(u64, Vec<String>)>)>, SourceError> {
+        let mut cells = Vec::new();
+        let mut header = None;
+        let mut rows = Vec::new();
+        while let Some(row) = self.next_row(&mut cells)? {
+            if header.is_none() {
+                header = Some(cells.clone());
+            } else {
+                rows.push((row, cells.clone()));
+            }
+        }
+        Ok(header.map(|h| (h, rows)))
+    }
+
     /// Reads the next non-blank row into `cells` (trimmed); returns its row number.
     pub fn next_row(&mut self, cells: &mut Vec<String>) -> Result<Option<u64>, SourceError> {
         loop {

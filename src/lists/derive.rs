@@ -11,7 +11,7 @@ use crate::draw::sample::value_text;
 use crate::error::FieldError;
 use crate::store::audit;
 use crate::store::lists::{self as db, ListMeta, RowIn, RowOut};
-use crate::store::{Store, Tx, new_id, now};
+use crate::store::{Store, Tx, new_id};
 use serde_json::Value;
 use std::collections::HashSet;
 
@@ -77,7 +77,7 @@ async fn write(
         encoding: None,
         organization,
         created_by: who.sub.clone(),
-        created_at: now(),
+        created_at: tx.now(),
         deleted_by: None,
         deleted_at: None,
     };

@@ -3,6 +3,7 @@
 //! metadata, deleting an unused one. Rules on who may do what are in `tasks::policy`.
 
 pub mod derive;
+pub mod intake;
 
 use crate::bulk::RowError;
 use crate::bulk::import::MAX_REPORTED;
@@ -11,7 +12,7 @@ use crate::domain::Actor;
 use crate::domain::list::{self, ContentHash, ListColumn};
 use crate::store::audit;
 use crate::store::lists::{self as db, ListMeta, RowIn};
-use crate::store::{Store, new_id, now};
+use crate::store::{Store, new_id};
 use serde_json::Value;
 
 /// What the upload declares besides the file.
@@ -161,7 +162,7 @@ pub async fn upload(
         encoding: file.encoding.map(str::to_string),
         organization,
         created_by: who.sub.clone(),
-        created_at: now(),
+        created_at: store.now(),
         deleted_by: None,
         deleted_at: None,
     };
@@ -312,7 +313,8 @@ pub async fn delete(store: &Store, id: &str, who: &Actor) -> Result<i64, DeleteE
         return Err(DeleteError::NotFound(id.to_string()));
     }
     let tasks = db::uses(&mut *tx, id).await?;
-    if !tasks.is_empty() || !db::delete(&mut tx, id, &who.sub, &now()).await? {
+    let at = tx.now();
+    if !tasks.is_empty() || !db::delete(&mut tx, id, &who.sub, &at).await? {
         return Err(DeleteError::Used {
             list: id.to_string(),
             tasks,

@@ -5,6 +5,8 @@
 //! adapters over this module; it depends on neither.
 
 pub mod cache;
+pub mod coordinator;
+pub mod form;
 pub mod stats;
 pub mod view;
 

@@ -2,7 +2,7 @@
 //! appends one entry in the same transaction as the change itself, so a change without its
 //! entry (or an entry without its change) cannot exist.
 
-use super::{QueryBuilder, Tx, now};
+use super::{QueryBuilder, Tx};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyPool, Row};
@@ -80,7 +80,7 @@ pub async fn append(
         .await?;
     let mut entry = AuditEntry {
         seq: row.try_get("seq")?,
-        at: now(),
+        at: tx.now(),
         actor_sub: actor.sub.clone(),
         actor_role: actor.role.clone(),
         action: action.into(),

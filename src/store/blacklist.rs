@@ -1,8 +1,8 @@
 //! The blacklist's rows (issue 15 part 7): one row per listing with its current version;
 //! every version in `record_history` (object type `blacklist`).
 
+use super::Tx;
 use super::versioned::{COLUMNS, Versioned, decode, encode, history, versioned};
-use super::{Tx, now};
 use crate::domain::Actor;
 use crate::domain::blacklist::Listing;
 use crate::domain::result::ResultInput;
@@ -21,7 +21,7 @@ pub async fn save(
     actor: &Actor,
 ) -> Result<bool, sqlx::Error> {
     let data = encode(l)?;
-    let at = now();
+    let at = tx.now();
     let done = if version == 1 {
         sqlx::query(
             "INSERT INTO blacklist_entries (id, version, institution_id, task_id, state, listed_on, \

@@ -5,7 +5,7 @@
 //! whole import.
 
 use super::records::Record;
-use super::{Backend, Tx, dynamic, now};
+use super::{Backend, Tx, dynamic};
 use crate::domain::Actor;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -125,7 +125,7 @@ pub async fn write<T: Record>(
     if inserts.is_empty() && updates.is_empty() {
         return Ok(());
     }
-    let at = now();
+    let at = tx.now();
     let json = |w: &Write<'_, T>| super::records::encode(w.data);
     let insert_json: Vec<String> = inserts.iter().map(json).collect::<Result<_, _>>()?;
     let update_json: Vec<String> = updates.iter().map(json).collect::<Result<_, _>>()?;

@@ -2,8 +2,8 @@
 //! `version` and appends the version to `record_history`. The columns hold what lists
 //! filter on (region, state, due date, task); the rest is the stored JSON in `data`.
 
+use super::Tx;
 use super::versioned::{COLUMNS, Versioned, encode, history, versioned};
-use super::{Tx, now};
 use crate::domain::Actor;
 use crate::domain::clue::Clue;
 use sqlx::Row;
@@ -19,7 +19,7 @@ pub async fn save(
     actor: &Actor,
 ) -> Result<bool, sqlx::Error> {
     let data = encode(c)?;
-    let at = now();
+    let at = tx.now();
     let assigned = c
         .assigned_region
         .clone()

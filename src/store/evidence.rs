@@ -6,7 +6,7 @@
 //! is inserted in the same transaction as the reference. A crash between the file and
 //! the reference leaves an unreferenced file, never a reference without its bytes.
 
-use super::{Store, Tx, now};
+use super::{Store, Tx};
 use crate::domain::Actor;
 use anyhow::Context;
 use sqlx::Row;
@@ -188,7 +188,7 @@ pub async fn insert(
     .bind(media_type)
     .bind(filename)
     .bind(&actor.sub)
-    .bind(now())
+    .bind(tx.now())
     .execute(&mut **tx)
     .await?;
     Ok(())

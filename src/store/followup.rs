@@ -2,9 +2,9 @@
 //! major-case reports and the follow-up settings. Rectifications and referrals are
 //! versioned: each write bumps `version` and appends the version to `record_history`.
 
+use super::Tx;
 use super::versioned::Versioned;
 use super::versioned::{COLUMNS, decode, encode, history, versioned};
-use super::{Tx, now};
 use crate::domain::Actor;
 use crate::domain::rectification::Rectification;
 use crate::domain::referral::Referral;
@@ -21,7 +21,7 @@ pub async fn save_rectification(
     actor: &Actor,
 ) -> Result<bool, sqlx::Error> {
     let data = encode(r)?;
-    let at = now();
+    let at = tx.now();
     let done = if version == 1 {
         sqlx::query(
             "INSERT INTO rectifications (id, version, task_id, institution_id, state, due_date, \
@@ -127,7 +127,7 @@ pub async fn link_verification_task(
     )
     .bind(task_id)
     .bind(rectification_id)
-    .bind(now())
+    .bind(tx.now())
     .execute(&mut **tx)
     .await?;
     Ok(true)
@@ -177,7 +177,7 @@ pub async fn save_referral(
     actor: &Actor,
 ) -> Result<bool, sqlx::Error> {
     let data = encode(r)?;
-    let at = now();
+    let at = tx.now();
     let done = if version == 1 {
         sqlx::query(
             "INSERT INTO referrals (id, version, task_id, institution_id, recipient, status, \
@@ -364,7 +364,7 @@ pub async fn insert_major_case_report(
     .bind(institution_id)
     .bind(data)
     .bind(format!("{}:{}", actor.role, actor.sub))
-    .bind(now())
+    .bind(tx.now())
     .execute(&mut **tx)
     .await?;
     Ok(true)
@@ -388,7 +388,7 @@ pub async fn put_setting(
     value: &str,
     actor: &Actor,
 ) -> Result<(), sqlx::Error> {
-    let at = now();
+    let at = tx.now();
     sqlx::query("DELETE FROM followup_settings WHERE key = $1")
         .bind(key)
         .execute(&mut **tx)

@@ -46,7 +46,42 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 use std::time::Duration;
 
-pub type Tx = Transaction<'static, Any>;
+/// A write transaction that knows the service's clock: every timestamp it stores
+/// (`created_at`, `published_at`, an audit entry's `at`, …) is [`Tx::now`], read from the
+/// same clock as the deadlines, so under `--simulated-clock` a published result is dated
+/// on the simulated day it was published. It dereferences to the connection.
+pub struct Tx {
+    inner: Transaction<'static, Any>,
+    clock: crate::domain::Clock,
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.inner
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.inner.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.inner.rollback().await
+    }
+
+    /// The current time on the service's clock, as stored.
+    pub fn now(&self) -> String {
+        stored_time(self.clock.now())
+    }
+}
 
 /// What a storage operation can fail with (the database driver's error), named here so
 /// code outside `store` does not reach for the driver.
@@ -246,10 +281,19 @@ impl Store {
     /// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of one failing
     /// when it tries to upgrade a read lock.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
-        }
+        let inner = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(Tx {
+            inner,
+            clock: self.clock.clone(),
+        })
+    }
+
+    /// The current time on the service's clock, as stored (see [`Tx::now`]).
+    pub fn now(&self) -> String {
+        stored_time(self.clock.now())
     }
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
@@ -278,9 +322,16 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// The current time as stored: RFC 3339, UTC, milliseconds.
-pub fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+/// A time as stored: RFC 3339, UTC, milliseconds.
+pub fn stored_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// The system clock's time as stored, for what is about the real world rather than the
+/// service's day: a webhook delivery attempt (its receiver checks the signature's time
+/// against its own clock, and retries wait real time).
+pub fn system_now() -> String {
+    stored_time(chrono::Utc::now())
 }
 
 /// A fresh server-assigned identifier: UUIDv7, time-ordered and URL-safe.

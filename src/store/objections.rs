@@ -1,8 +1,8 @@
 //! Objections to published results (异议, issue 15 part 5). Versioned like the clues
 //! (each write appends to `record_history`); the filer's token is kept as its SHA-256.
 
+use super::Tx;
 use super::versioned::{COLUMNS, Versioned, encode, history, versioned};
-use super::{Tx, now};
 use crate::domain::Actor;
 use crate::domain::objection::Objection;
 use sqlx::Row;
@@ -18,7 +18,7 @@ pub async fn save(
     actor: &Actor,
 ) -> Result<bool, sqlx::Error> {
     let data = encode(o)?;
-    let at = now();
+    let at = tx.now();
     let done = if version == 1 {
         sqlx::query(
             "INSERT INTO objections (id, version, reference, task_id, institution_id, state, \

@@ -1,7 +1,7 @@
 //! Joint fieldwork: the inspection items of a task by department and institution kind,
 //! and each department's own, versioned part of an institution's result.
 
-use super::{QueryBuilder, Tx, dynamic, now};
+use super::{QueryBuilder, Tx, dynamic};
 use crate::domain::Actor;
 use crate::domain::registry::ItemInput;
 use crate::domain::result::ResultInput;
@@ -179,7 +179,7 @@ pub async fn insert_part(
     .bind(json)
     .bind(data.correction_reason.clone())
     .bind(&actor.sub)
-    .bind(now())
+    .bind(tx.now())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -194,7 +194,7 @@ pub async fn publish_parts(
     institutions: &[String],
 ) -> Result<u64, sqlx::Error> {
     let mut q = QueryBuilder::new("UPDATE result_parts SET published_at = ");
-    let at = q.text(now());
+    let at = q.text(tx.now());
     q.push(&at);
     let t = q.text(task_id);
     q.push(&format!(
@@ -299,4 +299,15 @@ impl super::Store {
         }
         Ok(out)
     }
+}
+
+/// Every department's code and Chinese name, inside a write transaction (a result's parts
+/// are combined under the names as they are then).
+pub async fn department_names(tx: &mut Tx) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query("SELECT code, name_zh FROM departments")
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("code")?, r.try_get("name_zh")?)))
+        .collect()
 }

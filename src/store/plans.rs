@@ -1,8 +1,8 @@
 //! Annual plans: the versioned plan record (through `records`), its state, the reasons of
 //! its amendments, and the task of each of its rounds.
 
+use super::Tx;
 use super::records::{RECORD_COLUMNS, Record, Stored, stored_from_row};
-use super::{Tx, now};
 use crate::domain::plan::{PlanInput, PlanState, StoredPlan};
 use sqlx::Row;
 
@@ -83,7 +83,7 @@ where
 }
 
 pub async fn publish(tx: &mut Tx, id: &str) -> Result<String, sqlx::Error> {
-    let at = now();
+    let at = tx.now();
     sqlx::query("UPDATE plans SET state = 'published', published_at = $1 WHERE id = $2")
         .bind(&at)
         .bind(id)
@@ -208,7 +208,7 @@ pub async fn insert_round_task(
     .bind(i64::from(round))
     .bind(task_id)
     .bind(plan_version)
-    .bind(now())
+    .bind(tx.now())
     .execute(&mut **tx)
     .await?;
     Ok(())

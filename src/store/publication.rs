@@ -1,6 +1,6 @@
 //! Publication (一公开): loaded calendars, the drawn list, and versioned results.
 
-use super::{QueryBuilder, Tx, dynamic, now};
+use super::{QueryBuilder, Tx, dynamic};
 use crate::domain::Actor;
 use crate::domain::result::ResultInput;
 use sqlx::{AnyPool, Row};
@@ -22,7 +22,7 @@ pub async fn save_calendar_year(
     data: &str,
     actor: &Actor,
 ) -> Result<i64, sqlx::Error> {
-    let at = now();
+    let at = tx.now();
     let current: Option<i64> = sqlx::query("SELECT version FROM calendar_years WHERE year = $1")
         .bind(year)
         .fetch_optional(&mut **tx)
@@ -202,7 +202,7 @@ pub async fn insert_result(
     .bind(json)
     .bind(data.correction_reason.clone())
     .bind(&actor.sub)
-    .bind(now())
+    .bind(tx.now())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -216,7 +216,7 @@ pub async fn publish_results(
     institutions: &[String],
 ) -> Result<u64, sqlx::Error> {
     let mut q = QueryBuilder::new("UPDATE inspection_results SET published_at = ");
-    let at = q.text(now());
+    let at = q.text(tx.now());
     q.push(&at);
     let t = q.text(task_id);
     q.push(&format!(

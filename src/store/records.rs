@@ -4,7 +4,7 @@
 //! they replace, so two coordinators editing one record cannot overwrite each other.
 
 use super::audit;
-use super::{Tx, new_id, now};
+use super::{Tx, new_id};
 use crate::domain::Actor;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -129,7 +129,7 @@ pub async fn insert<T: Record>(
     data: &T,
 ) -> Result<Stored<T>, sqlx::Error> {
     let id = new_id();
-    let at = now();
+    let at = tx.now();
     let json = encode(data)?;
     let cols = data.columns();
     let names: Vec<&str> = cols.iter().map(|(n, _)| *n).collect();
@@ -207,7 +207,7 @@ pub async fn update<T: Record>(
     if &current.data == data {
         return Ok(Update::Unchanged(current));
     }
-    let at = now();
+    let at = tx.now();
     let json = encode(data)?;
     let cols = data.columns();
     let sets: Vec<String> = cols

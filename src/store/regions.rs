@@ -2,7 +2,7 @@
 //! `domain::regions`). Each change bumps the row's version and keeps the new version in
 //! `record_history`, like the calendar years.
 
-use super::{Store, Tx, now};
+use super::{Store, Tx};
 use crate::domain::Actor;
 use sqlx::Row;
 
@@ -26,7 +26,7 @@ pub async fn save_region_name(
     name: &str,
     actor: &Actor,
 ) -> Result<i64, sqlx::Error> {
-    let at = now();
+    let at = tx.now();
     let current: Option<i64> = sqlx::query("SELECT version FROM region_names WHERE code = $1")
         .bind(code)
         .fetch_optional(&mut **tx)

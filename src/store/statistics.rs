@@ -1,7 +1,7 @@
 //! The rows the statistics (issue 15 part 6) are computed from, and the monthly
 //! submissions (frozen, hashed).
 
-use super::{Tx, now, prefix_upper_bound};
+use super::{Tx, prefix_upper_bound};
 use crate::domain::Actor;
 use crate::domain::result::ResultInput;
 use sqlx::Row;
@@ -160,7 +160,7 @@ pub async fn insert_submission(
     .bind(data)
     .bind(sha256)
     .bind(format!("{}:{}", actor.role, actor.sub))
-    .bind(at.unwrap_or_else(now))
+    .bind(at.unwrap_or_else(|| tx.now()))
     .execute(&mut **tx)
     .await?;
     Ok(true)

@@ -3,7 +3,7 @@
 //! (`… WHERE state = $expected`), so two concurrent calls can never both move a task.
 
 use super::records::stored_from_row;
-use super::{Param, QueryBuilder, Tx, dynamic, now};
+use super::{Param, QueryBuilder, Tx, dynamic};
 use crate::domain::Actor;
 use crate::domain::registry::InspectorInput;
 use crate::domain::stored::StoredTaskConfig;
@@ -86,7 +86,7 @@ pub async fn insert(
     config: &TaskInput,
 ) -> Result<TaskRow, sqlx::Error> {
     let id = super::new_id();
-    let at = now();
+    let at = tx.now();
     let json = serde_json::to_string(&StoredTaskConfig::from(config))
         .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     sqlx::query(
@@ -153,7 +153,7 @@ pub async fn transition(
     from: TaskState,
     to: TaskState,
 ) -> Result<bool, sqlx::Error> {
-    let at = now();
+    let at = tx.now();
     let stamp = match to {
         TaskState::Sealed => ", sealed_at = $4",
         TaskState::Drawn => ", drawn_at = $4",
@@ -274,7 +274,7 @@ pub async fn commit(
     )
     .bind(commitment)
     .bind(&actor.sub)
-    .bind(now())
+    .bind(tx.now())
     .bind(task_id)
     .bind(source)
     .execute(&mut **tx)
@@ -296,7 +296,7 @@ pub async fn reveal(
     )
     .bind(value)
     .bind(&actor.sub)
-    .bind(now())
+    .bind(tx.now())
     .bind(task_id)
     .bind(source)
     .execute(&mut **tx)
@@ -492,11 +492,11 @@ pub async fn insert_replacement(
     .bind(&r.r#in)
     .bind(&r.reason)
     .bind(&actor.sub)
-    .bind(now())
+    .bind(tx.now())
     .execute(&mut **tx)
     .await?;
     sqlx::query("UPDATE tasks SET version = version + 1, updated_at = $1 WHERE id = $2")
-        .bind(now())
+        .bind(tx.now())
         .bind(task_id)
         .execute(&mut **tx)
         .await?;
@@ -609,7 +609,7 @@ pub async fn keep_draw_answer(
     .bind(task_id)
     .bind(key)
     .bind(body)
-    .bind(now())
+    .bind(tx.now())
     .execute(&mut **tx)
     .await?;
     draw_answer(tx, task_id, key)

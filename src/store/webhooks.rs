@@ -139,7 +139,9 @@ pub async fn enqueue(
         .bind(d.task_id)
         .bind(d.occurred_at)
         .bind(payload(&id, &hook))
-        .bind(d.occurred_at)
+        // Due at once on the worker's clock (the system's), whatever day the service's
+        // clock says the event occurred.
+        .bind(super::system_now())
         .execute(&mut **tx)
         .await?;
     }

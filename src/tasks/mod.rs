@@ -1313,6 +1313,46 @@ pub async fn bundle2(db: &Store, task: &TaskRow, public: bool) -> TaskResult<Opt
     .map_err(|e| TaskError::Internal(e.into()))?
 }
 
+/// The verifiable bundle of a drawn task (suiji-draw/1 or /2) as canonical JSON bytes, the
+/// auditor's form; refused while the task has no draw.
+pub async fn bundle(db: &Store, task: &TaskRow) -> TaskResult<Vec<u8>> {
+    let bytes = if task.config.protocol() == Protocol::V2 {
+        bundle2(db, task, false).await?
+    } else {
+        bundle1(db, task).await?
+    };
+    bytes.ok_or_else(|| TaskError::WrongState {
+        detail: format!("task {} has no draw yet (it is {})", task.id, task.state),
+        current: task.state,
+    })
+}
+
+/// The suiji-draw/1 bundle: the stored snapshot, the revealed values, the result and the
+/// replacements; `None` before the draw.
+async fn bundle1(db: &Store, task: &TaskRow) -> TaskResult<Option<Vec<u8>>> {
+    let mut conn = db.read().await?;
+    let Some(record) = store::load_draw(&mut conn, &task.id).await? else {
+        return Ok(None);
+    };
+    let entropy: Vec<EntropyValue> = store::entropy(&mut *conn, &task.id)
+        .await?
+        .into_iter()
+        .filter_map(|e| {
+            e.value.map(|value| EntropyValue {
+                source: e.source,
+                value,
+            })
+        })
+        .collect();
+    drop(conn);
+    tokio::task::spawn_blocking(move || {
+        draw::bundle(record.snapshot, entropy, record.result, record.replacements).canonical_bytes()
+    })
+    .await
+    .map(Some)
+    .map_err(|e| TaskError::Internal(e.into()))
+}
+
 /// What sealing announces, public before any value can be revealed (issue 11, #6).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Announcement {

@@ -512,3 +512,47 @@ pub fn credit_export(who: &Principal) -> Result<(), TaskError> {
         )
     })
 }
+
+/// Who a verified token acts as: a coordinator of a department that is not registered
+/// acts for nobody; an organization named by the token must exist and belong to the
+/// token's department, and narrows the caller to its jurisdiction (a department's
+/// default organization, everywhere, leaves it `None`).
+pub async fn acting(
+    db: &crate::store::Store,
+    mut principal: Principal,
+    org: Option<String>,
+) -> Result<Principal, TaskError> {
+    if let Some(d) = &principal.department
+        && !db.department_exists(d.as_str()).await?
+    {
+        return Err(TaskError::Forbidden(format!(
+            "the token names department {d}, which is not registered"
+        )));
+    }
+    if let (Some(code), Some(d)) = (org, &principal.department) {
+        let Some(o) = db.organization(&code).await? else {
+            return Err(TaskError::Forbidden(format!(
+                "the token names organization {code}, which is not registered"
+            )));
+        };
+        if &o.data.department != d {
+            return Err(TaskError::Forbidden(format!(
+                "the token's organization {code} belongs to department {}, not to the token's department {d}",
+                o.data.department
+            )));
+        }
+        if !o.data.region_prefix.is_empty() {
+            principal.organization = Some(o.data.jurisdiction());
+        }
+    }
+    Ok(principal)
+}
+
+/// Reading the records a sample drew, with their ids: auditors, and the task's lead (as
+/// for [`lead`]).
+pub fn read_task_records(who: &Principal, task: &TaskInput) -> Result<(), TaskError> {
+    if who.role == Role::Auditor {
+        return Ok(());
+    }
+    lead(who, task)
+}

@@ -18,7 +18,6 @@ use crate::store::parts::{self, ItemCard, PartRow};
 use crate::store::publication as results_store;
 use crate::store::tasks::TaskRow;
 use crate::store::{Store, Tx, audit};
-use sqlx::Row;
 
 /// The departments of a task, lead first as configured.
 pub fn departments(cfg: &TaskInput) -> Vec<String> {
@@ -88,15 +87,6 @@ pub struct PartRecorded {
     pub combined_version: Option<i64>,
     /// Departments of the task whose part for this institution is still missing.
     pub missing: Vec<String>,
-}
-
-async fn department_names(tx: &mut Tx) -> TaskResult<Vec<(String, String)>> {
-    Ok(sqlx::query("SELECT code, name_zh FROM departments")
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get("code")?, r.try_get("name_zh")?)))
-        .collect::<Result<_, sqlx::Error>>()?)
 }
 
 /// Records one department's part of the result for one drawn institution (admin or a
@@ -198,7 +188,7 @@ async fn combine_parts(
     {
         return Ok(None);
     }
-    let names = department_names(tx).await?;
+    let names = parts::department_names(tx).await?;
     let ordered: Vec<(String, String, ResultInput)> = all
         .iter()
         .filter_map(|d| {

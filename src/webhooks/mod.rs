@@ -11,7 +11,7 @@
 use crate::auth::{Principal, Role};
 use crate::domain::DepartmentCode;
 use crate::store::webhooks::{self as store, NewDelivery, WebhookRow};
-use crate::store::{Store, Tx, audit, now};
+use crate::store::{Store, Tx, audit};
 use crate::tasks::{TaskError, TaskResult};
 use hmac::{KeyInit, Mac};
 use serde::{Deserialize, Serialize};
@@ -248,7 +248,7 @@ pub async fn create(db: &Store, who: &Principal, input: &WebhookInput) -> TaskRe
         ));
     }
     let secret = c.secret.unwrap_or_else(generate_secret);
-    let at = now();
+    let at = db.now();
     let mut tx = db.begin().await?;
     let id = store::insert(
         &mut tx,
@@ -321,7 +321,8 @@ pub async fn delete(db: &Store, who: &Principal, id: &str) -> TaskResult<()> {
         return Err(TaskError::NotFound(format!("webhook {id} is deleted")));
     }
     let mut tx = db.begin().await?;
-    if store::delete(&mut tx, id, &who.actor(), &now()).await? {
+    let at = tx.now();
+    if store::delete(&mut tx, id, &who.actor(), &at).await? {
         audit::append(
             &mut tx,
             &who.actor(),
@@ -481,7 +482,7 @@ async fn send_one(db: &Store, client: &reqwest::Client, s: &Settings) -> anyhow:
     db.record_attempt(
         &d.id,
         attempt,
-        &now(),
+        &crate::store::system_now(),
         status,
         error.as_deref(),
         delivered,

@@ -92,8 +92,8 @@ async fn targeted(app: &TestApp, clock: &suiji::domain::Clock, named: &[String])
 /// The seed 003 county with two published tasks, on a clock at 2023-09-15: a random one
 /// (5 drawn: one problem with 800 yuan recovered, one penalised 500 yuan and referred to
 /// the police) and a targeted one (3 named: one problem with 1,100 yuan recovered, 100 of
-/// it liquidated damages). Results are stamped published on the wall clock (as the
-/// service does: see the report), after their deadline of 2023-09-28.
+/// it liquidated damages). Results are stamped published on the service's clock (the
+/// simulated 2023-09-15), before their deadline of 2023-09-28.
 pub struct Published {
     pub app: TestApp,
     pub clock: suiji::domain::Clock,
@@ -197,13 +197,14 @@ async fn public_statistics_count_published_data_and_equal_the_summary() {
     assert_eq!(t["funds_recovered_fen"], 190_000, "{s}");
     assert_eq!(t["fund_principal_fen"], 180_000, "{s}");
     assert_eq!(t["penalty_fen"], 50_000, "{s}");
-    // Both tasks' results carry a publication time after 2023-09-28: late.
+    // Both tasks' results were published on 2023-09-15 by the service's clock, before
+    // their deadline of 2023-09-28: on time.
     assert_eq!(
         (&t["tasks_on_time"], &t["tasks_late"], &t["tasks_pending"]),
-        (&json!(0), &json!(2), &json!(0)),
+        (&json!(2), &json!(0), &json!(0)),
         "{s}"
     );
-    assert_eq!(t["on_time_share"], "0.0000");
+    assert_eq!(t["on_time_share"], "1.0000");
     // The same figures as the authenticated summary, in total and for each county.
     let admin = app.admin();
     let sum = app
@@ -289,8 +290,12 @@ async fn public_statistics_count_published_data_and_equal_the_summary() {
         .expect(200)
         .body;
     assert_eq!(
-        (&s["total"]["tasks_late"], &s["total"]["tasks_pending"]),
-        (&json!(3), &json!(0)),
+        (
+            &s["total"]["tasks_on_time"],
+            &s["total"]["tasks_late"],
+            &s["total"]["tasks_pending"]
+        ),
+        (&json!(2), &json!(1), &json!(0)),
         "{s}"
     );
     assert_eq!(s["as_of"], "2023-10-20");
@@ -763,7 +768,7 @@ async fn the_credit_publicity_export_is_keyed_by_credit_code_and_logged() {
     );
     let targeted = records.iter().filter(|r| &r[3] == "定向检查").count();
     assert_eq!(targeted, 3);
-    // Nothing published since tomorrow (China time) … as far as the wall clock goes.
+    // Nothing published since 2100-01-01: an empty file, still logged.
     let (h2, b2) = app
         .download(
             "/api/v1/exports/credit-publicity?since=2100-01-01&format=xlsx",
