@@ -400,6 +400,7 @@ pub async fn pool(
                 RecordStratum {
                     cap: None,
                     group: None,
+                    trees: None,
                     stratum: s.id.clone(),
                     conditions: s
                         .records
