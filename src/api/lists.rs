@@ -500,14 +500,15 @@ async fn task_records(
         .snapshot
         .strata
         .iter()
-        .map(|st| {
+        .enumerate()
+        .map(|(si, st)| {
             let drawn = bundle
                 .result
                 .selections
                 .iter()
                 .filter(|s| s.stratum == st.id)
                 .count() as u64;
-            let size = st.members.len() as u64;
+            let size = crate::draw::tree::stratum_members(&bundle.snapshot, si);
             StratumCount {
                 stratum: st.id.clone(),
                 size,

@@ -336,6 +336,23 @@ pub fn is_tree(records: Option<&Records>) -> bool {
     records.is_some_and(|r| r.strata.iter().any(|s| s.trees.is_some()))
 }
 
+/// How many members stratum `si` of a records snapshot has: listed, or the sum of its
+/// trees' sizes in tree form.
+pub fn stratum_members(snapshot: &super::v2::Snapshot2, si: usize) -> u64 {
+    let trees = snapshot
+        .records
+        .as_ref()
+        .and_then(|r| r.strata.get(si))
+        .and_then(|r| r.trees.as_ref());
+    match trees {
+        Some(t) => t.iter().map(|t| t.size).sum(),
+        None => snapshot
+            .strata
+            .get(si)
+            .map_or(0, |s| s.members.len() as u64),
+    }
+}
+
 /// The B.18 structure rules of a tree-form `records` against the snapshot's strata.
 pub fn validate_tree(strata: &[Stratum], records: &Records) -> Vec<String> {
     let mut out = Vec::new();

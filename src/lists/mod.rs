@@ -3,6 +3,7 @@
 //! metadata, deleting an unused one. Rules on who may do what are in `tasks::policy`.
 
 pub mod derive;
+pub mod tree;
 
 use crate::bulk::RowError;
 use crate::bulk::import::MAX_REPORTED;
@@ -364,6 +365,7 @@ pub async fn pool(
     tx: &mut Tx,
     cfg: &TaskInput,
     list_id: &str,
+    tree_rows: u64,
 ) -> TaskResult<(Vec<Vec<(String, String)>>, Records)> {
     let meta = db::get(&mut **tx, list_id)
         .await?
@@ -441,6 +443,22 @@ pub async fn pool(
             )
         })
         .collect();
+    // A large list: the tree form (B.18), streamed, nothing per record kept.
+    if records.list_rows > tree_rows {
+        let salt = salt.to_vec();
+        let records = tree::seal(
+            tx,
+            cfg,
+            list_id,
+            &meta.columns,
+            &salt,
+            records,
+            &order,
+            &extra,
+        )
+        .await?;
+        return Ok((vec![Vec::new(); cfg.strata.len()], records));
+    }
     type Member = (String, Option<String>, Option<String>);
     let mut found: Vec<Vec<Member>> = vec![Vec::new(); cfg.strata.len()];
     db::each_row(&mut **tx, list_id, |row| {
