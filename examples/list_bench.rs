@@ -1,8 +1,9 @@
 //! A bill list at scale over the real API (issue 14): generate `N` settlement bills as CSV
 //! (streamed to a temporary file), upload them (`POST /api/v1/lists`, streamed from the file),
-//! then a 200-bill sample (a fixed count over the whole list) and a per-category sample
-//! (100 per category), each sealed and drawn, with the time of each step. Peak memory:
-//! run under `/usr/bin/time -v`.
+//! then a 200-bill sample (a fixed count over the whole list) and a nested sample (10 bills
+//! of each of 门慢 and 门特 in each of 10 institutions, at most 2 per disease), each sealed
+//! and drawn, with the time of each step. Lists above 100,000 bills are sampled in the
+//! tree form (B.18). Peak memory: run under `/usr/bin/time -v`.
 //!
 //! ```text
 //! cargo run --release --example list_bench -- 10000000          # SQLite in a temp dir
@@ -194,22 +195,34 @@ async fn main() -> anyhow::Result<()> {
         )
         .await?;
     seal_and_draw(&api, t200["id"].as_str().context("id")?, "200 bills").await?;
-    let strata: Vec<Value> = CATEGORIES[..4]
+    // Nested (B.16): in each of 10 institutions, 10 bills of each of 门慢 and 门特, at most
+    // 2 per disease.
+    let institutions: Vec<String> = (0..10).map(|i| format!("I{i:03}")).collect();
+    let strata: Vec<Value> = CATEGORIES[..2]
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            json!({"id": format!("c{i}"), "records": {"category": [c]},
-                              "ratio": {"num": 0, "den": 1}, "min": 100, "max": 100})
+            json!({"id": format!("n{i}"), "records": {"category": [c], "institution": institutions},
+                   "group_by": "institution", "cap": {"column": "disease", "max": 2},
+                   "ratio": {"num": 0, "den": 1}, "min": 10, "max": 10})
         })
         .collect();
-    let tcat = api
+    let tnested = api
         .post(
             "/tasks",
-            task("100 per category", Value::Array(strata)),
+            task(
+                "nested: 10 per category in 10 institutions",
+                Value::Array(strata),
+            ),
             201,
         )
         .await?;
-    seal_and_draw(&api, tcat["id"].as_str().context("id")?, "100 per category").await?;
+    seal_and_draw(
+        &api,
+        tnested["id"].as_str().context("id")?,
+        "nested 10 x 2 x 10, at most 2 per disease",
+    )
+    .await?;
     let _ = stop.send(());
     server.await??;
     Ok(())

@@ -14,6 +14,11 @@
 //! `11-v2-records-cap.*` (B.15, B.16): a list of 120 patients in 4 institutions; stratum `a`
 //! draws 6 门慢 patients with at most 2 per disease, stratum `b` draws 3 门特 patients in
 //! each of institutions I1 and I3 with at most 1 per disease.
+//!
+//! `12-v2-records-tree.*` (B.18, the tree form): 40 patients; stratum `a` draws 3 门慢
+//! patients, `b` 6 门特 patients with at most 1 per disease, `c` 2 patients of 国谈药 or
+//! 双通道 in each institution; the bundle discloses only the considered members, with
+//! paths. `12-v2-records-tree.badpath.json` is its twin with one path entry changed.
 
 use std::fs;
 
@@ -92,6 +97,7 @@ fn main() {
             .map(|(i, c)| RecordStratum {
                 cap: None,
                 group: None,
+                trees: None,
                 stratum: format!("c{i}"),
                 conditions: vec![Condition {
                     column: "category".into(),
@@ -169,6 +175,7 @@ fn main() {
     fs::write(format!("{DIR}/10-v2-records.list.csv"), csv()).unwrap();
     fs::write(format!("{DIR}/10-v2-records.salt"), format!("{salt}\n")).unwrap();
     capped_and_nested();
+    tree_form();
 }
 
 /// The list of vector 11: (id, [category, disease, institution]).
@@ -224,6 +231,7 @@ fn capped_and_nested() {
                 conditions: vec![cond("category", &["门慢"])],
                 cap: None,
                 group: None,
+                trees: None,
             },
             RecordStratum {
                 stratum: "b".into(),
@@ -233,6 +241,7 @@ fn capped_and_nested() {
                 ],
                 cap: None,
                 group: None,
+                trees: None,
             },
         ],
     };
@@ -372,4 +381,192 @@ fn capped_and_nested() {
     }
     fs::write(format!("{DIR}/11-v2-records-cap.list.csv"), csv).unwrap();
     fs::write(format!("{DIR}/11-v2-records-cap.salt"), format!("{salt}\n")).unwrap();
+}
+
+/// The list of vector 12: (id, [category, disease, institution]).
+fn list12() -> Vec<(String, Vec<Value>)> {
+    (0..40u64)
+        .map(|i| {
+            (
+                format!("R{i:04}"),
+                vec![
+                    Value::from(CATEGORIES[(i % 4) as usize]),
+                    Value::from(format!("D{}", if i % 3 == 0 { 0 } else { i % 7 })),
+                    Value::from(format!("I{}", i / 3 % 3)),
+                ],
+            )
+        })
+        .collect()
+}
+
+/// Vector 12: the tree form (B.18) of a plain, a capped and a nested stratum.
+fn tree_form() {
+    use suiji::draw::sample::{Grouping, ValueCap, value_hash, value_text};
+    use suiji::draw::tree::{Hash, Sealer, disclose_subtree, unhex};
+    let salt = sha256_hex(b"salt of the B.18 vector");
+    let salt_bytes = hex::decode(&salt).unwrap();
+    let cols = parse_columns("category:text,disease:text,institution:text", "patient_id").unwrap();
+    let mut content = ContentHash::new("patient_id", &cols);
+    for (id, v) in list12() {
+        content.row(&id, &v);
+    }
+    let cond = |column: &str, values: &[&str]| Condition {
+        column: column.into(),
+        values: values.iter().map(|v| (*v).to_owned()).collect(),
+    };
+    let rstratum = |id: &str, conditions: Vec<Condition>| RecordStratum {
+        stratum: id.into(),
+        conditions,
+        cap: None,
+        group: None,
+        trees: None,
+    };
+    let mut records = Records {
+        list_sha256: content.finish(),
+        list_rows: 40,
+        id_column: "patient_id".into(),
+        columns: cols
+            .iter()
+            .map(|c| RecordColumn {
+                name: c.name.clone(),
+                kind: serde_json::to_value(c.kind)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            })
+            .collect(),
+        salt_commitment: salt_commitment(&salt_bytes),
+        derivation: None,
+        strata: vec![
+            rstratum("a", vec![cond("category", &["门慢"])]),
+            rstratum("b", vec![cond("category", &["门特"])]),
+            rstratum("c", vec![cond("category", &["双通道", "国谈药"])]),
+        ],
+    };
+    records.strata[1].cap = Some(ValueCap {
+        column: "disease".into(),
+        max: 1,
+        values: Vec::new(),
+    });
+    records.strata[2].group = Some(Grouping {
+        column: "institution".into(),
+        values: Vec::new(),
+    });
+    let matcher = Matcher::new(&records).unwrap();
+    // (member, cap value, group value) per record that belongs to a stratum, by member hash.
+    type Row = ([u8; 32], usize, Option<[u8; 32]>, Option<[u8; 32]>);
+    let mut rows: Vec<Row> = Vec::new();
+    for (id, v) in list12() {
+        if let Some(s) = matcher.stratum_of(&v) {
+            let h = |c: &str, x: &Value| unhex(&value_hash(&salt_bytes, c, &value_text(x)));
+            rows.push((
+                unhex(&member_hash(&salt_bytes, &id)).unwrap(),
+                s,
+                (s == 1).then(|| h("disease", &v[1]).unwrap()),
+                (s == 2).then(|| h("institution", &v[2]).unwrap()),
+            ));
+        }
+    }
+    rows.sort();
+    let mut sealer = Sealer::new(vec![false, false, true]);
+    for (m, s, cap, group) in &rows {
+        sealer
+            .push(*s, m, group.as_ref(), cap.as_ref())
+            .expect("ascending");
+    }
+    for (rs, trees) in records.strata.iter_mut().zip(sealer.finish()) {
+        rs.trees = Some(trees);
+    }
+    let strata: Vec<Stratum> = [("a", 3), ("b", 6), ("c", 2)]
+        .into_iter()
+        .map(|(id, k)| Stratum {
+            id: id.into(),
+            ratio: Ratio { num: 0, den: 1 },
+            min: k,
+            max: Some(k),
+            members: Vec::new(),
+        })
+        .collect();
+    let snapshot = Snapshot2 {
+        spec: SPEC2.to_owned(),
+        task_id: "T2-12-records-tree".into(),
+        lead_department: None,
+        cross_region: false,
+        max_assignments_per_inspector: None,
+        reveal_deadline: 1692795600,
+        strata,
+        departments: Vec::new(),
+        conflicts_root: conflicts_root(&[]),
+        exclusions: Vec::new(),
+        entropy_plan: vec![PlanEntry2 {
+            source: suiji::draw::quicknet::SOURCE.to_owned(),
+            commitment: None,
+            round: Some(ROUND),
+            note: None,
+        }],
+        records: Some(records),
+    };
+    let entropy = Entropy2 {
+        reveals: Vec::new(),
+        forfeited: Vec::new(),
+        beacon: Some(Beacon {
+            round: ROUND,
+            signature: SIG.to_owned(),
+        }),
+    };
+    let seed = seed_of(&snapshot, &entropy).expect("seed");
+    let mut members = Vec::new();
+    for (si, st) in snapshot.strata.iter().enumerate() {
+        let rs = &snapshot.records.as_ref().unwrap().strata[si];
+        type Leaves = Vec<(Hash, Option<Hash>)>;
+        let mut groups: std::collections::BTreeMap<Option<Hash>, Leaves> =
+            std::collections::BTreeMap::new();
+        for (m, s, cap, group) in &rows {
+            if *s == si {
+                groups.entry(*group).or_default().push((*m, *cap));
+            }
+        }
+        for (g, leaves) in groups {
+            let g = g.map(hex::encode);
+            members.extend(disclose_subtree(
+                &seed,
+                st,
+                g.as_deref(),
+                rs.cap.as_ref().map(|c| c.max),
+                &leaves,
+            ));
+        }
+    }
+    let result = draw2_tree(&snapshot, &entropy, &members).expect("draw");
+    let mut bundle = auditor_bundle(snapshot, Vec::new(), entropy, result, Vec::new());
+    bundle.members = Some(members);
+    verify2(&bundle).unwrap();
+    let mut s = serde_json::to_string_pretty(&bundle).unwrap();
+    s.push('\n');
+    fs::write(format!("{DIR}/12-v2-records-tree.json"), s).unwrap();
+    // The tampered twin: one path entry of the last disclosed member changed.
+    let mut bad = bundle.clone();
+    let m = bad.members.as_mut().unwrap().last_mut().unwrap();
+    let p = m.path.first_mut().expect("a path");
+    *p = sha256_hex(p.as_bytes());
+    assert!(verify2(&bad).is_err());
+    let mut s = serde_json::to_string_pretty(&bad).unwrap();
+    s.push('\n');
+    fs::write(format!("{DIR}/12-v2-records-tree.badpath.json"), s).unwrap();
+    let mut csv = String::from("patient_id,category,disease,institution\n");
+    for (id, v) in list12() {
+        csv.push_str(&format!(
+            "{id},{},{},{}\n",
+            v[0].as_str().unwrap(),
+            v[1].as_str().unwrap(),
+            v[2].as_str().unwrap()
+        ));
+    }
+    fs::write(format!("{DIR}/12-v2-records-tree.list.csv"), csv).unwrap();
+    fs::write(
+        format!("{DIR}/12-v2-records-tree.salt"),
+        format!("{salt}\n"),
+    )
+    .unwrap();
 }

@@ -212,7 +212,8 @@ impl Application {
         let store = Store::open(&config.database_url)
             .await?
             .with_clock(config.clock.clone())
-            .with_yearly_cap(config.yearly_cap);
+            .with_yearly_cap(config.yearly_cap)
+            .with_record_tree_rows(config.record_tree_rows);
         let (secret, created) = config.secret(true)?;
         if let Some(path) = created {
             tracing::warn!(

@@ -79,6 +79,12 @@ pub struct Config {
     #[arg(long, env = "SUIJI_YEARLY_CAP", default_value = "")]
     pub yearly_cap: crate::plans::caps::YearlyCap,
 
+    /// A sample over a record list of more than this many records is sealed in the tree
+    /// form (docs/draw-spec.md B.18): each stratum commits to its members by a Merkle root,
+    /// and the bundle discloses only the members the draw considered.
+    #[arg(long, env = "SUIJI_RECORD_TREE_ROWS", default_value_t = 100_000)]
+    pub record_tree_rows: u64,
+
     /// The issuing authority shown on the portal (发布机关), e.g. 某市医疗保障局.
     #[arg(long, env = "SUIJI_AUTHORITY", default_value = "")]
     pub authority: String,
@@ -164,6 +170,7 @@ impl Config {
             authority: String::new(),
             contact: String::new(),
             yearly_cap: Default::default(),
+            record_tree_rows: 100_000,
             simulated_clock: None,
             clock: crate::domain::Clock::system(),
         }

@@ -99,11 +99,20 @@ async fn every_vector_verifies_and_every_tampered_twin_fails_in_the_browser() {
         pages.push((format!("{base}/verify?bundle=/vectors/{n}{prev}"), None));
     }
     // Samples of records (B.12, B.15, B.16): caps and groups recomputed in the browser.
-    for n in ["10-v2-records.json", "11-v2-records-cap.json"] {
+    // The tree form (B.18): paths and the draw over indices, and a changed path refused.
+    for n in [
+        "10-v2-records.json",
+        "11-v2-records-cap.json",
+        "12-v2-records-tree.json",
+    ] {
         pages.push((format!("{base}/verify?bundle=/vectors/records/{n}"), None));
     }
     pages.push((
         format!("{base}/verify?bundle=/vectors/records/11-v2-records-cap.uncapped.json"),
+        Some("selection".to_owned()),
+    ));
+    pages.push((
+        format!("{base}/verify?bundle=/vectors/records/12-v2-records-tree.badpath.json"),
         Some("selection".to_owned()),
     ));
     for (n, e) in &expected {

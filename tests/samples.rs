@@ -218,3 +218,116 @@ fn a_draw_that_ignores_the_caps_and_groups_fails_at_selection() {
     let e = suiji::draw::v2::verify2(&b).unwrap_err();
     assert_eq!(e.step.name(), "selection", "{e:?}");
 }
+
+/// Vector 12 (B.18): the tree form of a plain, a capped and a nested stratum.
+fn load12(name: &str) -> (Bundle2, Vec<u8>) {
+    let bytes = std::fs::read(format!("{DIR}/{name}")).unwrap();
+    let AnyBundle::V2(b) = parse_bundle(&bytes).unwrap() else {
+        panic!("a /2 bundle")
+    };
+    let salt = std::fs::read_to_string(format!("{DIR}/12-v2-records-tree.salt")).unwrap();
+    (*b, hex::decode(salt.trim()).unwrap())
+}
+
+#[test]
+fn the_tree_form_vector_verifies_with_and_without_its_list() {
+    let (b, salt) = load12("12-v2-records-tree.json");
+    suiji::draw::v2::verify2(&b).unwrap();
+    let list = Path::new(DIR).join("12-v2-records-tree.list.csv");
+    check(&b, &list, &salt).unwrap();
+    // No member listed in the snapshot; the disclosed ones are those the draw considered,
+    // more than it took where the cap skipped some.
+    assert!(b.snapshot.strata.iter().all(|s| s.members.is_empty()));
+    let members = b.members.as_ref().unwrap();
+    assert!(members.len() > b.result.selections.len());
+    // The drawn records respect the cap (one per disease in b) and the groups (2 per
+    // institution in c), seen through the list.
+    let text = std::fs::read_to_string(&list).unwrap();
+    let by_member: std::collections::HashMap<String, Vec<String>> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let cells: Vec<String> = l.split(',').map(str::to_owned).collect();
+            (member_hash(&salt, &cells[0]), cells)
+        })
+        .collect();
+    let mut diseases = std::collections::HashSet::new();
+    let mut per_inst = std::collections::HashMap::<String, u64>::new();
+    for s in &b.result.selections {
+        let r = &by_member[&s.institution];
+        match s.stratum.as_str() {
+            "a" => assert_eq!(r[1], "门慢"),
+            "b" => {
+                assert_eq!(r[1], "门特");
+                assert!(diseases.insert(r[2].clone()), "one per disease");
+            }
+            _ => *per_inst.entry(r[3].clone()).or_default() += 1,
+        }
+    }
+    assert_eq!(diseases.len(), 6);
+    assert_eq!(per_inst.len(), 3);
+    assert!(per_inst.values().all(|&n| n == 2));
+    let text = std::fs::read_to_string(format!("{DIR}/12-v2-records-tree.json")).unwrap();
+    assert!(!text.contains("R00"));
+}
+
+#[test]
+fn a_tampered_tree_form_bundle_is_refused() {
+    let (bad, salt) = load12("12-v2-records-tree.badpath.json");
+    let e = suiji::draw::v2::verify2(&bad).unwrap_err();
+    assert_eq!(e.step.name(), "selection", "{e:?}");
+    assert!(e.reason.contains("path"), "{e:?}");
+    let (b, _) = load12("12-v2-records-tree.json");
+    // A swapped member: the path no longer leads to the root.
+    let mut t = b.clone();
+    let ms = t.members.as_mut().unwrap();
+    let other = ms[1].member.clone();
+    ms[0].member = other;
+    let e = suiji::draw::v2::verify2(&t).unwrap_err();
+    assert_eq!(e.step.name(), "selection", "{e:?}");
+    // A considered member withheld: named by its index.
+    let mut t = b.clone();
+    t.members.as_mut().unwrap().remove(0);
+    let e = suiji::draw::v2::verify2(&t).unwrap_err();
+    assert!(e.reason.contains("not disclosed"), "{e:?}");
+    // The members dropped altogether; or given to a list-form bundle.
+    let mut t = b.clone();
+    t.members = None;
+    assert_eq!(
+        suiji::draw::v2::verify2(&t).unwrap_err().step.name(),
+        "bundle"
+    );
+    let (b10, _) = load();
+    let mut t = b10.clone();
+    t.members = Some(Vec::new());
+    assert_eq!(
+        suiji::draw::v2::verify2(&t).unwrap_err().step.name(),
+        "bundle"
+    );
+    // The auditor: another salt's roots differ; a changed root changes the pool hash.
+    let list = Path::new(DIR).join("12-v2-records-tree.list.csv");
+    let mut t = b.clone();
+    t.snapshot.records.as_mut().unwrap().strata[2]
+        .trees
+        .as_mut()
+        .unwrap()[1]
+        .size += 1;
+    let e = check(&t, &list, &salt).unwrap_err();
+    assert!(e.contains("stratum c"), "{e}");
+    // (More members than the list has records: malformed.)
+    assert_eq!(
+        suiji::draw::v2::verify2(&t).unwrap_err().step.name(),
+        "snapshot"
+    );
+    let mut t = b.clone();
+    t.snapshot.records.as_mut().unwrap().strata[0]
+        .trees
+        .as_mut()
+        .unwrap()[0]
+        .root = "0".repeat(64);
+    assert_eq!(
+        suiji::draw::v2::verify2(&t).unwrap_err().step.name(),
+        "pool_hash"
+    );
+    assert!(check(&t, &list, &salt).unwrap_err().contains("stratum a"));
+}

@@ -22,6 +22,7 @@ pub mod sample;
 pub mod seed;
 pub mod snapshot;
 pub mod team_range;
+pub mod tree;
 pub mod v2;
 pub mod verify;
 

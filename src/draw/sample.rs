@@ -48,6 +48,10 @@ pub struct RecordStratum {
     /// Absent when unused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<Grouping>,
+    /// Tree form (B.18): the stratum's members committed by Merkle roots, one subtree for
+    /// the stratum or one per group. Absent in the list form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trees: Option<Vec<super::tree::Subtree>>,
 }
 
 /// A per-value cap (B.15): `values[i]` is the value hash ([`value_hash`]) of the stratum's
@@ -169,6 +173,21 @@ impl CanonicalJson for Records {
             }
             w.key("stratum");
             w.str(&s.stratum);
+            if let Some(trees) = &s.trees {
+                w.key("trees");
+                w.begin_array();
+                for t in trees {
+                    w.begin_object();
+                    w.key("group");
+                    w.opt_str(t.group.as_deref());
+                    w.key("root");
+                    w.str(&t.root);
+                    w.key("size");
+                    w.u64(t.size);
+                    w.end_object();
+                }
+                w.end_array();
+            }
             w.key("where");
             w.begin_array();
             for c in &s.conditions {
@@ -312,6 +331,8 @@ where
             )
         })
         .collect();
+    let tree = super::tree::is_tree(Some(records));
+    let mut leaves = super::tree::ListLeaves::new(records.strata.len());
     let mut content = ContentHash::new(&records.id_column, &columns);
     // (member hash, cap value hash, group value hash)
     type Member = (String, Option<String>, Option<String>);
@@ -329,7 +350,11 @@ where
                 })
             };
             let (cap, group) = extra[s];
-            members[s].push((member_hash(salt, &id), vh(cap), vh(group)));
+            if tree {
+                leaves.push(s, &id, salt, vh(group), vh(cap));
+            } else {
+                members[s].push((member_hash(salt, &id), vh(cap), vh(group)));
+            }
         }
     }
     if n != records.list_rows {
@@ -344,6 +369,9 @@ where
             "the list's canonical content hashes to {sha}, the snapshot says {}",
             records.list_sha256
         ));
+    }
+    if tree {
+        return leaves.check(records);
     }
     for (((id, snapshot_members), mut computed), rs) in
         strata.iter().zip(members).zip(&records.strata)
@@ -414,6 +442,8 @@ pub fn validate_records(snapshot: &super::v2::Snapshot2, records: &Records) -> V
     let ids: Vec<&str> = snapshot.strata.iter().map(|s| s.id.as_str()).collect();
     if let Err(e) = check_structure(records, &ids) {
         out.push(e);
+    } else if super::tree::is_tree(Some(records)) {
+        out.extend(super::tree::validate_tree(&snapshot.strata, records));
     } else {
         out.extend(validate_caps(snapshot, records));
     }
@@ -621,6 +651,7 @@ mod tests {
                 column: "g".into(),
                 values,
             }),
+            trees: None,
         }
     }
 

@@ -259,6 +259,11 @@ pub struct Bundle2 {
     pub replacements: Vec<Replacement2>,
     /// Hash of the last replacement, or `result_hash` when there is none.
     pub replacements_head: String,
+    /// A sample of records in tree form (B.18): every member the draw considered, with its
+    /// inclusion path. Absent (and not written) otherwise, so every other bundle keeps its
+    /// bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<super::tree::MemberProof>>,
 }
 
 /// The verification step that failed (the browser verifier marks the same steps).
@@ -925,7 +930,37 @@ fn draw_from_seed(
     conflicts: &HashMap<&str, &[String]>,
     pool_hash: String,
     seed: &[u8; 32],
+    members: &[super::tree::MemberProof],
 ) -> Result<Result2, Failure> {
+    if let Some(records) = snapshot
+        .records
+        .as_ref()
+        .filter(|r| super::tree::is_tree(Some(r)))
+    {
+        // B.18: the strata's members are the disclosed leaves at the drawn indices.
+        let chosen = super::tree::draw_selections(seed, &snapshot.strata, records, members)
+            .map_err(|reason| Failure {
+                step: Step::Selection,
+                reason,
+            })?;
+        let selections = chosen
+            .into_iter()
+            .enumerate()
+            .map(|(i, (si, member))| Selection2 {
+                order: i as u64 + 1,
+                stratum: snapshot.strata[si].id.clone(),
+                institution: member,
+                leader: None,
+                team: Vec::new(),
+            })
+            .collect();
+        return Ok(Result2 {
+            spec: SPEC2.to_owned(),
+            pool_hash,
+            seed: hex::encode(seed),
+            selections,
+        });
+    }
     if snapshot.departments.is_empty() {
         let mut selections = Vec::new();
         for (si, s) in snapshot.strata.iter().enumerate() {
@@ -986,7 +1021,57 @@ pub fn draw2(
         .iter()
         .map(|l| (l.institution.as_str(), l.inspectors.as_slice()))
         .collect();
-    draw_from_seed(snapshot, &map, ph, &seed)
+    draw_from_seed(snapshot, &map, ph, &seed, &[])
+}
+
+/// Make a /2 draw of a sample of records in tree form (B.18): the seed as in [`draw2`],
+/// then the draw over `members`, the disclosed leaves (with paths) of every index the draw
+/// considers (a caller finds those indices first with [`seed_of`] and
+/// [`super::tree::draw_subtree`]).
+pub fn draw2_tree(
+    snapshot: &Snapshot2,
+    entropy: &Entropy2,
+    members: &[super::tree::MemberProof],
+) -> Result<Result2, Failure> {
+    seal_check(snapshot, &[])?;
+    let ph = pool_hash2(snapshot);
+    let seed = seed2(snapshot, &ph, entropy)?;
+    check_tree_members(snapshot, Some(members))?;
+    draw_from_seed(snapshot, &HashMap::new(), ph, &seed, members)
+}
+
+/// The seed of a sealed snapshot with these reveals (B.4), after the entropy checks.
+pub fn seed_of(snapshot: &Snapshot2, entropy: &Entropy2) -> Result<[u8; 32], Failure> {
+    seed2(snapshot, &pool_hash2(snapshot), entropy)
+}
+
+/// B.18: a tree-form snapshot needs its disclosed members, each with a valid path; any
+/// other snapshot has none.
+fn check_tree_members(
+    snapshot: &Snapshot2,
+    members: Option<&[super::tree::MemberProof]>,
+) -> Result<(), Failure> {
+    let tree = snapshot
+        .records
+        .as_ref()
+        .filter(|r| super::tree::is_tree(Some(r)));
+    match (tree, members) {
+        (None, None) => Ok(()),
+        (None, Some(_)) => fail(
+            Step::Bundle,
+            "members are given but the snapshot is not a sample of records in tree form",
+        ),
+        (Some(_), None) => fail(
+            Step::Bundle,
+            "the snapshot is in tree form but the bundle discloses no members",
+        ),
+        (Some(r), Some(m)) => {
+            super::tree::check_members(&snapshot.strata, r, m).map_err(|reason| Failure {
+                step: Step::Selection,
+                reason,
+            })
+        }
+    }
 }
 
 fn to_v1_result(r: &Result2) -> DrawResult {
@@ -1096,6 +1181,7 @@ pub fn auditor_bundle(
         result_hash,
         replacements,
         replacements_head,
+        members: None,
     }
 }
 
@@ -1319,6 +1405,8 @@ pub fn verify2(b: &Bundle2) -> Result<Verified2, Failure> {
             format!("{} expected, {} found", hex::encode(seed), b.result.seed),
         );
     }
+    check_tree_members(snap, b.members.as_deref())?;
+    let members = b.members.as_deref().unwrap_or(&[]);
     // Institutions first (they do not depend on conflicts), so a missing proof is named.
     if !snap.departments.is_empty() {
         let plain = draw_from_seed(
@@ -1330,6 +1418,7 @@ pub fn verify2(b: &Bundle2) -> Result<Verified2, Failure> {
             &HashMap::new(),
             ph.clone(),
             &seed,
+            members,
         )?;
         for (i, (e, f)) in plain
             .selections
@@ -1348,7 +1437,7 @@ pub fn verify2(b: &Bundle2) -> Result<Verified2, Failure> {
             }
         }
     }
-    let expected = draw_from_seed(snap, &conflicts, ph.clone(), &seed)?;
+    let expected = draw_from_seed(snap, &conflicts, ph.clone(), &seed, members)?;
     for (i, (e, f)) in expected
         .selections
         .iter()

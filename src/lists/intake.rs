@@ -269,14 +269,16 @@ fn strata(bundle: &crate::draw::v2::Bundle2) -> Vec<StratumCount> {
         .snapshot
         .strata
         .iter()
-        .map(|st| {
+        .enumerate()
+        .map(|(si, st)| {
             let drawn = bundle
                 .result
                 .selections
                 .iter()
                 .filter(|s| s.stratum == st.id)
                 .count() as u64;
-            let size = st.members.len() as u64;
+            // In tree form (B.18) the snapshot lists no members: the size is committed.
+            let size = crate::draw::tree::stratum_members(&bundle.snapshot, si);
             StratumCount {
                 stratum: st.id.clone(),
                 size,

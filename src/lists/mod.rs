@@ -4,6 +4,7 @@
 
 pub mod derive;
 pub mod intake;
+pub mod tree;
 
 use crate::bulk::RowError;
 use crate::bulk::import::MAX_REPORTED;
@@ -366,6 +367,7 @@ pub async fn pool(
     tx: &mut Tx,
     cfg: &TaskInput,
     list_id: &str,
+    tree_rows: u64,
 ) -> TaskResult<(Vec<Vec<(String, String)>>, Records)> {
     let meta = db::get(&mut **tx, list_id)
         .await?
@@ -402,6 +404,7 @@ pub async fn pool(
                 RecordStratum {
                     cap: None,
                     group: None,
+                    trees: None,
                     stratum: s.id.clone(),
                     conditions: s
                         .records
@@ -442,6 +445,22 @@ pub async fn pool(
             )
         })
         .collect();
+    // A large list: the tree form (B.18), streamed, nothing per record kept.
+    if records.list_rows > tree_rows {
+        let salt = salt.to_vec();
+        let records = tree::seal(
+            tx,
+            cfg,
+            list_id,
+            &meta.columns,
+            &salt,
+            records,
+            &order,
+            &extra,
+        )
+        .await?;
+        return Ok((vec![Vec::new(); cfg.strata.len()], records));
+    }
     type Member = (String, Option<String>, Option<String>);
     let mut found: Vec<Vec<Member>> = vec![Vec::new(); cfg.strata.len()];
     db::each_row(&mut **tx, list_id, |row| {

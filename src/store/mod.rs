@@ -166,6 +166,8 @@ pub struct Store {
     /// The yearly cap of random inspections per institution applied at every /2 seal
     /// (issue 13; off by default).
     yearly_cap: crate::plans::caps::YearlyCap,
+    /// Samples over lists of more than this many records are sealed in the tree form (B.18).
+    record_tree_rows: u64,
 }
 
 impl Store {
@@ -214,6 +216,7 @@ impl Store {
             clock: crate::domain::Clock::system(),
             evidence_dir,
             yearly_cap: Default::default(),
+            record_tree_rows: 100_000,
         })
     }
 
@@ -245,6 +248,17 @@ impl Store {
     pub fn with_yearly_cap(mut self, cap: crate::plans::caps::YearlyCap) -> Self {
         self.yearly_cap = cap;
         self
+    }
+
+    /// This store with samples over lists of more than `rows` records sealed in tree form.
+    pub fn with_record_tree_rows(mut self, rows: u64) -> Self {
+        self.record_tree_rows = rows;
+        self
+    }
+
+    /// Above how many records a sample over a list is sealed in tree form (B.18).
+    pub fn record_tree_rows(&self) -> u64 {
+        self.record_tree_rows
     }
 
     /// The yearly cap of random inspections per institution.

@@ -637,6 +637,38 @@ pub struct DrawRecord2 {
     pub result: Option<crate::draw::v2::Result2>,
     /// Stored replacement records in order (chained when read: see `tasks::chain2`).
     pub replacements: Vec<Replacement>,
+    /// The members a tree-form draw disclosed (B.18); `None` otherwise.
+    pub tree_members: Option<Vec<crate::draw::tree::MemberProof>>,
+}
+
+/// The members a tree-form draw disclosed (B.18), written with the draw.
+pub async fn save_tree_members(
+    tx: &mut Tx,
+    task_id: &str,
+    members: &[crate::draw::tree::MemberProof],
+) -> Result<(), sqlx::Error> {
+    let json = serde_json::to_string(members).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    sqlx::query("INSERT INTO task_tree_members (task_id, members) VALUES ($1, $2)")
+        .bind(task_id)
+        .bind(json)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The members a tree-form draw disclosed, if the task has any.
+pub async fn tree_members(
+    conn: &mut sqlx::AnyConnection,
+    task_id: &str,
+) -> Result<Option<Vec<crate::draw::tree::MemberProof>>, sqlx::Error> {
+    let json: Option<String> =
+        sqlx::query("SELECT members FROM task_tree_members WHERE task_id = $1")
+            .bind(task_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| r.try_get("members"))
+            .transpose()?;
+    json.map(|j| stored(&j, "tree members")).transpose()
 }
 
 /// The sealed /2 snapshot and its leaves, and the draw once made.
@@ -668,6 +700,7 @@ pub async fn load_draw2(
         leaves: stored(&leaves, "conflict leaves")?,
         result,
         replacements: replacements(&mut *conn, task_id).await?,
+        tree_members: tree_members(&mut *conn, task_id).await?,
     }))
 }
 

@@ -378,7 +378,8 @@ pub async fn seal(db: &Store, who: &Principal, id: &str) -> TaskResult<TaskRow> 
     // A sample over a record list (issue 14) takes its pool from the list.
     let (mut candidates, mut inspectors, pools, records) = match &task.config.list {
         Some(list) => {
-            let (c, r) = crate::lists::pool(&mut tx, &task.config, list).await?;
+            let (c, r) =
+                crate::lists::pool(&mut tx, &task.config, list, db.record_tree_rows()).await?;
             (c, Vec::new(), Vec::new(), Some(r))
         }
         None => {
@@ -422,6 +423,17 @@ pub async fn seal(db: &Store, who: &Principal, id: &str) -> TaskResult<TaskRow> 
     let exclusions = crate::plans::caps::merge(exclusions, caps);
     let task_id = id.to_string();
     let started = std::time::Instant::now();
+    // The tree form (B.18) lists no member: its trees' sizes say how many there are.
+    let tree_members: Option<u64> = records
+        .as_ref()
+        .filter(|r| draw::tree::is_tree(Some(r)))
+        .map(|r| {
+            r.strata
+                .iter()
+                .flat_map(|s| s.trees.iter().flatten())
+                .map(|t| t.size)
+                .sum()
+        });
     let (snapshot, problems, infeasible, sealed) = tokio::task::spawn_blocking(move || {
         let inputs = SealInputs {
             candidates,
@@ -472,7 +484,10 @@ pub async fn seal(db: &Store, who: &Principal, id: &str) -> TaskResult<TaskRow> 
             format!("the pool cannot be sealed: {p}"),
         ));
     }
-    if snapshot.strata.iter().all(|s| s.members.is_empty()) {
+    if tree_members.map_or_else(
+        || snapshot.strata.iter().all(|s| s.members.is_empty()),
+        |n| n == 0,
+    ) {
         return Err(TaskError::field(
             "strata",
             "no active institution matches any stratum; nothing to draw",
@@ -707,6 +722,9 @@ pub async fn draw(
     if current.config.list.is_none() {
         results_store::insert_selections(&mut tx, id, &made.rows).await?;
     }
+    if let Some(m) = &made.tree_members {
+        store::save_tree_members(&mut tx, id, m).await?;
+    }
     finish(tx, who, "task.draw", id, &result_hash).await?;
     crate::metrics::observe_operation("draw", started.elapsed(), made.rows.len() as u64);
     tracing::info!(task = %id, %seed, %result_hash, selections = made.rows.len(), forfeited = ?made.forfeited, "draw made");
@@ -723,6 +741,8 @@ struct Computed {
     result: Made,
     rows: Vec<SelectionRow>,
     forfeited: Vec<String>,
+    /// The members a tree-form draw disclosed (B.18).
+    tree_members: Option<Vec<draw::tree::MemberProof>>,
 }
 
 /// The rows of `task_selections` for the drawn institutions.
@@ -786,6 +806,7 @@ async fn compute_draw1(db: &Store, id: &str) -> TaskResult<Computed> {
             result: Made::V1(result),
             rows,
             forfeited: Vec::new(),
+            tree_members: None,
         })
     })
     .await
@@ -829,10 +850,20 @@ async fn compute_draw2(db: &Store, task: &TaskRow) -> TaskResult<Computed> {
     let record = store::load_draw2(&mut conn, id)
         .await?
         .ok_or_else(|| TaskError::internal(format!("sealed task {id} has no snapshot")))?;
+    // The tree form (B.18): the considered members and their paths, from one pass.
+    let tree_members = match (&cfg.list, &record.snapshot.records) {
+        (Some(list), Some(r)) if draw::tree::is_tree(Some(r)) => {
+            Some(crate::lists::tree::disclose(&mut conn, list, &record.snapshot, &entropy).await?)
+        }
+        _ => None,
+    };
     drop(conn);
     tokio::task::spawn_blocking(move || {
-        let result = draw::v2::draw2(&record.snapshot, &record.leaves, &entropy)
-            .map_err(|f| TaskError::Conflict(format!("the draw cannot be made: {f}")))?;
+        let result = match &tree_members {
+            Some(m) => draw::v2::draw2_tree(&record.snapshot, &entropy, m),
+            None => draw::v2::draw2(&record.snapshot, &record.leaves, &entropy),
+        }
+        .map_err(|f| TaskError::Conflict(format!("the draw cannot be made: {f}")))?;
         let rows = selection_rows(
             &record.snapshot.strata,
             result
@@ -844,6 +875,7 @@ async fn compute_draw2(db: &Store, task: &TaskRow) -> TaskResult<Computed> {
             result: Made::V2(result),
             rows,
             forfeited: entropy.forfeited,
+            tree_members,
         })
     })
     .await

@@ -137,13 +137,9 @@ pub fn chain(result_hash: &str, stored: &[Replacement]) -> Vec<Replacement2> {
 pub fn auditor_bundle(record: DrawRecord2, entropy: Entropy2) -> Option<Bundle2> {
     let result = record.result?;
     let chained = chain(&v2::result_hash2(&result), &record.replacements);
-    Some(v2::auditor_bundle(
-        record.snapshot,
-        record.leaves,
-        entropy,
-        result,
-        chained,
-    ))
+    let mut bundle = v2::auditor_bundle(record.snapshot, record.leaves, entropy, result, chained);
+    bundle.members = record.tree_members;
+    Some(bundle)
 }
 
 /// What the fairness of a task's draw rests on, from its plan (and, /1, its sources).

@@ -130,6 +130,114 @@ async function drawStratum(seed, s, rs) {
   }
   return out;
 }
+// B.18: the tree form of a sample of records. Each stratum (each group) commits to its
+// members by an RFC 9162 root and a size; the bundle discloses every member the draw
+// considered, with its inclusion path; the draw runs over indices with a sparse shuffle.
+function isTree(snap) {
+  return !!(snap.records && Array.isArray(snap.records.strata) && snap.records.strata.some((r) => r.trees));
+}
+async function inclusion(leaf, index, size, path, rootHex) {
+  if (!(index < size)) return false;
+  let fn = index, sn = size - 1, r = leaf;
+  for (const h of path) {
+    if (sn === 0) return false;
+    const p = fromHex(h);
+    if (fn % 2 === 1 || fn === sn) {
+      r = await sha(concat([new Uint8Array([1]), p, r]));
+      while (fn % 2 === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+    } else r = await sha(concat([new Uint8Array([1]), r, p]));
+    fn = Math.floor(fn / 2); sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && toHex(r) === rootHex;
+}
+async function drawTrees(seed, snap, members) {
+  const fail = (m) => { throw new Failed('selection', m); };
+  const hex64 = (h) => typeof h === 'string' && /^[0-9a-f]{64}$/.test(h);
+  const rss = snap.records.strata;
+  let total = 0;
+  snap.strata.forEach((s, si) => {
+    const rs = rss[si];
+    if (!rs || !Array.isArray(rs.trees)) throw new Failed('snapshot', `层 ${s.id} 缺少 trees（树形式的快照每层都要给出）`);
+    if (s.members.length) throw new Failed('snapshot', `树形式下层 ${s.id} 不列出成员`);
+    if ((rs.cap && rs.cap.values.length) || (rs.group && rs.group.values.length)) throw new Failed('snapshot', `树形式下层 ${s.id} 的 cap.values / group.values 应为空`);
+    if (rs.cap && !(Number.isSafeInteger(rs.cap.max) && rs.cap.max >= 1)) throw new Failed('snapshot', `层 ${s.id} 的 cap.max 至少为 1`);
+    if (!rs.group) {
+      if (rs.trees.length !== 1 || rs.trees[0].group !== null) throw new Failed('snapshot', `层 ${s.id} 没有分组，应恰有一棵 group 为 null 的树`);
+    } else {
+      rs.trees.forEach((t, i) => {
+        if (!hex64(t.group) || (i > 0 && !(rs.trees[i - 1].group < t.group)) || !(t.size >= 1)) throw new Failed('snapshot', `层 ${s.id} 的分组树未按取值哈希排序、重复或为空`);
+      });
+    }
+    for (const t of rs.trees) {
+      if (!hex64(t.root) || !Number.isSafeInteger(t.size) || t.size < 0) throw new Failed('snapshot', `层 ${s.id} 的树根或大小格式不对`);
+      total += t.size;
+    }
+  });
+  if (total > snap.records.list_rows) throw new Failed('snapshot', `各树共 ${total} 个成员，多于名单的 ${snap.records.list_rows} 条记录`);
+  if (!Array.isArray(members)) fail('members 不是列表');
+  const pos = new Map(snap.strata.map((s, i) => [s.id, i]));
+  const key = (si, g, idx) => `${si}\0${g === null ? '' : g}\0${idx}`;
+  const known = new Map();
+  let last = null;
+  const checks = [];
+  for (const m of members) {
+    const who = `成员 ${m.member}（层 ${m.stratum}，位置 ${m.index}）`;
+    const si = pos.get(m.stratum);
+    if (si === undefined) fail(`${who}：没有这个层`);
+    const place = [si, m.group === null ? '' : m.group, m.index];
+    if (last && !(last[0] < place[0] || (last[0] === place[0] && (last[1] < place[1] || (last[1] === place[1] && last[2] < place[2]))))) fail(`${who}：members 未按层、分组、位置排序或有重复`);
+    last = place;
+    const rs = rss[si];
+    const t = rs.trees.find((x) => x.group === m.group);
+    if (!t) fail(`${who}：该层没有这个分组`);
+    if (!(Number.isSafeInteger(m.index) && m.index >= 0 && m.index < t.size)) fail(`${who}：位置超出树的大小 ${t.size}`);
+    if (!hex64(m.member)) fail(`${who}：不是成员哈希`);
+    if (!!rs.cap !== (m.cap_value !== null)) fail(`${who}：cap_value ${rs.cap ? '缺失' : '多余'}`);
+    if (rs.cap && !hex64(m.cap_value)) fail(`${who}：cap_value 不是哈希`);
+    if (!m.path.every(hex64)) fail(`${who}：路径中有非哈希值`);
+    checks.push((async () => {
+      const leaf = await sha(concat([new Uint8Array([0]), fromHex(m.member), rs.cap ? fromHex(m.cap_value) : new Uint8Array(0)]));
+      return (await inclusion(leaf, m.index, t.size, m.path, t.root)) ? null : `${who}：包含路径不能导出该树的根哈希（the path does not lead to the tree's root）`;
+    })());
+    known.set(key(si, m.group, m.index), m);
+  }
+  const bad = (await Promise.all(checks)).find((x) => x);
+  if (bad) fail(bad);
+  const out = [];
+  const parts = [];
+  let used = 0;
+  for (const [si, s] of snap.strata.entries()) {
+    const rs = rss[si];
+    let n0 = 0, k0 = 0;
+    for (const t of rs.trees) {
+      const n = t.size, k = stratumSize(n, s);
+      const rng = new Stream(await derive(seed, 'stratum', t.group === null ? [s.id] : [s.id, t.group]));
+      const a = new Map();
+      const taken = new Map();
+      let got = 0;
+      for (let i = 0; i < n && got < k; i++) {
+        const j = i + rng.uniform(n - i);
+        const ai = a.has(i) ? a.get(i) : i;
+        const aj = a.has(j) ? a.get(j) : j;
+        a.set(j, ai); a.delete(i);
+        const m = known.get(key(si, t.group, aj));
+        if (!m) fail(`层 ${s.id}${t.group === null ? '' : ' 分组 ' + t.group} 位置 ${aj} 的成员被抽取过程考察，但核验包没有披露（not disclosed）`);
+        used++;
+        if (rs.cap) {
+          const c = taken.get(m.cap_value) || 0;
+          if (c >= rs.cap.max) continue;
+          taken.set(m.cap_value, c + 1);
+        }
+        got++;
+        out.push({ s, m: { id: m.member } });
+      }
+      n0 += n; k0 += got;
+    }
+    parts.push(`${s.id}: ${n0} 条抽 ${k0} 条（树形式）`);
+  }
+  if (used !== members.length) fail(`披露了 ${members.length} 个成员，抽取过程只考察了 ${used} 个`);
+  return { out, summary: parts.join('；') };
+}
 function stratumSize(n, s) {
   const num = BigInt(s.ratio.num), den = BigInt(s.ratio.den);
   let k = Number((BigInt(n) * num + den - 1n) / den);
@@ -251,7 +359,15 @@ export async function verifyBundle(b, previous = [], log = () => {}) {
   // Institutions (spec §5–6).
   const chosen = [];
   const perStratum = [];
-  for (const [si, s] of snap.strata.entries()) {
+  const tree = v2 && isTree(snap);
+  must(tree === (b.members !== undefined && b.members !== null), 'bundle',
+    tree ? '快照为树形式（B.18），但核验包中没有 members' : '核验包中有 members，但快照不是树形式的记录抽样');
+  if (tree) {
+    const { out, summary } = await drawTrees(seed, snap, b.members);
+    for (const x of out) chosen.push(x);
+    perStratum.push(summary);
+  }
+  for (const [si, s] of tree ? [] : snap.strata.entries()) {
     // A stratum of records may carry a per-value cap (B.15) and groups (B.16).
     const rs = snap.records && snap.records.strata ? snap.records.strata[si] : null;
     const picked = await drawStratum(seed, s, rs);

@@ -30,4 +30,5 @@ mod stats;
 mod targeted;
 mod tasks;
 mod team_ranges;
+mod tree_samples;
 mod webhooks;

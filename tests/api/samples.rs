@@ -7,11 +7,11 @@ use crate::lists::{PATIENTS, patients_csv};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-const SEALED_AT: &str = "2023-09-15T10:00:00Z";
+pub(crate) const SEALED_AT: &str = "2023-09-15T10:00:00Z";
 const DEADLINE: &str = "2023-09-15T10:30:00Z";
 const MI: &str = "medical_insurance";
 
-fn sample_task(list: &str, strata: Value) -> Value {
+pub(crate) fn sample_task(list: &str, strata: Value) -> Value {
     json!({"title": "门诊待遇结算支付专项稽核 患者抽样", "year": 2023, "round": 1,
         "lead_department": MI, "departments": [], "list": list, "strata": strata,
         "inspection_start": "2023-10-01", "inspection_end": "2023-12-24",
@@ -33,7 +33,7 @@ fn per_category(count: u64) -> Value {
     )
 }
 
-async fn upload(app: &TestApp, n: usize) -> String {
+pub(crate) async fn upload(app: &TestApp, n: usize) -> String {
     let r = app
         .upload(PATIENTS, &app.admin(), "text/csv", patients_csv(n))
         .await
@@ -41,7 +41,7 @@ async fn upload(app: &TestApp, n: usize) -> String {
     r.body["id"].as_str().unwrap().to_string()
 }
 
-async fn seal_and_draw(app: &TestApp, clock: &suiji::domain::Clock, id: &str) -> Value {
+pub(crate) async fn seal_and_draw(app: &TestApp, clock: &suiji::domain::Clock, id: &str) -> Value {
     let mi = app.coordinator(MI);
     app.post(&format!("/api/v1/tasks/{id}/seal"), &mi, json!(null))
         .await

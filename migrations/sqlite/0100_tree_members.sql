@@ -1,0 +1,11 @@
+-- The tree form of a sample of records (issue 14, docs/draw-spec.md B.18): the members a
+-- draw disclosed, with their inclusion paths (one JSON array, written with the draw,
+-- immutable like the result). Absent for every other task.
+CREATE TABLE task_tree_members (
+    task_id TEXT PRIMARY KEY REFERENCES tasks (id),
+    members TEXT NOT NULL
+);
+CREATE TRIGGER task_tree_members_immutable BEFORE UPDATE ON task_tree_members
+BEGIN SELECT RAISE(ABORT, 'task_tree_members is immutable'); END;
+CREATE TRIGGER task_tree_members_no_delete BEFORE DELETE ON task_tree_members
+BEGIN SELECT RAISE(ABORT, 'task_tree_members is immutable'); END;
